@@ -1,0 +1,244 @@
+"""Who: organisations (the tenants), their members and roles, client accounts and their contacts."""
+import zoneinfo
+
+import phonenumbers
+from django.contrib.auth.models import AbstractUser
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.timezone import now
+
+# Languages Candor writes messages in. A contact's language outside this list falls back
+# to the client's, then the playbook's default, then English.
+LANGUAGES = [
+    ("en", "English"),
+    ("de", "German"),
+    ("fr", "French"),
+    ("es", "Spanish"),
+    ("pt-br", "Portuguese (Brazil)"),
+    ("it", "Italian"),
+    ("nl", "Dutch"),
+    ("ja", "Japanese"),
+]
+LANGUAGE_CODES = {code for code, _ in LANGUAGES}
+
+
+def validate_language(value):
+    if value and value not in LANGUAGE_CODES:
+        raise ValidationError(
+            f"Unknown language {value!r}; use one of {', '.join(sorted(LANGUAGE_CODES))}."
+        )
+
+
+def validate_timezone(value):
+    if value and value not in zoneinfo.available_timezones():
+        raise ValidationError(f"Unknown timezone {value!r}; use an IANA name like Europe/Berlin.")
+
+
+def normalize_phone(value, *, region=None):
+    """Parse a phone number and return it in E.164, or raise ValidationError."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException as exc:
+        raise ValidationError(f"Invalid phone number {value!r}: {exc}.") from exc
+    if not phonenumbers.is_valid_number(number):
+        raise ValidationError(f"Invalid phone number {value!r}.")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class Organization(models.Model):
+    """A company that uses Candor to keep its own business clients informed."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(unique=True)
+    country = models.CharField(max_length=2, help_text="ISO 3166 code, e.g. DE; used for business days.")
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    default_language = models.CharField(max_length=8, default="en", validators=[validate_language])
+    sms_help_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="Answer to an SMS 'HELP': who is writing and how to reach a person.",
+    )
+    created_at = models.DateTimeField(default=now)
+
+    def __str__(self):
+        return self.name
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    COMMANDER = "commander", "Incident commander"
+    COMMUNICATOR = "communicator", "Communicator"
+    LEADERSHIP = "leadership", "Leadership"
+
+
+class User(AbstractUser):
+    """A member of an organisation. Superusers may have no organisation (operators of Candor)."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.PROTECT, related_name="members"
+    )
+    role = models.CharField(max_length=20, choices=Role.choices, blank=True)
+    phone = models.CharField(max_length=20, blank=True, help_text="E.164, for urgent internal alerts.")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                name="member_has_role_with_organization",
+                condition=models.Q(organization__isnull=True) | ~models.Q(role=""),
+            )
+        ]
+
+    def clean(self):
+        super().clean()
+        if self.phone:
+            self.phone = normalize_phone(self.phone)
+
+    @property
+    def can_run_incidents(self):
+        return self.organization_id is not None and self.role in (Role.ADMIN, Role.COMMANDER)
+
+    @property
+    def can_draft_updates(self):
+        return self.organization_id is not None and self.role in (
+            Role.ADMIN,
+            Role.COMMANDER,
+            Role.COMMUNICATOR,
+        )
+
+    def can_run_incidents_of(self, organization_id):
+        return self.is_active and self.can_run_incidents and self.organization_id == organization_id
+
+
+class Tier(models.TextChoices):
+    STRATEGIC = "strategic", "Strategic"
+    KEY = "key", "Key"
+    STANDARD = "standard", "Standard"
+
+
+class ClientAccount(models.Model):
+    """A business client of the organisation: who a crisis may affect."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="clients")
+    name = models.CharField(max_length=200)
+    country = models.CharField(max_length=2, help_text="ISO 3166 code, e.g. DE.")
+    default_language = models.CharField(max_length=8, default="en", validators=[validate_language])
+    timezone = models.CharField(max_length=64, default="UTC", validators=[validate_timezone])
+    tier = models.CharField(max_length=20, choices=Tier.choices, default=Tier.STANDARD)
+    tags = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Products, services and regions this client uses, e.g. [\"api\", \"eu-west\"].",
+    )
+    account_owner = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_clients"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="unique_client_name_per_org")
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        super().clean()
+        self.country = (self.country or "").upper()
+        if not isinstance(self.tags, list) or not all(isinstance(tag, str) for tag in self.tags):
+            raise ValidationError({"tags": "Tags must be a list of words."})
+        if self.account_owner_id and self.account_owner.organization_id != self.organization_id:
+            raise ValidationError({"account_owner": "The account owner must belong to the organisation."})
+
+
+class Seniority(models.TextChoices):
+    STAFF = "staff", "Staff"
+    MANAGER = "manager", "Manager"
+    EXECUTIVE = "executive", "Executive"
+
+
+class SmsConsent(models.TextChoices):
+    UNKNOWN = "unknown", "Not asked"
+    GRANTED = "granted", "Granted"
+    OPTED_OUT = "opted_out", "Opted out"
+
+
+class EmailStatus(models.TextChoices):
+    OK = "ok", "OK"
+    BOUNCED = "bounced", "Bounced (hard)"
+    COMPLAINED = "complained", "Marked as spam"
+
+
+class Contact(models.Model):
+    """A person at a client who receives crisis updates."""
+
+    client = models.ForeignKey(ClientAccount, on_delete=models.CASCADE, related_name="contacts")
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200, blank=True)
+    seniority = models.CharField(max_length=20, choices=Seniority.choices, default=Seniority.STAFF)
+    email = models.EmailField(blank=True)
+    email_status = models.CharField(max_length=20, choices=EmailStatus.choices, default=EmailStatus.OK)
+    phone = models.CharField(max_length=20, blank=True, help_text="Mobile number, stored as E.164.")
+    language = models.CharField(
+        max_length=8, blank=True, validators=[validate_language], help_text="Blank: the client's."
+    )
+    timezone = models.CharField(
+        max_length=64, blank=True, validators=[validate_timezone], help_text="Blank: the client's."
+    )
+    accepts_email = models.BooleanField(default=True)
+    accepts_sms = models.BooleanField(default=False)
+    sms_consent = models.CharField(max_length=20, choices=SmsConsent.choices, default=SmsConsent.UNKNOWN)
+    sms_consent_at = models.DateTimeField(null=True, blank=True)
+    sms_opted_out_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["client__name", "name"]
+        indexes = [models.Index(fields=["phone"])]
+
+    def __str__(self):
+        return f"{self.name} ({self.client})"
+
+    def clean(self):
+        super().clean()
+        if self.phone:
+            self.phone = normalize_phone(self.phone, region=self.client.country if self.client_id else None)
+        if self.email:
+            self.email = self.email.strip().lower()
+        if not self.email and not self.phone:
+            raise ValidationError("A contact needs an email address or a mobile number.")
+        if self.accepts_sms and not self.phone:
+            raise ValidationError({"accepts_sms": "A contact who accepts SMS needs a mobile number."})
+
+    @property
+    def effective_language(self):
+        return self.language or self.client.default_language
+
+    @property
+    def effective_timezone(self):
+        return self.timezone or self.client.timezone
+
+    @property
+    def can_receive_sms(self):
+        return (
+            self.is_active
+            and self.accepts_sms
+            and bool(self.phone)
+            and self.sms_consent == SmsConsent.GRANTED
+        )
+
+    @property
+    def can_receive_email(self):
+        return self.is_active and self.accepts_email and bool(self.email) and self.email_status == EmailStatus.OK
+
+    def grant_sms_consent(self, *, at):
+        self.sms_consent = SmsConsent.GRANTED
+        self.sms_consent_at = at
+        self.sms_opted_out_at = None
+
+    def opt_out_of_sms(self, *, at):
+        self.sms_consent = SmsConsent.OPTED_OUT
+        self.sms_opted_out_at = at

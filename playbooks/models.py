@@ -1,0 +1,625 @@
+"""What happens: playbooks (the prepared plan per crisis kind), incidents and their lifecycles,
+checklists with deadlines, and the append-only incident timeline.
+
+Each crisis kind is its own django-fsm state machine: `OutageIncident`, `RecallIncident` and
+`ComplianceIncident` are proxy models over one `incidents` table, so updates, messages and the
+timeline point at one `Incident` while each kind keeps its own transitions in code.
+"""
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import F
+from django.utils import timezone
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from accounts.models import LANGUAGE_CODES, ClientAccount, Organization, User, validate_language
+
+
+class Kind(models.TextChoices):
+    OUTAGE = "outage", "Service outage"
+    RECALL = "recall", "Product recall"
+    COMPLIANCE = "compliance", "Compliance / regulatory incident"
+
+
+class Severity(models.IntegerChoices):
+    CRITICAL = 1, "SEV1 critical"
+    MAJOR = 2, "SEV2 major"
+    MINOR = 3, "SEV3 minor"
+    LOW = 4, "SEV4 low"
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+# Every state of every kind, with the plain words a client reads for it.
+STATE_LABELS = {
+    "draft": "Draft (not announced)",
+    "investigating": "We are investigating",
+    "identified": "We have found the cause",
+    "monitoring": "A fix is in place and we are watching it",
+    "resolved": "Resolved",
+    "assessing": "We are assessing the situation",
+    "announced": "Recall announced",
+    "remedy_available": "A remedy is available",
+    "remedy_in_progress": "The remedy is under way",
+    "completed": "Recall completed",
+    "authority_notified": "The authorities have been notified",
+    "clients_notified": "Clients have been notified",
+    "remediating": "We are putting things right",
+    "debriefing": "Reviewing what happened",
+    "closed": "Closed",
+    "cancelled": "Cancelled",
+}
+
+# The stages of each kind in their usual order; stage settings in a playbook use these names.
+KIND_STATES = {
+    Kind.OUTAGE: ["draft", "investigating", "identified", "monitoring", "resolved", "debriefing", "closed", "cancelled"],
+    Kind.RECALL: [
+        "draft", "assessing", "announced", "remedy_available", "remedy_in_progress", "completed",
+        "debriefing", "closed", "cancelled",
+    ],
+    Kind.COMPLIANCE: [
+        "draft", "assessing", "authority_notified", "clients_notified", "remediating", "resolved",
+        "debriefing", "closed", "cancelled",
+    ],
+}
+# States in which the incident is live: updates go out and their cadence is kept.
+LIVE_STATES = {
+    "investigating", "identified", "monitoring", "assessing", "announced", "remedy_available",
+    "remedy_in_progress", "authority_notified", "clients_notified", "remediating",
+}
+# States after which the crisis is over for clients (resolution reached).
+RESOLVED_STATES = {"resolved", "completed", "debriefing", "closed"}
+FINAL_STATES = {"closed", "cancelled"}
+
+
+def bump_playbook_version(playbook_id):
+    Playbook.objects.filter(pk=playbook_id).update(version=F("version") + 1, updated_at=timezone.now())
+
+
+class Playbook(models.Model):
+    """An organisation's prepared plan for one kind of crisis.
+
+    Playbooks are edited freely; an incident keeps the snapshot of the version it was created
+    from (`Incident.plan`), so edits never change an incident already running.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="playbooks")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(help_text="Stable identifier, used by the starter loader and alert rules.")
+    version = models.PositiveIntegerField(default=1, editable=False)
+    is_active = models.BooleanField(default=True)
+    description = models.TextField(blank=True)
+    default_severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MAJOR)
+    default_language = models.CharField(max_length=8, default="en", validators=[validate_language])
+    audience_all_clients = models.BooleanField(
+        default=False, help_text="Every client is affected unless the incident narrows it."
+    )
+    audience_tags = models.JSONField(default=list, blank=True, help_text="Clients with any of these tags.")
+    audience_countries = models.JSONField(default=list, blank=True, help_text="Clients in these countries.")
+    requires_authority_notification = models.BooleanField(
+        default=True,
+        help_text="Compliance: an authority must be notified before clients (assessing -> authority_notified).",
+    )
+    content_rules = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Checks on every update: {"required_phrases": [...], "banned_words": [...]}.',
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "slug"], name="unique_playbook_slug_per_org")
+        ]
+
+    def __str__(self):
+        return f"{self.name} (v{self.version})"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            self.version = (Playbook.objects.filter(pk=self.pk).values_list("version", flat=True).first() or 0) + 1
+        self.updated_at = timezone.now()
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        super().clean()
+        for field in ("audience_tags", "audience_countries"):
+            value = getattr(self, field)
+            if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+                raise ValidationError({field: "Must be a list of words."})
+        rules = self.content_rules or {}
+        if not isinstance(rules, dict) or set(rules) - {"required_phrases", "banned_words"}:
+            raise ValidationError({"content_rules": "Only required_phrases and banned_words are allowed."})
+
+    def snapshot(self):
+        """Everything an incident needs from this playbook, frozen at this version."""
+        stages = {}
+        for stage in self.stages.prefetch_related("messages"):
+            messages = {}
+            for message in stage.messages.all():
+                messages.setdefault(message.purpose, {}).setdefault(message.language, {})[message.channel] = {
+                    "subject": message.subject,
+                    "body": message.body,
+                }
+            stages[stage.stage] = {
+                "cadence_minutes": stage.cadence_minutes,
+                "needs_approval": stage.needs_approval,
+                "auto_holding_statement": stage.auto_holding_statement,
+                "messages": messages,
+            }
+        return {
+            "playbook_id": self.pk,
+            "slug": self.slug,
+            "name": self.name,
+            "kind": self.kind,
+            "version": self.version,
+            "default_language": self.default_language,
+            "requires_authority_notification": self.requires_authority_notification,
+            "content_rules": self.content_rules or {},
+            "stages": stages,
+            "checklist": [item.snapshot() for item in self.checklist_items.all()],
+        }
+
+
+class PlaybookStage(models.Model):
+    """How a playbook runs one stage of its kind's lifecycle."""
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="stages")
+    stage = models.CharField(max_length=40, help_text="A state of the playbook's kind, e.g. investigating.")
+    cadence_minutes = models.PositiveIntegerField(
+        default=60, help_text="Promise the next update this many minutes after each update."
+    )
+    needs_approval = models.BooleanField(
+        default=False, help_text="A second person must approve an update in this stage before it is published."
+    )
+    auto_holding_statement = models.BooleanField(
+        default=False,
+        help_text="When an update is overdue, publish this stage's pre-approved holding statement.",
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["playbook", "stage"], name="unique_stage_per_playbook"),
+            models.CheckConstraint(name="cadence_at_least_5_minutes", condition=models.Q(cadence_minutes__gte=5)),
+        ]
+
+    def __str__(self):
+        return f"{self.playbook.name}: {self.stage}"
+
+    def clean(self):
+        super().clean()
+        if self.playbook_id and self.stage not in KIND_STATES[self.playbook.kind]:
+            raise ValidationError(
+                {"stage": f"{self.stage!r} is not a stage of a {self.playbook.kind} playbook: "
+                          f"use one of {', '.join(KIND_STATES[self.playbook.kind])}."}
+            )
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        bump_playbook_version(self.playbook_id)
+
+
+class MessagePurpose(models.TextChoices):
+    UPDATE = "update", "Stage update"
+    HOLDING = "holding", "Holding statement"
+
+
+class StageMessage(models.Model):
+    """The prepared words for one stage, purpose, language and channel.
+
+    Subject and body are Django templates; the variables are documented in
+    `comms.rendering.MESSAGE_VARIABLES`.
+    """
+
+    stage = models.ForeignKey(PlaybookStage, on_delete=models.CASCADE, related_name="messages")
+    purpose = models.CharField(max_length=20, choices=MessagePurpose.choices, default=MessagePurpose.UPDATE)
+    language = models.CharField(max_length=8, validators=[validate_language])
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
+    body = models.TextField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["stage", "purpose", "language", "channel"], name="unique_stage_message"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.stage} {self.purpose} {self.language} {self.channel}"
+
+    def clean(self):
+        super().clean()
+        if self.channel == Channel.EMAIL and not self.subject:
+            raise ValidationError({"subject": "An email message needs a subject."})
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        bump_playbook_version(self.stage.playbook_id)
+
+
+class ChecklistItem(models.Model):
+    """A task the team must do, with a deadline counted from detection."""
+
+    playbook = models.ForeignKey(Playbook, on_delete=models.CASCADE, related_name="checklist_items")
+    position = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    due_after_hours = models.PositiveIntegerField(null=True, blank=True)
+    due_after_business_days = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Counted in the organisation's country and timezone."
+    )
+    guidance = models.CharField(
+        max_length=300, blank=True, help_text="The rule behind the deadline. Guidance, not legal advice."
+    )
+
+    class Meta:
+        ordering = ["position", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="checklist_deadline_in_hours_or_business_days",
+                condition=~(models.Q(due_after_hours__isnull=False) & models.Q(due_after_business_days__isnull=False)),
+            )
+        ]
+
+    def __str__(self):
+        return self.title
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        bump_playbook_version(self.playbook_id)
+
+    def snapshot(self):
+        return {
+            "title": self.title,
+            "description": self.description,
+            "due_after_hours": self.due_after_hours,
+            "due_after_business_days": self.due_after_business_days,
+            "guidance": self.guidance,
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# Incidents
+
+
+def may_run_incident(instance, user):
+    """Transition permission: commanders and admins of the incident's own organisation."""
+    return bool(user and user.is_authenticated and user.can_run_incidents_of(instance.organization_id))
+
+
+def has_resolution_summary(instance):
+    return bool((instance.resolution_summary or "").strip())
+
+
+def authority_notification_not_required(instance):
+    return not instance.plan.get("requires_authority_notification", True)
+
+
+class IncidentQuerySet(models.QuerySet):
+    def live(self):
+        return self.filter(state__in=LIVE_STATES)
+
+
+class Incident(ConcurrentTransitionMixin, models.Model):
+    """A crisis being handled with one playbook. Loaded rows come back as their kind's proxy."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="incidents")
+    kind = models.CharField(max_length=20, choices=Kind.choices, editable=False)
+    playbook = models.ForeignKey(Playbook, on_delete=models.PROTECT, related_name="incidents")
+    playbook_version = models.PositiveIntegerField(editable=False)
+    plan = models.JSONField(editable=False, help_text="The playbook as it was when the incident was created.")
+    title = models.CharField(max_length=200)
+    summary = models.TextField(blank=True)
+    severity = models.PositiveSmallIntegerField(choices=Severity.choices, default=Severity.MAJOR)
+    commander = models.ForeignKey(User, on_delete=models.PROTECT, related_name="commanded_incidents")
+    backup_commander = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.SET_NULL, related_name="backed_up_incidents"
+    )
+    detected_at = models.DateTimeField()
+    affected_clients = models.ManyToManyField(ClientAccount, blank=True, related_name="incidents")
+    affected_tags = models.JSONField(default=list, blank=True)
+    affected_countries = models.JSONField(default=list, blank=True)
+    state = FSMField(default="draft", protected=True)
+    resolution_summary = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    objects = IncidentQuerySet.as_manager()
+
+    class Meta:
+        db_table = "incidents"
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "state"])]
+
+    def __str__(self):
+        return f"#{self.pk} {self.title}"
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        kind_model = INCIDENT_MODELS.get(instance.__dict__.get("kind"))
+        if cls is Incident and kind_model is not None:
+            instance.__class__ = kind_model
+        return instance
+
+    def as_kind(self):
+        """This incident as its kind's state machine (loaded rows already are)."""
+        if type(self) is Incident:
+            self.__class__ = INCIDENT_MODELS[self.kind]
+        return self
+
+    @property
+    def state_label(self):
+        return STATE_LABELS.get(self.state, self.state)
+
+    @property
+    def is_live(self):
+        return self.state in LIVE_STATES
+
+    @property
+    def is_final(self):
+        return self.state in FINAL_STATES
+
+    def stage_plan(self, stage=None):
+        """The frozen playbook settings for a stage (the current one by default)."""
+        return self.plan.get("stages", {}).get(stage or self.state, {})
+
+    def transitions_for(self, user):
+        """The transitions this user may perform now, in the kind's order."""
+        return list(self.get_available_user_state_transitions(user))
+
+
+def _stamp(field):
+    def mark(instance):
+        setattr(instance, field, timezone.now())
+    return mark
+
+
+class OutageIncident(Incident):
+    """Outage: draft -> investigating -> identified -> monitoring -> resolved -> debriefing -> closed."""
+
+    class Meta:
+        proxy = True
+
+    @transition(field="state", source="draft", target="investigating", permission=may_run_incident,
+                custom={"label": "Activate: start investigating"})
+    def activate(self):
+        self.activated_at = timezone.now()
+
+    @transition(field="state", source="investigating", target="identified", permission=may_run_incident,
+                custom={"label": "Cause identified"})
+    def identify(self):
+        pass
+
+    @transition(field="state", source="identified", target="monitoring", permission=may_run_incident,
+                custom={"label": "Fix in place: monitoring"})
+    def monitor(self):
+        pass
+
+    @transition(field="state", source="monitoring", target="investigating", permission=may_run_incident,
+                custom={"label": "Problem is back: investigate again"})
+    def reopen(self):
+        pass
+
+    @transition(field="state", source=["identified", "monitoring"], target="resolved",
+                conditions=[has_resolution_summary], permission=may_run_incident,
+                custom={"label": "Resolve", "needs": ["resolution_summary"]})
+    def resolve(self):
+        self.resolved_at = timezone.now()
+
+    @transition(field="state", source="resolved", target="debriefing", permission=may_run_incident,
+                custom={"label": "Start the debrief"})
+    def start_debrief(self):
+        pass
+
+    @transition(field="state", source="debriefing", target="closed", permission=may_run_incident,
+                custom={"label": "Close"})
+    def close(self):
+        self.closed_at = timezone.now()
+
+    @transition(field="state", source="draft", target="cancelled", permission=may_run_incident,
+                custom={"label": "Cancel (nothing was sent)"})
+    def cancel(self):
+        self.cancelled_at = timezone.now()
+
+
+class RecallIncident(Incident):
+    """Recall: draft -> assessing -> announced -> remedy_available -> remedy_in_progress -> completed
+    -> debriefing -> closed."""
+
+    class Meta:
+        proxy = True
+
+    @transition(field="state", source="draft", target="assessing", permission=may_run_incident,
+                custom={"label": "Activate: start assessing"})
+    def activate(self):
+        self.activated_at = timezone.now()
+
+    @transition(field="state", source="assessing", target="announced", permission=may_run_incident,
+                custom={"label": "Announce the recall"})
+    def announce(self):
+        pass
+
+    @transition(field="state", source="announced", target="remedy_available", permission=may_run_incident,
+                custom={"label": "Remedy available"})
+    def offer_remedy(self):
+        pass
+
+    @transition(field="state", source="remedy_available", target="remedy_in_progress",
+                permission=may_run_incident, custom={"label": "Remedy under way"})
+    def start_remedy(self):
+        pass
+
+    @transition(field="state", source="remedy_in_progress", target="completed",
+                conditions=[has_resolution_summary], permission=may_run_incident,
+                custom={"label": "Complete the recall", "needs": ["resolution_summary"]})
+    def complete(self):
+        self.resolved_at = timezone.now()
+
+    @transition(field="state", source="completed", target="debriefing", permission=may_run_incident,
+                custom={"label": "Start the debrief"})
+    def start_debrief(self):
+        pass
+
+    @transition(field="state", source="debriefing", target="closed", permission=may_run_incident,
+                custom={"label": "Close"})
+    def close(self):
+        self.closed_at = timezone.now()
+
+    @transition(field="state", source=["draft", "assessing"], target="cancelled", permission=may_run_incident,
+                custom={"label": "Cancel"})
+    def cancel(self):
+        self.cancelled_at = timezone.now()
+
+
+class ComplianceIncident(Incident):
+    """Compliance: draft -> assessing -> authority_notified -> clients_notified -> remediating
+    -> resolved -> debriefing -> closed; assessing -> clients_notified when no authority needs telling."""
+
+    class Meta:
+        proxy = True
+
+    @transition(field="state", source="draft", target="assessing", permission=may_run_incident,
+                custom={"label": "Activate: start assessing"})
+    def activate(self):
+        self.activated_at = timezone.now()
+
+    @transition(field="state", source="assessing", target="authority_notified", permission=may_run_incident,
+                custom={"label": "Authority notified"})
+    def notify_authority(self):
+        pass
+
+    @transition(field="state", source="authority_notified", target="clients_notified",
+                permission=may_run_incident, custom={"label": "Notify clients"})
+    @transition(field="state", source="assessing", target="clients_notified",
+                conditions=[authority_notification_not_required], permission=may_run_incident,
+                custom={"label": "Notify clients (no authority notification needed)"})
+    def notify_clients(self):
+        pass
+
+    @transition(field="state", source="clients_notified", target="remediating", permission=may_run_incident,
+                custom={"label": "Start remediation"})
+    def remediate(self):
+        pass
+
+    @transition(field="state", source="remediating", target="resolved",
+                conditions=[has_resolution_summary], permission=may_run_incident,
+                custom={"label": "Resolve", "needs": ["resolution_summary"]})
+    def resolve(self):
+        self.resolved_at = timezone.now()
+
+    @transition(field="state", source="resolved", target="debriefing", permission=may_run_incident,
+                custom={"label": "Start the debrief"})
+    def start_debrief(self):
+        pass
+
+    @transition(field="state", source="debriefing", target="closed", permission=may_run_incident,
+                custom={"label": "Close"})
+    def close(self):
+        self.closed_at = timezone.now()
+
+    @transition(field="state", source=["draft", "assessing"], target="cancelled", permission=may_run_incident,
+                custom={"label": "Cancel"})
+    def cancel(self):
+        self.cancelled_at = timezone.now()
+
+
+INCIDENT_MODELS = {
+    Kind.OUTAGE: OutageIncident,
+    Kind.RECALL: RecallIncident,
+    Kind.COMPLIANCE: ComplianceIncident,
+}
+
+
+class IncidentChecklistItem(models.Model):
+    """A checklist task of one incident, with its deadline fixed from detection."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.CASCADE, related_name="checklist")
+    position = models.PositiveSmallIntegerField(default=0)
+    title = models.CharField(max_length=300)
+    description = models.TextField(blank=True)
+    guidance = models.CharField(max_length=300, blank=True)
+    due_at = models.DateTimeField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    completion_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["position", "id"]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def is_done(self):
+        return self.completed_at is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Timeline
+
+
+class TimelineKind(models.TextChoices):
+    CREATED = "created", "Incident created"
+    TRANSITION = "transition", "State change"
+    UPDATE_PUBLISHED = "update_published", "Update published"
+    DELIVERY = "delivery", "Delivery outcome"
+    CLIENT_REPLY = "client_reply", "Client reply"
+    REMINDER = "reminder", "Reminder"
+    ESCALATION = "escalation", "Escalation"
+    CHECKLIST = "checklist", "Checklist"
+    NOTE = "note", "Note"
+
+
+class TimelineImmutable(Exception):
+    """Raised on any attempt to change or remove a timeline entry."""
+
+
+class TimelineQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TimelineImmutable("The incident timeline is append-only.")
+
+    def delete(self):
+        raise TimelineImmutable("The incident timeline is append-only.")
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        raise TimelineImmutable("The incident timeline is append-only.")
+
+
+class TimelineEntry(models.Model):
+    """One immutable line of an incident's history."""
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="timeline")
+    at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=30, choices=TimelineKind.choices)
+    from_state = models.CharField(max_length=40, blank=True)
+    to_state = models.CharField(max_length=40, blank=True)
+    note = models.TextField(blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    objects = TimelineQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name_plural = "timeline entries"
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.get_kind_display()}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None or not self._state.adding:
+            raise TimelineImmutable("The incident timeline is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TimelineImmutable("The incident timeline is append-only.")
