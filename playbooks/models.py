@@ -160,6 +160,11 @@ class Playbook(models.Model):
             "version": self.version,
             "default_language": self.default_language,
             "requires_authority_notification": self.requires_authority_notification,
+            "audience": {
+                "all_clients": self.audience_all_clients,
+                "tags": list(self.audience_tags or []),
+                "countries": list(self.audience_countries or []),
+            },
             "content_rules": self.content_rules or {},
             "stages": stages,
             "checklist": [item.snapshot() for item in self.checklist_items.all()],

@@ -1,0 +1,565 @@
+"""CSV import and export of an organisation's client accounts and their contacts.
+
+One row per contact; the client columns repeat on each row (or stay empty after the first row
+naming the client). A row whose contact columns are all empty only creates or updates the client.
+On an existing client or contact, an empty cell keeps the stored value; a new client needs its
+country, language and timezone. SMS consent is never granted again to a contact who opted out.
+"""
+import csv
+import io
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import phonenumbers
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.db import transaction
+from django.utils.timezone import now
+
+from .models import ClientAccount, Contact, SmsConsent, normalize_phone
+
+CLIENT_COLUMNS = [
+    "client_name",
+    "client_country",
+    "client_language",
+    "client_timezone",
+    "client_tier",
+    "client_tags",
+]
+CONTACT_COLUMNS = [
+    "contact_name",
+    "contact_title",
+    "contact_seniority",
+    "contact_email",
+    "contact_phone",
+    "contact_language",
+    "contact_timezone",
+    "contact_channels",
+    "contact_sms_consent",
+]
+COLUMNS = CLIENT_COLUMNS + CONTACT_COLUMNS
+REQUIRED_COLUMNS = ["client_name", "contact_name"]
+CHANNELS = ("email", "sms")
+LIST_SEPARATOR = ";"
+
+CLIENT_FIELD_COLUMNS = {
+    "name": "client_name",
+    "country": "client_country",
+    "default_language": "client_language",
+    "timezone": "client_timezone",
+    "tier": "client_tier",
+    "tags": "client_tags",
+}
+CONTACT_FIELD_COLUMNS = {
+    "name": "contact_name",
+    "title": "contact_title",
+    "seniority": "contact_seniority",
+    "email": "contact_email",
+    "phone": "contact_phone",
+    "language": "contact_language",
+    "timezone": "contact_timezone",
+    "accepts_email": "contact_channels",
+    "accepts_sms": "contact_channels",
+    "sms_consent": "contact_sms_consent",
+}
+CLIENT_TRACKED_FIELDS = ["name", "country", "default_language", "timezone", "tier", "tags"]
+CONTACT_TRACKED_FIELDS = [
+    "name",
+    "title",
+    "seniority",
+    "email",
+    "phone",
+    "language",
+    "timezone",
+    "accepts_email",
+    "accepts_sms",
+    "sms_consent",
+]
+
+
+class RowError(NamedTuple):
+    """One problem in the file. Row 1 is the header, as a spreadsheet numbers it."""
+
+    row: int
+    column: str  # empty when the problem concerns the whole row
+    message: str
+
+    def __str__(self):
+        return f"row {self.row}, {self.column}: {self.message}" if self.column else f"row {self.row}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What an import did, or would do in a dry run, and why rows were refused."""
+
+    dry_run: bool
+    import_valid_rows: bool
+    rows_total: int = 0
+    rows_valid: int = 0
+    clients_created: int = 0
+    clients_updated: int = 0
+    clients_unchanged: int = 0
+    contacts_created: int = 0
+    contacts_updated: int = 0
+    contacts_unchanged: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    file_is_unreadable: bool = False
+    imported: bool = False
+
+    @property
+    def rows_with_errors(self):
+        return sorted({error.row for error in self.errors if error.row > 1})
+
+    @property
+    def is_blocked(self):
+        """True when errors stop the import (or would, in a dry run)."""
+        if self.file_is_unreadable:
+            return True
+        if not self.errors:
+            return False
+        return not self.import_valid_rows or self.rows_valid == 0
+
+    def summary(self):
+        counts = (
+            f"Clients: {self.clients_created} created, {self.clients_updated} updated, "
+            f"{self.clients_unchanged} unchanged. Contacts: {self.contacts_created} created, "
+            f"{self.contacts_updated} updated, {self.contacts_unchanged} unchanged."
+        )
+        lines = [f"{self.rows_total} rows read, {self.rows_valid} valid."]
+        if self.is_blocked:
+            if self.file_is_unreadable:
+                lines.append("Nothing imported: the file cannot be read as a contact list.")
+            elif self.rows_valid == 0:
+                lines.append(f"Nothing imported: {len(self.rows_with_errors)} rows have errors and none is valid.")
+            else:
+                lines.append(
+                    f"Nothing imported: {len(self.rows_with_errors)} rows have errors. "
+                    "Fix them, or import only the valid rows."
+                )
+            return "\n".join(lines)
+        if self.dry_run:
+            lines.append("Dry run, nothing written. The import would do this: " + counts)
+        else:
+            lines.append("Imported. " + counts)
+        if self.rows_with_errors:
+            skipped = ", ".join(str(row) for row in self.rows_with_errors)
+            verb = "would skip" if self.dry_run else "Skipped"
+            lines.append(f"{verb.capitalize()} rows with errors: {skipped}.")
+        return "\n".join(lines)
+
+
+def contacts_import(*, organization, csv_file, dry_run=False, import_valid_rows=False):
+    """Create or update the organisation's clients and contacts from a CSV file.
+
+    `csv_file` is a text stream, a str or UTF-8 bytes (with or without a BOM). Every row is
+    validated first; if any row has an error nothing is written, unless `import_valid_rows` is
+    set, in which case only the valid rows are written. A dry run validates and counts but never
+    writes. Everything is written in one transaction.
+    """
+    report = ImportReport(dry_run=dry_run, import_valid_rows=import_valid_rows)
+    rows = _read_rows(csv_file, report)
+    if rows is None:
+        report.file_is_unreadable = True
+        return report
+    with transaction.atomic():
+        plan = _ImportPlan(organization=organization, report=report)
+        for row_number, values, problems in rows:
+            plan.add_row(row_number, values, problems)
+        report.rows_valid = len(plan.valid_rows)
+        if report.is_blocked:
+            return report
+        plan.count_changes()
+        if not dry_run:
+            plan.write()
+            report.imported = True
+    return report
+
+
+def contacts_export_csv(*, clients):
+    """The given clients and their contacts as CSV in the import's columns, ready to re-import."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for client in clients.prefetch_related("contacts").order_by("name"):
+        client_values = [
+            client.name,
+            client.country,
+            client.default_language,
+            client.timezone,
+            client.tier,
+            LIST_SEPARATOR.join(client.tags),
+        ]
+        contacts = list(client.contacts.all())
+        if not contacts:
+            writer.writerow(client_values + [""] * len(CONTACT_COLUMNS))
+        for contact in contacts:
+            channels = [name for name, accepted in zip(CHANNELS, (contact.accepts_email, contact.accepts_sms)) if accepted]
+            writer.writerow(
+                client_values
+                + [
+                    contact.name,
+                    contact.title,
+                    contact.seniority,
+                    contact.email,
+                    contact.phone,
+                    contact.language,
+                    contact.timezone,
+                    LIST_SEPARATOR.join(channels),
+                    contact.sms_consent,
+                ]
+            )
+    return buffer.getvalue()
+
+
+def _read_rows(csv_file, report):
+    """Check the header; return [(row_number, {column: value}, [RowError])], or None if the file is unusable."""
+    text = csv_file if isinstance(csv_file, (str, bytes)) else csv_file.read()
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            report.errors.append(RowError(1, "", "The file is not UTF-8 text; save it as 'CSV UTF-8'."))
+            return None
+    text = text.removeprefix("\ufeff")
+    try:
+        records = list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        report.errors.append(RowError(1, "", f"The file is not valid CSV: {exc}."))
+        return None
+    if not records:
+        report.errors.append(RowError(1, "", "The file is empty; it needs a header row."))
+        return None
+
+    header = [name.strip().lower() for name in records[0]]
+    while header and not header[-1]:
+        header.pop()  # spreadsheets like to add empty trailing columns
+    for name in dict.fromkeys(header):
+        if name not in COLUMNS:
+            report.errors.append(
+                RowError(1, name, f"Unknown column {name!r}; the columns are {', '.join(COLUMNS)}.")
+            )
+        elif header.count(name) > 1:
+            report.errors.append(RowError(1, name, f"Column {name!r} appears more than once."))
+    for name in REQUIRED_COLUMNS:
+        if name not in header:
+            report.errors.append(RowError(1, name, f"Missing column {name!r}."))
+    if report.errors:
+        return None
+
+    rows = []
+    for row_number, record in enumerate(records[1:], start=2):
+        if not any(cell.strip() for cell in record):
+            continue  # blank lines keep their number, so later rows match the spreadsheet
+        report.rows_total += 1
+        values = dict.fromkeys(COLUMNS, "")
+        values.update(zip(header, (cell.strip() for cell in record)))
+        problems = []
+        if any(cell.strip() for cell in record[len(header) :]):
+            problems.append(
+                RowError(row_number, "", f"The row has more values than the header has columns ({len(header)}).")
+            )
+        rows.append((row_number, values, problems))
+    return rows
+
+
+class _ImportPlan:
+    """The clients and contacts the file describes, validated row by row against the database."""
+
+    def __init__(self, *, organization, report):
+        self.organization = organization
+        self.report = report
+        self.valid_rows = []  # (client_key, contact or None), in file order
+        self.clients = {}  # casefolded name -> ClientAccount (stored or new), as valid rows left it
+        self.client_originals = {}  # casefolded name -> tracked values before the import
+        self.client_defined_on = {}  # casefolded name -> row that first gave the client's details
+        self.client_refused_on = {}  # casefolded name -> first refused row giving a new client's details
+        self.contact_originals = {}  # contact pk -> tracked values before the import
+        self.contacts_claimed = {}  # id(contact) -> row that matched or created it
+        self.new_contacts = {}  # casefolded client name -> contacts created by earlier rows
+        self.stored_clients = {
+            client.name.casefold(): client
+            for client in ClientAccount.objects.filter(organization=organization)
+        }
+        self.stored_contacts = {}  # casefolded client name -> list of stored contacts
+        for contact in Contact.objects.filter(client__organization=organization).select_related("client"):
+            self.stored_contacts.setdefault(contact.client.name.casefold(), []).append(contact)
+
+    def add_row(self, row_number, values, problems):
+        errors = list(problems)
+        client_key = values["client_name"].casefold()
+        client = self._client_for_row(row_number, values, errors)
+        contact = None
+        if any(values[column] for column in CONTACT_COLUMNS):
+            contact = self._contact_for_row(row_number, values, client, errors)
+        if errors:
+            self.report.errors.extend(errors)
+            has_details = any(values[column] for column in CLIENT_COLUMNS[1:])
+            if client_key not in self.clients and client_key not in self.stored_clients and has_details:
+                self.client_refused_on.setdefault(client_key, row_number)
+            return
+        self.clients[client_key] = client
+        self.client_defined_on.setdefault(client_key, row_number)
+        if contact is not None:
+            self.contacts_claimed[id(contact)] = row_number
+            if contact.pk is None and contact not in self.new_contacts.get(client_key, []):
+                self.new_contacts.setdefault(client_key, []).append(contact)
+        self.valid_rows.append((client_key, contact))
+
+    def _client_for_row(self, row_number, values, errors):
+        """The client this row names, with the row's client columns applied to a working copy."""
+        name = values["client_name"]
+        if not name:
+            errors.append(RowError(row_number, "client_name", "A client name is required."))
+            return None
+        key = name.casefold()
+        known = self.clients.get(key) or self.stored_clients.get(key)
+        if known is not None:
+            client = _copy(known)
+            if client.pk is not None:
+                self.client_originals.setdefault(key, _tracked(client, CLIENT_TRACKED_FIELDS))
+        else:
+            has_details = any(values[column] for column in CLIENT_COLUMNS[1:])
+            if not has_details and key in self.client_refused_on:
+                errors.append(
+                    RowError(
+                        row_number,
+                        "client_name",
+                        f"Client {name!r} is new and row {self.client_refused_on[key]}, which gives its "
+                        "details, has errors.",
+                    )
+                )
+                return None
+            client = ClientAccount(organization=self.organization, name=name, default_language="", timezone="")
+
+        client_errors = []
+        if key in self.client_defined_on:
+            # Another row already set this client's details: this row may repeat them, not change them.
+            for field_name in ("country", "default_language", "timezone", "tier"):
+                column = CLIENT_FIELD_COLUMNS[field_name]
+                given = _client_value(field_name, values[column])
+                if given and given != getattr(client, field_name):
+                    client_errors.append(
+                        RowError(
+                            row_number,
+                            column,
+                            f"{given!r} differs from {getattr(client, field_name)!r} "
+                            f"given on row {self.client_defined_on[key]}.",
+                        )
+                    )
+            tags = _split(values["client_tags"])
+            if tags and tags != client.tags:
+                client_errors.append(
+                    RowError(
+                        row_number,
+                        "client_tags",
+                        f"{values['client_tags']!r} differs from {LIST_SEPARATOR.join(client.tags)!r} "
+                        f"given on row {self.client_defined_on[key]}.",
+                    )
+                )
+        else:
+            for field_name in ("country", "default_language", "timezone", "tier"):
+                given = _client_value(field_name, values[CLIENT_FIELD_COLUMNS[field_name]])
+                if given:
+                    setattr(client, field_name, given)
+            if values["client_tags"]:
+                client.tags = _split(values["client_tags"])
+            if client.country and client.country not in phonenumbers.SUPPORTED_REGIONS:
+                client_errors.append(
+                    RowError(row_number, "client_country", f"Unknown country {client.country!r}; use an ISO code like DE.")
+                )
+            for field_name in ("country", "default_language", "timezone"):
+                if not getattr(client, field_name):
+                    column = CLIENT_FIELD_COLUMNS[field_name]
+                    client_errors.append(RowError(row_number, column, "Required for a new client."))
+            if not client_errors:
+                client_errors += _validation_errors(
+                    client, row_number, CLIENT_FIELD_COLUMNS, exclude=["organization", "account_owner"]
+                )
+        if client_errors:
+            errors.extend(client_errors)
+            return None
+        return client
+
+    def _contact_for_row(self, row_number, values, client, errors):
+        """The contact this row describes (stored, created by an earlier row, or new), updated by the row."""
+        email = values["contact_email"].lower()
+        phone = values["contact_phone"]
+        region = client.country if client is not None else None
+        if phone and client is not None:
+            try:
+                phone = normalize_phone(phone, region=region)
+            except ValidationError:
+                errors.append(RowError(row_number, "contact_phone", f"Invalid phone number {phone!r}."))
+                phone = None
+        if not values["contact_name"]:
+            errors.append(RowError(row_number, "contact_name", "A contact name is required."))
+        channels = _split(values["contact_channels"].lower())
+        for channel in channels:
+            if channel not in CHANNELS:
+                errors.append(
+                    RowError(row_number, "contact_channels", f"Unknown channel {channel!r}; use email, sms or both.")
+                )
+        consent = values["contact_sms_consent"].lower()
+        if consent and consent not in SmsConsent.values:
+            errors.append(
+                RowError(
+                    row_number,
+                    "contact_sms_consent",
+                    f"Unknown SMS consent {consent!r}; use {', '.join(SmsConsent.values)}.",
+                )
+            )
+            consent = ""
+        if client is None or phone is None:
+            return None
+
+        key = client.name.casefold()
+        candidates = self.stored_contacts.get(key, []) + self.new_contacts.get(key, [])
+        match = None
+        if email:
+            match = next((contact for contact in candidates if contact.email == email), None)
+        if match is None and phone:
+            match = next(
+                (contact for contact in candidates if contact.phone == phone and not (email and contact.email)),
+                None,
+            )
+        if match is not None and id(match) in self.contacts_claimed:
+            errors.append(
+                RowError(
+                    row_number,
+                    "contact_email" if email else "contact_phone",
+                    f"The same contact as on row {self.contacts_claimed[id(match)]}.",
+                )
+            )
+            return None
+
+        if match is not None:
+            contact = _copy(match)
+            if contact.pk is not None:
+                self.contact_originals.setdefault(contact.pk, _tracked(contact, CONTACT_TRACKED_FIELDS))
+        else:
+            contact = Contact(sms_consent=SmsConsent.UNKNOWN)
+        contact.client = client
+        contact.name = values["contact_name"]
+        for field_name in ("title", "seniority", "language", "timezone"):
+            given = values[CONTACT_FIELD_COLUMNS[field_name]]
+            if field_name == "language":
+                given = given.lower()
+            if given:
+                setattr(contact, field_name, given)
+        if email:
+            contact.email = email
+        if phone:
+            contact.phone = phone
+        if channels:
+            contact.accepts_email = "email" in channels
+            contact.accepts_sms = "sms" in channels
+        if consent and consent != contact.sms_consent:
+            if contact.sms_consent == SmsConsent.OPTED_OUT:
+                errors.append(
+                    RowError(
+                        row_number,
+                        "contact_sms_consent",
+                        "This contact opted out of SMS; only the contact can opt in again, not an import.",
+                    )
+                )
+            elif consent == SmsConsent.GRANTED:
+                contact.grant_sms_consent(at=now())
+            elif consent == SmsConsent.OPTED_OUT:
+                contact.opt_out_of_sms(at=now())
+            else:
+                contact.sms_consent = consent
+
+        contact_errors = _validation_errors(contact, row_number, CONTACT_FIELD_COLUMNS, exclude=["client"])
+        if contact_errors:
+            errors.extend(contact_errors)
+            return None
+        if match is not None:
+            _copy_into(match, contact)
+            return match
+        return contact
+
+    def count_changes(self):
+        report = self.report
+        seen_clients, seen_contacts = set(), set()
+        for client_key, contact in self.valid_rows:
+            client = self.clients[client_key]
+            if client_key not in seen_clients:
+                seen_clients.add(client_key)
+                if client.pk is None:
+                    report.clients_created += 1
+                elif _tracked(client, CLIENT_TRACKED_FIELDS) != self.client_originals[client_key]:
+                    report.clients_updated += 1
+                else:
+                    report.clients_unchanged += 1
+            if contact is not None and id(contact) not in seen_contacts:
+                seen_contacts.add(id(contact))
+                if contact.pk is None:
+                    report.contacts_created += 1
+                elif _tracked(contact, CONTACT_TRACKED_FIELDS) != self.contact_originals[contact.pk]:
+                    report.contacts_updated += 1
+                else:
+                    report.contacts_unchanged += 1
+
+    def write(self):
+        saved_clients, saved_contacts = set(), set()
+        for client_key, contact in self.valid_rows:
+            client = self.clients[client_key]
+            if client_key not in saved_clients:
+                saved_clients.add(client_key)
+                stored = self.stored_clients.get(client_key)
+                if stored is not None:
+                    _copy_into(stored, client)
+                    client = stored
+                    self.clients[client_key] = stored
+                if client.pk is None or _tracked(client, CLIENT_TRACKED_FIELDS) != self.client_originals[client_key]:
+                    client.save()
+            if contact is not None and id(contact) not in saved_contacts:
+                saved_contacts.add(id(contact))
+                contact.client = self.clients[client_key]
+                if contact.pk is None or _tracked(contact, CONTACT_TRACKED_FIELDS) != self.contact_originals[contact.pk]:
+                    contact.save()
+
+
+def _client_value(field_name, value):
+    if field_name == "country":
+        return value.upper()
+    if field_name in ("default_language", "tier"):
+        return value.lower()
+    return value
+
+
+def _split(value):
+    return [item.strip() for item in value.split(LIST_SEPARATOR) if item.strip()]
+
+
+def _tracked(instance, field_names):
+    return {name: getattr(instance, name) for name in field_names}
+
+
+def _copy(instance):
+    """A working copy, so that a row with errors leaves the planned state untouched."""
+    copy = type(instance)()
+    _copy_into(copy, instance)
+    return copy
+
+
+def _copy_into(target, source):
+    for model_field in source._meta.concrete_fields:
+        value = getattr(source, model_field.attname)
+        setattr(target, model_field.attname, list(value) if isinstance(value, list) else value)
+    target._state.adding = source._state.adding
+    target._state.db = source._state.db
+    if isinstance(source, Contact):
+        target.client = source.client
+
+
+def _validation_errors(instance, row_number, field_columns, *, exclude):
+    """Run the model's full_clean and turn its errors into row errors named after the file's columns."""
+    try:
+        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+    except ValidationError as exc:
+        return [
+            RowError(row_number, "" if field_name == NON_FIELD_ERRORS else field_columns.get(field_name, ""), message)
+            for field_name, messages in exc.message_dict.items()
+            for message in messages
+        ]
+    return []

@@ -1,0 +1,170 @@
+"""Twilio SMS: one Messages API request per SMS, a bounded number in flight, errors classified here.
+
+Twilio has no batch send, so throughput comes from concurrency: a long-lived pool of
+CANDOR_SMS_CONCURRENCY worker threads, each with its own Twilio client and HTTP session, so
+connections stay open across batches and no session is shared between threads.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+
+import requests
+from twilio.base.exceptions import TwilioRestException, TwilioServiceException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client
+
+from comms.providers.base import (
+    OutgoingSms,
+    Outcome,
+    SendResult,
+    SmsProvider,
+    parse_retry_after,
+)
+
+logger = logging.getLogger(__name__)
+
+TWILIO_API_ORIGIN = "https://api.twilio.com"
+
+# https://www.twilio.com/docs/api/errors
+TOO_MANY_REQUESTS = 20429
+UNSUBSCRIBED_RECIPIENT = 21610  # the recipient replied STOP; Twilio refuses until they reply START
+
+
+class CandorTwilioHttpClient(TwilioHttpClient):
+    """Twilio's HTTP client with our timeout, optionally pointed at another origin (the local fake
+    server), and keeping the last response: TwilioRestException drops the headers, and a 429's
+    Retry-After lives there. One instance per thread, so `last_response` is this thread's."""
+
+    def __init__(self, *, timeout_seconds: float, api_base_url: str = ""):
+        super().__init__(pool_connections=True, timeout=timeout_seconds)
+        self.api_base_url = api_base_url.rstrip("/")
+        self.last_response = None
+
+    def request(self, method, url, *args, **kwargs):
+        if self.api_base_url and url.startswith(TWILIO_API_ORIGIN):
+            url = self.api_base_url + url[len(TWILIO_API_ORIGIN) :]
+        self.last_response = None
+        self.last_response = super().request(method, url, *args, **kwargs)
+        return self.last_response
+
+
+class TwilioSmsProvider(SmsProvider):
+    name = "twilio"
+
+    def __init__(
+        self,
+        *,
+        account_sid: str,
+        auth_token: str,
+        messaging_service_sid: str = "",
+        from_number: str = "",
+        api_base_url: str = "",
+        timeout_seconds: float = 10.0,
+        concurrency: int = 8,
+    ):
+        if not (messaging_service_sid or from_number):
+            raise ValueError("Twilio needs a messaging service SID or a from number.")
+        self.account_sid = account_sid
+        self.auth_token = auth_token
+        self.messaging_service_sid = messaging_service_sid
+        self.from_number = from_number
+        self.api_base_url = api_base_url
+        self.timeout_seconds = timeout_seconds
+        self._thread_state = threading.local()
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, int(concurrency)), thread_name_prefix="candor-twilio"
+        )
+
+    def send_sms(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
+        # map() yields in input order, whatever order the requests finish in.
+        return list(self._executor.map(self._send_one, messages))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True)
+
+    def _client(self) -> Client:
+        client = getattr(self._thread_state, "client", None)
+        if client is None:
+            http_client = CandorTwilioHttpClient(
+                timeout_seconds=self.timeout_seconds, api_base_url=self.api_base_url
+            )
+            client = Client(self.account_sid, self.auth_token, http_client=http_client)
+            self._thread_state.client = client
+        return client
+
+    def _send_one(self, message: OutgoingSms) -> SendResult:
+        client = self._client()
+        options = {"to": message.to, "body": message.body}
+        if self.messaging_service_sid:
+            options["messaging_service_sid"] = self.messaging_service_sid
+        else:
+            options["from_"] = self.from_number
+        if message.status_callback_url:
+            options["status_callback"] = message.status_callback_url
+        try:
+            created = client.messages.create(**options)
+        except (TwilioRestException, TwilioServiceException) as error:
+            return _result_for_twilio_error(message, error, client.http_client.last_response)
+        except requests.exceptions.ConnectTimeout as error:
+            # No connection, so Twilio never saw the request: retrying cannot duplicate the SMS.
+            return _transient(message, "timeout", error)
+        except requests.exceptions.Timeout as error:
+            # Duplicate risk: the request may have reached Twilio, which may send the SMS although
+            # we never saw its answer. Twilio has no idempotency key for Messages, so a retry can
+            # send it twice; we accept that (a repeated crisis update beats a missing one), and the
+            # status callback, which carries the Message SID, shows both.
+            return _transient(message, "timeout", error)
+        except requests.exceptions.RequestException as error:
+            # Connection refused or reset, TLS errors... A reset after the request was written
+            # carries the same duplicate risk as a read timeout.
+            return _transient(message, "connection", error)
+        except Exception as error:  # noqa: BLE001 - one result per message, whatever happens
+            # An SDK or parsing surprise must not lose the results of the other messages in the
+            # batch (they may have been accepted); the retry will tell if it persists.
+            logger.exception("Unexpected error sending SMS %s through Twilio", message.message_id)
+            return _transient(message, "unexpected", error)
+        return SendResult(
+            message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=created.sid
+        )
+
+
+def _transient(message: OutgoingSms, error_code: str, error: Exception) -> SendResult:
+    return SendResult(
+        message_id=message.message_id,
+        outcome=Outcome.TRANSIENT,
+        error_code=error_code,
+        error=str(error) or type(error).__name__,
+    )
+
+
+def _result_for_twilio_error(message, error, last_response) -> SendResult:
+    status = int(error.status or 0)
+    code = int(error.code) if error.code else None
+    if isinstance(error, TwilioServiceException):
+        description = error.detail or error.title
+    else:
+        description = error.msg
+    headers = {}
+    if last_response is not None and last_response.status_code == status:
+        headers = last_response.headers or {}
+    error_code = str(code or status)
+
+    if status == 429 or code == TOO_MANY_REQUESTS or status >= 500:
+        return SendResult(
+            message_id=message.message_id,
+            outcome=Outcome.TRANSIENT,
+            retry_after_seconds=parse_retry_after(headers.get("Retry-After")),
+            error_code=error_code,
+            error=description,
+        )
+    return SendResult(
+        message_id=message.message_id,
+        outcome=Outcome.PERMANENT,
+        error_code=error_code,
+        error=description,
+        recipient_opted_out=code == UNSUBSCRIBED_RECIPIENT,
+    )

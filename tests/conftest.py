@@ -1,0 +1,69 @@
+"""Shared fixtures: two organisations and a small cast.
+
+Northwind (the organisation under test): alice is a commander, bob a communicator, carol in
+leadership, dave an admin, frank a second commander. Globex (another tenant): eve, a commander.
+"""
+import pytest
+
+from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
+
+
+def make_user(username, organization, role, **extra):
+    return User.objects.create_user(
+        username=username, password="pw-" + username, organization=organization, role=role, **extra
+    )
+
+
+def make_client(organization, name="Acme GmbH", **extra):
+    extra.setdefault("country", "DE")
+    extra.setdefault("default_language", "de")
+    extra.setdefault("timezone", "Europe/Berlin")
+    return ClientAccount.objects.create(organization=organization, name=name, **extra)
+
+
+def make_contact(client, name="Anna Schmidt", **extra):
+    extra.setdefault("email", name.lower().replace(" ", ".") + "@example.com")
+    if extra.get("phone"):
+        extra.setdefault("accepts_sms", True)
+        extra.setdefault("sms_consent", SmsConsent.GRANTED)
+    return Contact.objects.create(client=client, name=name, **extra)
+
+
+@pytest.fixture
+def organization(db):
+    return Organization.objects.create(name="Northwind", slug="northwind", country="DE", timezone="Europe/Berlin")
+
+
+@pytest.fixture
+def other_organization(db):
+    return Organization.objects.create(name="Globex", slug="globex", country="US", timezone="America/New_York")
+
+
+@pytest.fixture
+def alice(organization):
+    return make_user("alice", organization, Role.COMMANDER)
+
+
+@pytest.fixture
+def frank(organization):
+    return make_user("frank", organization, Role.COMMANDER)
+
+
+@pytest.fixture
+def bob(organization):
+    return make_user("bob", organization, Role.COMMUNICATOR)
+
+
+@pytest.fixture
+def carol(organization):
+    return make_user("carol", organization, Role.LEADERSHIP)
+
+
+@pytest.fixture
+def dave(organization):
+    return make_user("dave", organization, Role.ADMIN, is_staff=True)
+
+
+@pytest.fixture
+def eve(other_organization):
+    return make_user("eve", other_organization, Role.COMMANDER)
