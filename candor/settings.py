@@ -216,5 +216,22 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # The Twilio SDK logs six INFO lines per SMS.
+        "twilio.http_client": {"level": "WARNING"},
+    },
 }
+
+# Outbox delivery.
+CANDOR_EMAIL_BATCH_SIZE = int(env("CANDOR_EMAIL_BATCH_SIZE", "1000"))
+CANDOR_SMS_BATCH_SIZE = int(env("CANDOR_SMS_BATCH_SIZE", "100"))
+CANDOR_SMS_CONCURRENCY = int(env("CANDOR_SMS_CONCURRENCY", "8"))
+CANDOR_EMAIL_CONCURRENCY = int(env("CANDOR_EMAIL_CONCURRENCY", "4"))
+CANDOR_MAX_ATTEMPTS = int(env("CANDOR_MAX_ATTEMPTS", "8"))
+CANDOR_RETRY_BASE_SECONDS = float(env("CANDOR_RETRY_BASE_SECONDS", "5"))
+CANDOR_SENDING_TIMEOUT_SECONDS = int(env("CANDOR_SENDING_TIMEOUT_SECONDS", "600"))
+CANDOR_SWEEP_GRACE_SECONDS = int(env("CANDOR_SWEEP_GRACE_SECONDS", "120"))
+CANDOR_MAX_SMS_SEGMENTS = 4
+# What comms hands back up (failed messages, replies, opt-outs) goes to this one function.
+CANDOR_COMMS_EVENT_HANDLER = "playbooks.handlers.on_comms_event"

@@ -1,1 +1,186 @@
-"""How a thing is said and delivered: the outbox of messages and what providers report back."""
+"""How a thing is said and delivered: the outbox of messages, what providers report back, and
+the inbox of replies. Comms knows contacts and channels, not crises: a message carries an opaque
+`topic` (e.g. "incident:42") and `source` (e.g. "update:17") that only the caller reads.
+"""
+import hashlib
+
+from django.db import models
+from django.utils import timezone
+
+from accounts.models import Contact, Organization
+
+from .providers.base import apply_substitutions
+
+
+class Channel(models.TextChoices):
+    EMAIL = "email", "Email"
+    SMS = "sms", "SMS"
+
+
+class MessageStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    DELIVERED = "delivered", "Delivered"
+    UNDELIVERED = "undelivered", "Undelivered"
+    FAILED = "failed", "Failed"
+    BOUNCED = "bounced", "Bounced"
+
+
+# Status only moves forward: a late "sent" callback never undoes "delivered".
+STATUS_RANK = {
+    MessageStatus.QUEUED: 0,
+    MessageStatus.SENDING: 1,
+    MessageStatus.SENT: 2,
+    MessageStatus.DELIVERED: 3,
+    MessageStatus.UNDELIVERED: 3,
+    MessageStatus.FAILED: 3,
+    MessageStatus.BOUNCED: 3,
+}
+FINAL_STATUSES = {
+    MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.BOUNCED
+}
+FAILED_STATUSES = {MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.BOUNCED}
+REACHED_STATUSES = {MessageStatus.SENT, MessageStatus.DELIVERED}
+
+
+class MessageContent(models.Model):
+    """Words shared by many messages: one per (source, channel, language, timezone) group.
+
+    Per-recipient values (name, private links) are substitution tokens like `-status_url-`,
+    filled from each message's `substitutions`; that is also how SendGrid batches them.
+    """
+
+    source = models.CharField(max_length=100, db_index=True)
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    language = models.CharField(max_length=8)
+    subject = models.CharField(max_length=300, blank=True)
+    body = models.TextField()
+    digest = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["source", "channel", "digest"], name="unique_content")]
+
+    def __str__(self):
+        return f"{self.source} {self.channel} {self.language}"
+
+    @staticmethod
+    def digest_of(*, channel, language, subject, body):
+        return hashlib.sha256("\x1f".join([channel, language, subject, body]).encode()).hexdigest()
+
+    def render(self, substitutions):
+        return apply_substitutions(self.subject, substitutions), apply_substitutions(self.body, substitutions)
+
+
+class Message(models.Model):
+    """One message to one contact on one channel: the truth about a send.
+
+    Unique per (source, contact, channel), so queueing the same source twice creates nothing new.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
+    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="messages")
+    channel = models.CharField(max_length=10, choices=Channel.choices)
+    topic = models.CharField(max_length=100, db_index=True, help_text="Opaque to comms, e.g. incident:42.")
+    source = models.CharField(max_length=100, help_text="Opaque to comms, e.g. update:17.")
+    content = models.ForeignKey(MessageContent, on_delete=models.PROTECT, related_name="messages")
+    substitutions = models.JSONField(default=dict, blank=True)
+    fallback_content = models.ForeignKey(
+        MessageContent, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Email words to use if this SMS fails permanently.",
+    )
+    fallback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="fallbacks"
+    )
+    to_address = models.CharField(max_length=254, help_text="Email address or E.164 number at send time.")
+    consent_at_send = models.CharField(max_length=20, blank=True, help_text="SMS consent state when queued.")
+    segments = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(
+        max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED, db_index=True
+    )
+    provider = models.CharField(max_length=20, blank=True)
+    provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    error_code = models.CharField(max_length=40, blank=True)
+    last_error = models.TextField(blank=True)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    queued_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["source", "contact", "channel"], name="one_message_per_source_contact_channel")
+        ]
+        indexes = [
+            models.Index(fields=["channel", "status", "next_attempt_at"]),
+            models.Index(fields=["topic", "status"]),
+            models.Index(fields=["source", "status"]),
+        ]
+
+    def __str__(self):
+        return f"{self.channel} to {self.to_address} ({self.status})"
+
+    @property
+    def rendered(self):
+        """(subject, body) with this recipient's values filled in."""
+        return self.content.render(self.substitutions)
+
+    def can_move_to(self, status):
+        return STATUS_RANK[status] > STATUS_RANK[self.status] and self.status not in FINAL_STATUSES
+
+
+class MessageEvent(models.Model):
+    """A provider report about a message (status callback or event webhook), kept once.
+
+    `dedup_key` is built from what the event says, not the provider's event id, since SendGrid
+    may resend the same event under a new id.
+    """
+
+    message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
+    provider = models.CharField(max_length=20)
+    event = models.CharField(max_length=40)
+    dedup_key = models.CharField(max_length=64, unique=True)
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    payload = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["occurred_at", "id"]
+
+    def __str__(self):
+        return f"{self.provider} {self.event} for {self.message_id}"
+
+
+class InboundKind(models.TextChoices):
+    OPT_OUT = "opt_out", "Opt-out (STOP)"
+    OPT_IN = "opt_in", "Opt-in (START)"
+    HELP = "help", "Help"
+    REPLY = "reply", "Reply"
+
+
+class InboundMessage(models.Model):
+    """An SMS a contact sent us. Replies are handed on to the configured handler."""
+
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_messages"
+    )
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.SET_NULL, related_name="replies")
+    provider_message_id = models.CharField(max_length=64, unique=True)
+    from_number = models.CharField(max_length=20)
+    to_number = models.CharField(max_length=20, blank=True)
+    body = models.TextField(blank=True)
+    kind = models.CharField(max_length=20, choices=InboundKind.choices)
+    topic = models.CharField(max_length=100, blank=True, help_text="Topic of the last message sent to this contact.")
+    received_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-received_at"]
+
+    def __str__(self):
+        return f"{self.kind} from {self.from_number}"

@@ -337,6 +337,9 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     resolved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     cancelled_at = models.DateTimeField(null=True, blank=True)
+    next_update_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the last published update promised the next one."
+    )
 
     objects = IncidentQuerySet.as_manager()
 
@@ -567,6 +570,76 @@ class IncidentChecklistItem(models.Model):
     @property
     def is_done(self):
         return self.completed_at is not None
+
+
+# ---------------------------------------------------------------------------------------------
+# Updates
+
+
+class UpdateImmutable(Exception):
+    """A published update cannot change: publish a correction as a new update."""
+
+
+class IncidentUpdate(models.Model):
+    """One update to the affected clients: words per language, drafted from the playbook stage.
+
+    `texts` maps a language to {"email_subject", "email_body", "sms_body"}, each a message
+    template (variables: comms.rendering.MESSAGE_VARIABLES). Approval covers every language:
+    changing any text after approval withdraws it.
+    """
+
+    incident = models.ForeignKey(Incident, on_delete=models.PROTECT, related_name="updates")
+    stage = models.CharField(max_length=40, help_text="The incident's stage when drafted.")
+    author = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    texts = models.JSONField(default=dict)
+    is_holding_statement = models.BooleanField(default=False)
+    next_update_due_at = models.DateTimeField(
+        null=True, blank=True, help_text="Blank: the stage's cadence from the moment of publishing."
+    )
+    approver = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    approved_at = models.DateTimeField(null=True, blank=True)
+    approval_note = models.TextField(blank=True)
+    approved_digest = models.CharField(max_length=64, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    audience = models.JSONField(default=dict, blank=True, help_text="Counts at publish time.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+
+    def __str__(self):
+        return f"Update #{self.pk} on {self.incident_id} ({self.stage})"
+
+    @property
+    def is_published(self):
+        return self.published_at is not None
+
+    @property
+    def needs_approval(self):
+        if self.is_holding_statement:
+            return False  # holding statements are approved with the playbook
+        return bool(self.incident.stage_plan(self.stage).get("needs_approval"))
+
+    def content_digest(self):
+        import hashlib
+        import json
+
+        return hashlib.sha256(json.dumps(self.texts, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def is_approved(self):
+        return bool(self.approved_at) and self.approved_digest == self.content_digest()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and IncidentUpdate.objects.filter(pk=self.pk, published_at__isnull=False).exists():
+            raise UpdateImmutable("A published update cannot change; publish a correction as a new update.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_published:
+            raise UpdateImmutable("A published update cannot be deleted.")
+        return super().delete(*args, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------

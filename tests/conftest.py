@@ -67,3 +67,19 @@ def dave(organization):
 @pytest.fixture
 def eve(other_organization):
     return make_user("eve", other_organization, Role.COMMANDER)
+
+
+@pytest.fixture
+def run_worker(db):
+    """Run the database task worker until no task is due now (time-machine sets "now")."""
+    import io
+
+    from django.core.management import call_command
+
+    def run():
+        call_command(
+            "db_worker", "--batch", "--queue-name", "*", "--no-startup-delay", "--no-reload",
+            stdout=io.StringIO(), stderr=io.StringIO(),
+        )
+
+    return run

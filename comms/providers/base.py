@@ -60,7 +60,9 @@ class SendResult:
     outcome: Outcome
     provider_message_id: str = ""
     retry_after_seconds: float | None = None
-    error_code: str = ""  # the provider's code ("21610") or ours ("timeout", "connection", "http-503")
+    error_code: str = (
+        ""  # the provider's code ("21610") or ours ("timeout", "connection", "http-503")
+    )
     error: str = ""
     recipient_opted_out: bool = False
 
@@ -136,7 +138,9 @@ def get_sms_provider() -> SmsProvider:
         from comms.providers.console import ConsoleSmsProvider
 
         key = (name, str(settings.CANDOR_OUTBOX_DIR))
-        return _cached("sms", key, lambda: ConsoleSmsProvider(outbox_dir=settings.CANDOR_OUTBOX_DIR))
+        return _cached(
+            "sms", key, lambda: ConsoleSmsProvider(outbox_dir=settings.CANDOR_OUTBOX_DIR)
+        )
     if name == "twilio":
         from comms.providers.twilio import TwilioSmsProvider
 

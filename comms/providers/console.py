@@ -15,9 +15,9 @@ from pathlib import Path
 
 from comms.providers.base import (
     EmailProvider,
+    Outcome,
     OutgoingEmail,
     OutgoingSms,
-    Outcome,
     SendResult,
     SmsProvider,
     apply_substitutions,
@@ -51,7 +51,10 @@ def _deliver(path: Path, text: str, message_id: int) -> SendResult:
         # The outbox directory is this provider's "network": a full or unwritable disk may recover.
         logger.error("Could not write %s: %s", path, error)
         return SendResult(
-            message_id=message_id, outcome=Outcome.TRANSIENT, error_code="outbox-write", error=str(error)
+            message_id=message_id,
+            outcome=Outcome.TRANSIENT,
+            error_code="outbox-write",
+            error=str(error),
         )
     return SendResult(
         message_id=message_id, outcome=Outcome.ACCEPTED, provider_message_id=f"console-{message_id}"

@@ -18,8 +18,8 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client
 
 from comms.providers.base import (
-    OutgoingSms,
     Outcome,
+    OutgoingSms,
     SendResult,
     SmsProvider,
     parse_retry_after,
@@ -122,7 +122,7 @@ class TwilioSmsProvider(SmsProvider):
             # Connection refused or reset, TLS errors... A reset after the request was written
             # carries the same duplicate risk as a read timeout.
             return _transient(message, "connection", error)
-        except Exception as error:  # noqa: BLE001 - one result per message, whatever happens
+        except Exception as error:  # one result per message, whatever happens
             # An SDK or parsing surprise must not lose the results of the other messages in the
             # batch (they may have been accepted); the retry will tell if it persists.
             logger.exception("Unexpected error sending SMS %s through Twilio", message.message_id)

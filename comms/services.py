@@ -1,0 +1,502 @@
+"""Use cases of the outbox: queue messages, deliver them, record what providers report, handle
+opt-outs and replies. Each side effect has exactly one function here that causes it.
+
+What flows back up to the caller (a failed message, an unreachable contact, a client's reply)
+is handed to the one handler named by settings.CANDOR_COMMS_EVENT_HANDLER.
+"""
+import datetime as dt
+import logging
+import random
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.module_loading import import_string
+
+from accounts.models import Contact, SmsConsent
+
+from .models import (
+    FAILED_STATUSES,
+    InboundKind,
+    InboundMessage,
+    Message,
+    MessageContent,
+    MessageEvent,
+    MessageStatus,
+)
+from .providers.base import OutgoingEmail, OutgoingSms, Outcome, get_email_provider, get_sms_provider
+
+logger = logging.getLogger("candor.outbox")
+
+
+# ---------------------------------------------------------------------------------------------
+# Events handed up to the caller
+
+
+@dataclass(frozen=True)
+class CommsEvent:
+    """Something the caller of comms may want to know. `topic` is the caller's own reference."""
+
+    kind: str  # message_failed, contact_unreachable, contact_opted_out, client_reply, fallback_queued
+    topic: str
+    organization_id: int | None
+    contact_id: int | None = None
+    message_id: int | None = None
+    at: dt.datetime | None = None
+    data: dict = field(default_factory=dict)
+
+
+def _emit(event):
+    handler_path = getattr(settings, "CANDOR_COMMS_EVENT_HANDLER", "")
+    if handler_path:
+        import_string(handler_path)(event)
+
+
+# ---------------------------------------------------------------------------------------------
+# Queueing
+
+
+@dataclass(frozen=True)
+class ContentSpec:
+    channel: str
+    language: str
+    subject: str
+    body: str
+
+
+@dataclass(frozen=True)
+class RecipientSpec:
+    """One message to queue: the contact, the channel, which content and its own values."""
+
+    contact: Contact
+    channel: str
+    content_key: str
+    substitutions: dict
+    segments: int = 1
+    fallback_content_key: str = ""
+
+
+def _enqueue_delivery(channel, *, batches=1, run_after=None):
+    """Ask workers to drain the outbox of a channel. With the database task backend this row is
+    written in the caller's transaction; with others it is sent after commit (the sweep covers
+    the gap if the process dies in between)."""
+    from .tasks import deliver_email_batch, deliver_sms_batch
+
+    task = deliver_email_batch if channel == "email" else deliver_sms_batch
+    if run_after is not None:
+        task = task.using(run_after=run_after)
+
+    def enqueue():
+        for _ in range(batches):
+            task.enqueue()
+
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+        enqueue()
+    else:
+        transaction.on_commit(enqueue)
+
+
+def batch_size(channel):
+    return settings.CANDOR_EMAIL_BATCH_SIZE if channel == "email" else settings.CANDOR_SMS_BATCH_SIZE
+
+
+@transaction.atomic
+def messages_queue(*, organization, topic, source, contents, recipients):
+    """Queue one message per recipient spec, idempotently: a second call with the same source
+    creates no duplicates. `contents` maps content keys to ContentSpec. Returns the number of
+    messages created now."""
+    now = timezone.now()
+    content_rows = {}
+    for key, spec in contents.items():
+        digest = MessageContent.digest_of(
+            channel=spec.channel, language=spec.language, subject=spec.subject, body=spec.body
+        )
+        content_rows[key], _ = MessageContent.objects.get_or_create(
+            source=source,
+            channel=spec.channel,
+            digest=digest,
+            defaults={"language": spec.language, "subject": spec.subject, "body": spec.body},
+        )
+    before = Message.objects.filter(source=source).count()
+    Message.objects.bulk_create(
+        [
+            Message(
+                organization=organization,
+                contact=recipient.contact,
+                channel=recipient.channel,
+                topic=topic,
+                source=source,
+                content=content_rows[recipient.content_key],
+                fallback_content=content_rows.get(recipient.fallback_content_key),
+                substitutions=recipient.substitutions,
+                to_address=recipient.contact.email if recipient.channel == "email" else recipient.contact.phone,
+                consent_at_send=recipient.contact.sms_consent if recipient.channel == "sms" else "",
+                segments=recipient.segments,
+                queued_at=now,
+                next_attempt_at=now,
+                status_changed_at=now,
+            )
+            for recipient in recipients
+        ],
+        batch_size=2000,
+        ignore_conflicts=True,
+    )
+    created = Message.objects.filter(source=source).count() - before
+    for channel in ("email", "sms"):
+        count = sum(1 for recipient in recipients if recipient.channel == channel)
+        if count:
+            _enqueue_delivery(channel, batches=-(-count // batch_size(channel)))
+    return created
+
+
+# ---------------------------------------------------------------------------------------------
+# Delivery
+
+
+def _claim(channel, limit, now):
+    """Claim up to `limit` due messages of a channel for this worker, atomically.
+
+    Postgres skips rows another worker holds; on SQLite writers are serialized. Either way the
+    claim token tells us which rows are ours.
+    """
+    token = uuid.uuid4().hex
+    with transaction.atomic():
+        due = Message.objects.filter(
+            channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=now
+        ).order_by("next_attempt_at", "id")
+        if connection.features.has_select_for_update_skip_locked:
+            due = due.select_for_update(skip_locked=True)
+        ids = list(due.values_list("id", flat=True)[:limit])
+        if not ids:
+            return []
+        Message.objects.filter(id__in=ids, status=MessageStatus.QUEUED).update(
+            status=MessageStatus.SENDING,
+            claim=token,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            status_changed_at=now,
+        )
+    return list(
+        Message.objects.filter(claim=token, status=MessageStatus.SENDING)
+        .select_related("content", "contact")
+        .order_by("id")
+    )
+
+
+def status_callback_url():
+    return f"{settings.CANDOR_PUBLIC_URL}/hooks/twilio/status/"
+
+
+def _outgoing(message):
+    if message.channel == "sms":
+        subject, body = message.rendered
+        return OutgoingSms(
+            message_id=message.pk, to=message.to_address, body=body, status_callback_url=status_callback_url()
+        )
+    preferences_url = message.substitutions.get("-preferences_url-", "")
+    headers = {}
+    if preferences_url:
+        headers = {
+            "List-Unsubscribe": f"<{preferences_url}unsubscribe/>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        }
+    return OutgoingEmail(
+        message_id=message.pk,
+        to_email=message.to_address,
+        to_name=message.contact.name,
+        subject=message.content.subject,
+        body=message.content.body,
+        substitutions=message.substitutions,
+        headers=headers,
+    )
+
+
+def retry_delay(attempt, retry_after=None):
+    """Exponential backoff with jitter, at least what the provider asked for, at most an hour."""
+    base = settings.CANDOR_RETRY_BASE_SECONDS * (2 ** max(attempt - 1, 0))
+    delay = min(base, 3600) * random.uniform(0.5, 1.5)
+    return max(delay, retry_after or 0)
+
+
+def deliver_batch(*, channel, limit=None):
+    """Claim one batch of due messages of a channel, hand it to the provider and record the
+    results. Returns the number of messages handled. Safe to run in many workers at once."""
+    now = timezone.now()
+    messages = _claim(channel, limit or batch_size(channel), now)
+    if not messages:
+        return 0
+    provider = get_sms_provider() if channel == "sms" else get_email_provider()
+    outgoing = [_outgoing(message) for message in messages]
+    results = provider.send_sms(outgoing) if channel == "sms" else provider.send_email(outgoing)
+    by_id = {message.pk: message for message in messages}
+    _record_results(provider.name, by_id, results)
+    return len(messages)
+
+
+def _record_results(provider_name, by_id, results):
+    now = timezone.now()
+    accepted, retry_at = [], None
+    for result in results:
+        message = by_id[result.message_id]
+        if result.outcome == Outcome.ACCEPTED:
+            message.status = MessageStatus.SENT
+            message.provider = provider_name
+            message.provider_message_id = result.provider_message_id
+            message.sent_at = now
+            message.status_changed_at = now
+            message.error_code = ""
+            message.last_error = ""
+            accepted.append(message)
+        elif result.outcome == Outcome.TRANSIENT and message.attempts < settings.CANDOR_MAX_ATTEMPTS:
+            next_at = now + dt.timedelta(seconds=retry_delay(message.attempts, result.retry_after_seconds))
+            Message.objects.filter(pk=message.pk, claim=message.claim, status=MessageStatus.SENDING).update(
+                status=MessageStatus.QUEUED,
+                next_attempt_at=next_at,
+                error_code=result.error_code,
+                last_error=result.error,
+                status_changed_at=now,
+                provider=provider_name,
+            )
+            retry_at = min(retry_at or next_at, next_at)
+        else:
+            message_fail(
+                message=message,
+                status=MessageStatus.FAILED,
+                error_code=result.error_code,
+                error=result.error or "Gave up after repeated temporary errors.",
+                provider=provider_name,
+                recipient_opted_out=result.recipient_opted_out,
+                at=now,
+            )
+    if accepted:
+        Message.objects.bulk_update(
+            accepted,
+            ["status", "provider", "provider_message_id", "sent_at", "status_changed_at", "error_code", "last_error"],
+            batch_size=1000,
+        )
+    if retry_at is not None:
+        with transaction.atomic():
+            _enqueue_delivery(next(iter(by_id.values())).channel, run_after=retry_at)
+
+
+@transaction.atomic
+def message_fail(*, message, status, error_code, error, provider="", recipient_opted_out=False, at=None):
+    """A message will not arrive: record it, opt the contact out if the provider says so, fall
+    back to email for SMS when possible, and tell the caller."""
+    at = at or timezone.now()
+    updated = Message.objects.filter(pk=message.pk).exclude(status__in=FAILED_STATUSES | {MessageStatus.DELIVERED}).update(
+        status=status,
+        error_code=error_code,
+        last_error=error,
+        failed_at=at,
+        status_changed_at=at,
+        provider=provider or message.provider,
+    )
+    if not updated:
+        return
+    message.refresh_from_db()
+    contact = Contact.objects.select_for_update().get(pk=message.contact_id)
+    if recipient_opted_out and message.channel == "sms" and contact.sms_consent != SmsConsent.OPTED_OUT:
+        contact.opt_out_of_sms(at=at)
+        contact.save(update_fields=["sms_consent", "sms_opted_out_at", "updated_at"])
+        _emit(CommsEvent("contact_opted_out", message.topic, message.organization_id, contact.pk, message.pk, at,
+                         {"reason": f"provider refused: {error_code}"}))
+    _emit(CommsEvent("message_failed", message.topic, message.organization_id, contact.pk, message.pk, at,
+                     {"channel": message.channel, "status": status, "error_code": error_code, "error": error,
+                      "source": message.source}))
+    if message.channel == "sms" and _queue_email_fallback(message, contact, at):
+        return
+    if not Message.objects.filter(source=message.source, contact=contact).exclude(status__in=FAILED_STATUSES).exists():
+        _emit(CommsEvent("contact_unreachable", message.topic, message.organization_id, contact.pk, message.pk, at,
+                         {"source": message.source}))
+
+
+def _queue_email_fallback(sms, contact, at):
+    if sms.fallback_content_id is None or not contact.can_receive_email:
+        return False
+    if Message.objects.filter(source=sms.source, contact=contact, channel="email").exists():
+        return False
+    fallback = Message.objects.create(
+        organization_id=sms.organization_id,
+        contact=contact,
+        channel="email",
+        topic=sms.topic,
+        source=sms.source,
+        content_id=sms.fallback_content_id,
+        substitutions=sms.substitutions,
+        fallback_of=sms,
+        to_address=contact.email,
+        queued_at=at,
+        next_attempt_at=at,
+        status_changed_at=at,
+    )
+    _enqueue_delivery("email")
+    _emit(CommsEvent("fallback_queued", sms.topic, sms.organization_id, contact.pk, fallback.pk, at,
+                     {"source": sms.source}))
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider reports
+
+
+def message_record_event(*, message, status, at, provider, event, dedup_key, payload=None, error_code="", error=""):
+    """Record a provider's report once and move the message forward (never backwards).
+
+    Returns False for a duplicate report, which changes nothing.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                MessageEvent.objects.create(
+                    message=message, provider=provider, event=event, dedup_key=dedup_key,
+                    occurred_at=at, payload=payload or {},
+                )
+        except IntegrityError:
+            return False
+        if message is None or status is None:
+            return True
+        if status in FAILED_STATUSES:
+            message_fail(message=message, status=status, error_code=error_code, error=error, at=at)
+            return True
+        message.refresh_from_db()
+        if not message.can_move_to(status):
+            return True
+        changes = {"status": status, "status_changed_at": at}
+        if status == MessageStatus.DELIVERED:
+            changes["delivered_at"] = at
+        if status == MessageStatus.SENT and not message.sent_at:
+            changes["sent_at"] = at
+        Message.objects.filter(pk=message.pk, status=message.status).update(**changes)
+    return True
+
+
+@transaction.atomic
+def contact_mark_email_bad(*, contact, status, at):
+    """A hard bounce or a spam complaint: stop emailing this address."""
+    Contact.objects.filter(pk=contact.pk).update(email_status=status, updated_at=at)
+
+
+@transaction.atomic
+def contact_stop_email(*, contact, at):
+    Contact.objects.filter(pk=contact.pk).update(accepts_email=False, updated_at=at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Inbound SMS
+
+OPT_OUT_WORDS = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"}
+OPT_IN_WORDS = {"START", "YES", "UNSTOP"}
+HELP_WORDS = {"HELP", "INFO"}
+
+
+def classify_inbound(body):
+    word = (body or "").strip().upper()
+    if word in OPT_OUT_WORDS:
+        return InboundKind.OPT_OUT
+    if word in OPT_IN_WORDS:
+        return InboundKind.OPT_IN
+    if word in HELP_WORDS:
+        return InboundKind.HELP
+    return InboundKind.REPLY
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    inbound: InboundMessage
+    is_new: bool
+    reply_text: str  # what to answer by TwiML ("" = nothing)
+
+
+@transaction.atomic
+def inbound_sms_receive(*, provider_message_id, from_number, to_number, body, at=None):
+    """Record an SMS from a contact: opt out, opt in, answer HELP, or hand the reply on.
+
+    Twilio may retry a webhook: the provider's message id makes a repeat harmless (and silent).
+    """
+    at = at or timezone.now()
+    existing = InboundMessage.objects.filter(provider_message_id=provider_message_id).first()
+    if existing is not None:
+        return InboundOutcome(existing, False, "")
+    kind = classify_inbound(body)
+    contacts = list(Contact.objects.select_for_update().select_related("client__organization").filter(phone=from_number))
+    last_message = (
+        Message.objects.filter(to_address=from_number, channel="sms").order_by("-queued_at").first()
+    )
+    contact = last_message.contact if last_message else (contacts[0] if contacts else None)
+    organization = contact.client.organization if contact else None
+    inbound = InboundMessage.objects.create(
+        organization=organization,
+        contact=contact,
+        provider_message_id=provider_message_id,
+        from_number=from_number,
+        to_number=to_number,
+        body=body,
+        kind=kind,
+        topic=last_message.topic if last_message else "",
+        received_at=at,
+    )
+    reply = ""
+    if kind == InboundKind.OPT_OUT:
+        changed = [c for c in contacts if c.sms_consent != SmsConsent.OPTED_OUT]
+        for each in changed:
+            each.opt_out_of_sms(at=at)
+            each.save(update_fields=["sms_consent", "sms_opted_out_at", "updated_at"])
+            _emit(CommsEvent("contact_opted_out", inbound.topic, each.client.organization_id, each.pk, None, at,
+                             {"reason": "replied " + body.strip()}))
+        # At most one confirmation: only when this reply changed something.
+        if changed:
+            reply = "You will get no more SMS from us. Reply START to receive them again."
+    elif kind == InboundKind.OPT_IN:
+        changed = [c for c in contacts if c.sms_consent != SmsConsent.GRANTED]
+        for each in changed:
+            each.grant_sms_consent(at=at)
+            each.save(update_fields=["sms_consent", "sms_consent_at", "sms_opted_out_at", "updated_at"])
+        if changed:
+            reply = "You will receive our SMS updates again. Reply STOP to opt out."
+    elif kind == InboundKind.HELP:
+        help_text = organization.sms_help_text if organization else ""
+        reply = help_text or "Crisis updates from Candor. Reply STOP to opt out."
+    else:
+        _emit(CommsEvent("client_reply", inbound.topic, organization.pk if organization else None,
+                         contact.pk if contact else None, None, at,
+                         {"body": body, "from": from_number, "inbound_id": inbound.pk}))
+    return InboundOutcome(inbound, True, reply)
+
+
+# ---------------------------------------------------------------------------------------------
+# Recovery
+
+
+def outbox_sweep(*, now=None):
+    """Put back what dead workers left behind, and make sure due messages have a worker task.
+
+    A message claimed longer ago than CANDOR_SENDING_TIMEOUT_SECONDS goes back to the queue: it
+    may or may not have reached the provider (the duplicate window documented in the README).
+    """
+    now = now or timezone.now()
+    stuck_before = now - dt.timedelta(seconds=settings.CANDOR_SENDING_TIMEOUT_SECONDS)
+    # Messages due for a while that no worker took: their task was lost (or never sent).
+    neglected_before = now - dt.timedelta(seconds=settings.CANDOR_SWEEP_GRACE_SECONDS)
+    with transaction.atomic():
+        stuck = Message.objects.filter(status=MessageStatus.SENDING, claimed_at__lt=stuck_before)
+        recovered_channels = Counter(stuck.values_list("channel", flat=True))
+        recovered = stuck.update(
+            status=MessageStatus.QUEUED, claim="", next_attempt_at=now, status_changed_at=now,
+            last_error="Recovered from a worker that stopped while sending.",
+        )
+        due = {}
+        for channel in ("email", "sms"):
+            count = recovered_channels[channel] + Message.objects.filter(
+                channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=neglected_before
+            ).count()
+            if count:
+                due[channel] = count
+                _enqueue_delivery(channel, batches=-(-count // batch_size(channel)))
+    if recovered:
+        logger.warning("Recovered %s messages left in 'sending' by a stopped worker.", recovered)
+    return {"recovered": recovered, "due": due}

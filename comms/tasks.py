@@ -1,0 +1,23 @@
+"""Background tasks of the outbox. Thin: each calls one service. All are idempotent: the
+Message rows are the truth, a task only moves due rows forward."""
+from django.utils import timezone
+
+from django_tasks import task
+
+from . import services
+
+
+@task(queue_name="email")
+def deliver_email_batch():
+    return services.deliver_batch(channel="email")
+
+
+@task(queue_name="sms")
+def deliver_sms_batch():
+    return services.deliver_batch(channel="sms")
+
+
+@task(queue_name="default")
+def sweep_outbox():
+    result = services.outbox_sweep(now=timezone.now())
+    return {"recovered": result["recovered"], "due": result["due"]}
