@@ -5,6 +5,7 @@ naming the client). A row whose contact columns are all empty only creates or up
 On an existing client or contact, an empty cell keeps the stored value; a new client needs its
 country, language and timezone. SMS consent is never granted again to a contact who opted out.
 """
+
 import csv
 import io
 from dataclasses import dataclass, field
@@ -125,25 +126,24 @@ class ImportReport:
             f"{self.contacts_updated} updated, {self.contacts_unchanged} unchanged."
         )
         lines = [f"{self.rows_total} rows read, {self.rows_valid} valid."]
+        bad_rows = len(self.rows_with_errors)
         if self.is_blocked:
             if self.file_is_unreadable:
-                lines.append("Nothing imported: the file cannot be read as a contact list.")
+                lines.append("Nothing imported: fix the file's format or header first.")
             elif self.rows_valid == 0:
-                lines.append(f"Nothing imported: {len(self.rows_with_errors)} rows have errors and none is valid.")
+                lines.append(f"Nothing imported: {_rows(bad_rows)} with errors and none valid.")
             else:
                 lines.append(
-                    f"Nothing imported: {len(self.rows_with_errors)} rows have errors. "
-                    "Fix them, or import only the valid rows."
+                    f"Nothing imported: {_rows(bad_rows)} with errors. Fix them, or import only the valid rows."
                 )
             return "\n".join(lines)
         if self.dry_run:
             lines.append("Dry run, nothing written. The import would do this: " + counts)
         else:
             lines.append("Imported. " + counts)
-        if self.rows_with_errors:
+        if bad_rows:
             skipped = ", ".join(str(row) for row in self.rows_with_errors)
-            verb = "would skip" if self.dry_run else "Skipped"
-            lines.append(f"{verb.capitalize()} rows with errors: {skipped}.")
+            lines.append(f"{'Would skip' if self.dry_run else 'Skipped'} rows with errors: {skipped}.")
         return "\n".join(lines)
 
 
@@ -192,7 +192,9 @@ def contacts_export_csv(*, clients):
         if not contacts:
             writer.writerow(client_values + [""] * len(CONTACT_COLUMNS))
         for contact in contacts:
-            channels = [name for name, accepted in zip(CHANNELS, (contact.accepts_email, contact.accepts_sms)) if accepted]
+            channels = [
+                name for name, accepted in [("email", contact.accepts_email), ("sms", contact.accepts_sms)] if accepted
+            ]
             writer.writerow(
                 client_values
                 + [
@@ -234,15 +236,14 @@ def _read_rows(csv_file, report):
         header.pop()  # spreadsheets like to add empty trailing columns
     for name in dict.fromkeys(header):
         if name not in COLUMNS:
-            report.errors.append(
-                RowError(1, name, f"Unknown column {name!r}; the columns are {', '.join(COLUMNS)}.")
-            )
+            report.errors.append(RowError(1, name, f"Unknown column {name!r}; the columns are {', '.join(COLUMNS)}."))
         elif header.count(name) > 1:
             report.errors.append(RowError(1, name, f"Column {name!r} appears more than once."))
     for name in REQUIRED_COLUMNS:
         if name not in header:
             report.errors.append(RowError(1, name, f"Missing column {name!r}."))
     if report.errors:
+        report.rows_total = sum(1 for record in records[1:] if any(cell.strip() for cell in record))
         return None
 
     rows = []
@@ -251,7 +252,8 @@ def _read_rows(csv_file, report):
             continue  # blank lines keep their number, so later rows match the spreadsheet
         report.rows_total += 1
         values = dict.fromkeys(COLUMNS, "")
-        values.update(zip(header, (cell.strip() for cell in record)))
+        # A short row (trailing empty cells dropped by a spreadsheet) leaves its last columns empty.
+        values.update(zip(header, (cell.strip() for cell in record), strict=False))
         problems = []
         if any(cell.strip() for cell in record[len(header) :]):
             problems.append(
@@ -276,8 +278,7 @@ class _ImportPlan:
         self.contacts_claimed = {}  # id(contact) -> row that matched or created it
         self.new_contacts = {}  # casefolded client name -> contacts created by earlier rows
         self.stored_clients = {
-            client.name.casefold(): client
-            for client in ClientAccount.objects.filter(organization=organization)
+            client.name.casefold(): client for client in ClientAccount.objects.filter(organization=organization)
         }
         self.stored_contacts = {}  # casefolded client name -> list of stored contacts
         for contact in Contact.objects.filter(client__organization=organization).select_related("client"):
@@ -290,14 +291,15 @@ class _ImportPlan:
         contact = None
         if any(values[column] for column in CONTACT_COLUMNS):
             contact = self._contact_for_row(row_number, values, client, errors)
+        has_details = any(values[column] for column in CLIENT_COLUMNS[1:])
         if errors:
             self.report.errors.extend(errors)
-            has_details = any(values[column] for column in CLIENT_COLUMNS[1:])
             if client_key not in self.clients and client_key not in self.stored_clients and has_details:
                 self.client_refused_on.setdefault(client_key, row_number)
             return
         self.clients[client_key] = client
-        self.client_defined_on.setdefault(client_key, row_number)
+        if has_details:
+            self.client_defined_on.setdefault(client_key, row_number)
         if contact is not None:
             self.contacts_claimed[id(contact)] = row_number
             if contact.pk is None and contact not in self.new_contacts.get(client_key, []):
@@ -364,7 +366,9 @@ class _ImportPlan:
                 client.tags = _split(values["client_tags"])
             if client.country and client.country not in phonenumbers.SUPPORTED_REGIONS:
                 client_errors.append(
-                    RowError(row_number, "client_country", f"Unknown country {client.country!r}; use an ISO code like DE.")
+                    RowError(
+                        row_number, "client_country", f"Unknown country {client.country!r}; use an ISO code like DE."
+                    )
                 )
             for field_name in ("country", "default_language", "timezone"):
                 if not getattr(client, field_name):
@@ -380,27 +384,29 @@ class _ImportPlan:
         return client
 
     def _contact_for_row(self, row_number, values, client, errors):
-        """The contact this row describes (stored, created by an earlier row, or new), updated by the row."""
+        """The contact this row describes (stored or new) with the row applied, or None on errors."""
+        row_errors = []
         email = values["contact_email"].lower()
         phone = values["contact_phone"]
-        region = client.country if client is not None else None
+        # Without a valid client there is no region to read a national number with.
+        is_phone_checked = client is not None
         if phone and client is not None:
             try:
-                phone = normalize_phone(phone, region=region)
+                phone = normalize_phone(phone, region=client.country)
             except ValidationError:
-                errors.append(RowError(row_number, "contact_phone", f"Invalid phone number {phone!r}."))
-                phone = None
-        if not values["contact_name"]:
-            errors.append(RowError(row_number, "contact_name", "A contact name is required."))
+                row_errors.append(RowError(row_number, "contact_phone", f"Invalid phone number {phone!r}."))
+                is_phone_checked = False
+        if not is_phone_checked:
+            phone = ""
         channels = _split(values["contact_channels"].lower())
         for channel in channels:
             if channel not in CHANNELS:
-                errors.append(
+                row_errors.append(
                     RowError(row_number, "contact_channels", f"Unknown channel {channel!r}; use email, sms or both.")
                 )
         consent = values["contact_sms_consent"].lower()
         if consent and consent not in SmsConsent.values:
-            errors.append(
+            row_errors.append(
                 RowError(
                     row_number,
                     "contact_sms_consent",
@@ -408,43 +414,32 @@ class _ImportPlan:
                 )
             )
             consent = ""
-        if client is None or phone is None:
-            return None
 
-        key = client.name.casefold()
-        candidates = self.stored_contacts.get(key, []) + self.new_contacts.get(key, [])
         match = None
-        if email:
-            match = next((contact for contact in candidates if contact.email == email), None)
-        if match is None and phone:
-            match = next(
-                (contact for contact in candidates if contact.phone == phone and not (email and contact.email)),
-                None,
-            )
+        if client is not None:
+            match = self._matching_contact(client, email=email, phone=phone)
         if match is not None and id(match) in self.contacts_claimed:
-            errors.append(
+            row_errors.append(
                 RowError(
                     row_number,
                     "contact_email" if email else "contact_phone",
                     f"The same contact as on row {self.contacts_claimed[id(match)]}.",
                 )
             )
+            errors.extend(row_errors)
             return None
 
         if match is not None:
             contact = _copy(match)
-            if contact.pk is not None:
-                self.contact_originals.setdefault(contact.pk, _tracked(contact, CONTACT_TRACKED_FIELDS))
+            self.contact_originals.setdefault(contact.pk, _tracked(contact, CONTACT_TRACKED_FIELDS))
         else:
             contact = Contact(sms_consent=SmsConsent.UNKNOWN)
         contact.client = client
         contact.name = values["contact_name"]
         for field_name in ("title", "seniority", "language", "timezone"):
             given = values[CONTACT_FIELD_COLUMNS[field_name]]
-            if field_name == "language":
-                given = given.lower()
             if given:
-                setattr(contact, field_name, given)
+                setattr(contact, field_name, given.lower() if field_name in ("seniority", "language") else given)
         if email:
             contact.email = email
         if phone:
@@ -454,7 +449,7 @@ class _ImportPlan:
             contact.accepts_sms = "sms" in channels
         if consent and consent != contact.sms_consent:
             if contact.sms_consent == SmsConsent.OPTED_OUT:
-                errors.append(
+                row_errors.append(
                     RowError(
                         row_number,
                         "contact_sms_consent",
@@ -468,14 +463,35 @@ class _ImportPlan:
             else:
                 contact.sms_consent = consent
 
-        contact_errors = _validation_errors(contact, row_number, CONTACT_FIELD_COLUMNS, exclude=["client"])
-        if contact_errors:
-            errors.extend(contact_errors)
-            return None
+        for error in _validation_errors(contact, row_number, CONTACT_FIELD_COLUMNS, exclude=["client"]):
+            # A phone we could not read already has its error; "needs a mobile number" would repeat it.
+            if is_phone_checked or error.column not in ("", "contact_channels"):
+                row_errors.append(error)
+        errors.extend(row_errors)
+        if errors or client is None:
+            return None  # the stored contact stays as it was, for the rows that follow
         if match is not None:
             _copy_into(match, contact)
             return match
         return contact
+
+    def _matching_contact(self, client, *, email, phone):
+        """The client's contact with this email, else with this phone: stored or created by an earlier row.
+
+        A phone matches only where one side has no email: two different addresses are two people, and
+        an import must not silently turn one into the other.
+        """
+        key = client.name.casefold()
+        candidates = self.stored_contacts.get(key, []) + self.new_contacts.get(key, [])
+        if email:
+            for contact in candidates:
+                if contact.email == email:
+                    return contact
+        if phone:
+            for contact in candidates:
+                if contact.phone == phone and not (email and contact.email):
+                    return contact
+        return None
 
     def count_changes(self):
         report = self.report
@@ -515,7 +531,10 @@ class _ImportPlan:
             if contact is not None and id(contact) not in saved_contacts:
                 saved_contacts.add(id(contact))
                 contact.client = self.clients[client_key]
-                if contact.pk is None or _tracked(contact, CONTACT_TRACKED_FIELDS) != self.contact_originals[contact.pk]:
+                if (
+                    contact.pk is None
+                    or _tracked(contact, CONTACT_TRACKED_FIELDS) != self.contact_originals[contact.pk]
+                ):
                     contact.save()
 
 
@@ -525,6 +544,10 @@ def _client_value(field_name, value):
     if field_name in ("default_language", "tier"):
         return value.lower()
     return value
+
+
+def _rows(count):
+    return f"{count} row" if count == 1 else f"{count} rows"
 
 
 def _split(value):

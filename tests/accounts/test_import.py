@@ -1,0 +1,408 @@
+"""The CSV import of clients and contacts: the service, the management command and the admin page."""
+
+import csv
+import io
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import DatabaseError
+from django.urls import reverse
+
+from accounts.importing import COLUMNS, RowError, contacts_export_csv, contacts_import
+from accounts.models import ClientAccount, Contact, SmsConsent
+from tests.conftest import make_client, make_contact
+
+from .conftest import contacts_csv, hansa_row, sakura_row
+
+pytestmark = pytest.mark.django_db
+
+EMAIL_ONLY = {"contact_phone": "", "contact_channels": "email", "contact_sms_consent": ""}
+
+
+def import_rows(organization, *rows, **options):
+    options.setdefault("dry_run", False)
+    options.setdefault("import_valid_rows", False)
+    return contacts_import(organization=organization, csv_file=contacts_csv(*rows), **options)
+
+
+def test_clean_file_imports_every_client_and_contact(organization):
+    report = import_rows(
+        organization,
+        hansa_row(),
+        hansa_row(contact_name="Sophie Wagner", contact_email="sophie.wagner@hansa.example", **EMAIL_ONLY),
+        sakura_row(),
+    )
+
+    assert report.errors == []
+    assert report.imported
+    assert (report.rows_total, report.rows_valid) == (3, 3)
+    assert (report.clients_created, report.contacts_created) == (2, 3)
+    hansa = ClientAccount.objects.get(organization=organization, name="Hansa Logistik")
+    assert (hansa.country, hansa.default_language, hansa.timezone, hansa.tier) == ("DE", "de", "Europe/Berlin", "key")
+    assert hansa.tags == ["api", "eu"]
+    juergen = hansa.contacts.get(email="juergen.becker@hansa.example")
+    assert juergen.phone == "+4915123456789"
+    assert (juergen.accepts_email, juergen.accepts_sms) == (True, True)
+    assert juergen.sms_consent == SmsConsent.GRANTED
+    assert juergen.sms_consent_at is not None
+    assert Contact.objects.get(name="Yuki Suzuki").phone == "+819012345678"
+
+
+def test_later_rows_of_a_client_may_leave_its_columns_empty(organization):
+    second = {"client_name": "Hansa Logistik", "contact_name": "Sophie Wagner", "contact_email": "sw@hansa.example"}
+
+    report = import_rows(organization, hansa_row(), second)
+
+    assert report.errors == []
+    assert ClientAccount.objects.get().contacts.count() == 2
+
+
+def test_file_with_a_utf8_byte_order_mark_is_read(organization):
+    content = ("\ufeff" + contacts_csv(hansa_row())).encode("utf-8")
+
+    report = contacts_import(organization=organization, csv_file=content, dry_run=False, import_valid_rows=False)
+
+    assert report.errors == []
+    assert report.contacts_created == 1
+
+
+def test_file_with_errors_imports_nothing_and_says_where(organization):
+    report = import_rows(
+        organization,
+        hansa_row(),
+        hansa_row(contact_name="A", contact_email="a@hansa.example", contact_phone="12"),
+        hansa_row(contact_name="B", contact_email="not-an-email", **EMAIL_ONLY),
+        hansa_row(contact_name="C", contact_email="c@hansa.example", contact_language="klingon"),
+        hansa_row(contact_name="D", contact_email="d@hansa.example", contact_timezone="Europe/Atlantis"),
+    )
+
+    assert not report.imported
+    assert report.is_blocked
+    assert ClientAccount.objects.count() == 0
+    assert Contact.objects.count() == 0
+    assert [(error.row, error.column) for error in report.errors] == [
+        (3, "contact_phone"),
+        (4, "contact_email"),
+        (5, "contact_language"),
+        (6, "contact_timezone"),
+    ]
+    assert str(report.errors[0]) == "row 3, contact_phone: Invalid phone number '12'."
+    assert report.errors[1].message == "Enter a valid email address."
+    assert "Unknown language 'klingon'" in report.errors[2].message
+    assert "Unknown timezone 'Europe/Atlantis'" in report.errors[3].message
+    assert report.rows_valid == 1
+    assert "Nothing imported" in report.summary()
+
+
+@pytest.mark.parametrize(
+    ("values", "column"),
+    [
+        ({"client_tier": "gold"}, "client_tier"),
+        ({"client_country": "Germany"}, "client_country"),
+        ({"client_timezone": ""}, "client_timezone"),
+        ({"contact_seniority": "boss"}, "contact_seniority"),
+        ({"contact_channels": "email;fax"}, "contact_channels"),
+        ({"contact_sms_consent": "maybe"}, "contact_sms_consent"),
+        ({"contact_name": ""}, "contact_name"),
+        ({"client_name": ""}, "client_name"),
+        ({"contact_phone": "", "contact_channels": "sms"}, "contact_channels"),
+        ({"contact_phone": "", "contact_email": ""}, ""),
+    ],
+)
+def test_each_invalid_value_is_reported_against_its_column(organization, values, column):
+    report = import_rows(organization, hansa_row(**values))
+
+    assert [(error.row, error.column) for error in report.errors] == [(2, column)]
+    assert not report.imported
+
+
+def test_unknown_column_is_reported_once_and_blocks_the_import(organization):
+    content = contacts_csv(hansa_row(favourite_colour="blue"), hansa_row(), columns=[*COLUMNS, "favourite_colour"])
+
+    report = contacts_import(organization=organization, csv_file=content, dry_run=False, import_valid_rows=True)
+
+    assert report.errors == [RowError(1, "favourite_colour", report.errors[0].message)]
+    assert "Unknown column 'favourite_colour'" in report.errors[0].message
+    assert not report.imported
+    assert ClientAccount.objects.count() == 0
+
+
+def test_duplicated_contact_row_is_an_error_on_the_later_row(organization):
+    report = import_rows(organization, hansa_row(), sakura_row(), hansa_row(contact_phone=""))
+
+    assert [(error.row, error.column) for error in report.errors] == [(4, "contact_email")]
+    assert "row 2" in report.errors[0].message
+    assert Contact.objects.count() == 0
+
+
+def test_import_valid_rows_imports_only_the_valid_ones_and_lists_the_skipped(organization):
+    report = import_rows(
+        organization,
+        hansa_row(),
+        sakura_row(contact_phone="12"),
+        hansa_row(contact_name="Sophie Wagner", contact_email="sophie.wagner@hansa.example", **EMAIL_ONLY),
+        import_valid_rows=True,
+    )
+
+    assert report.imported
+    assert report.rows_with_errors == [3]
+    assert (report.rows_valid, report.contacts_created, report.clients_created) == (2, 2, 1)
+    assert list(Contact.objects.values_list("name", flat=True)) == ["Jürgen Becker", "Sophie Wagner"]
+    assert not ClientAccount.objects.filter(name="Sakura Robotics").exists()
+    assert "Skipped rows with errors: 3." in report.summary()
+
+
+def test_rows_of_a_new_client_whose_details_were_refused_are_skipped_too(organization):
+    report = import_rows(
+        organization,
+        sakura_row(client_timezone="Tokyo"),
+        {"client_name": "Sakura Robotics", "contact_name": "Haruto Sato", "contact_email": "haruto@sakura.example"},
+        import_valid_rows=True,
+    )
+
+    assert [(error.row, error.column) for error in report.errors] == [(2, "client_timezone"), (3, "client_name")]
+    assert "row 2" in report.errors[1].message
+    assert not report.imported
+    assert ClientAccount.objects.count() == 0
+
+
+def test_dry_run_writes_nothing_but_reports_what_it_would_do(organization):
+    report = import_rows(organization, hansa_row(), sakura_row(), dry_run=True)
+
+    assert report.errors == []
+    assert not report.imported
+    assert (report.clients_created, report.contacts_created) == (2, 2)
+    assert ClientAccount.objects.count() == 0
+    assert Contact.objects.count() == 0
+    assert "Dry run" in report.summary()
+
+
+def test_reimport_updates_instead_of_duplicating(organization):
+    import_rows(organization, hansa_row(), sakura_row())
+
+    unchanged = import_rows(organization, hansa_row(), sakura_row())
+    changed = import_rows(
+        organization,
+        hansa_row(client_tier="strategic", contact_title="CIO", contact_sms_consent=""),
+        sakura_row(),
+    )
+
+    assert (unchanged.clients_unchanged, unchanged.contacts_unchanged, unchanged.contacts_created) == (2, 2, 0)
+    assert (changed.clients_updated, changed.contacts_updated, changed.contacts_created) == (1, 1, 0)
+    assert ClientAccount.objects.count() == 2
+    assert Contact.objects.count() == 2
+    juergen = Contact.objects.get(email="juergen.becker@hansa.example")
+    assert (juergen.title, juergen.client.tier, juergen.sms_consent) == ("CIO", "strategic", SmsConsent.GRANTED)
+
+
+def test_contact_without_email_is_matched_by_phone(organization):
+    client = make_client(organization, name="Hansa Logistik")
+    stored = make_contact(client, name="Lukas Fischer", email="", phone="+4915123456789")
+
+    report = import_rows(
+        organization, hansa_row(contact_name="Lukas Fischer", contact_email="", contact_title="Servicetechniker")
+    )
+
+    assert (report.contacts_created, report.contacts_updated) == (0, 1)
+    stored.refresh_from_db()
+    assert stored.title == "Servicetechniker"
+
+
+def test_import_never_grants_sms_consent_again_after_an_opt_out(organization):
+    client = make_client(organization, name="Hansa Logistik")
+    make_contact(
+        client,
+        name="Jürgen Becker",
+        email="juergen.becker@hansa.example",
+        phone="+4915123456789",
+        sms_consent=SmsConsent.OPTED_OUT,
+    )
+
+    report = import_rows(organization, hansa_row(contact_sms_consent="granted"))
+
+    assert [(error.row, error.column) for error in report.errors] == [(2, "contact_sms_consent")]
+    assert Contact.objects.get().sms_consent == SmsConsent.OPTED_OUT
+
+
+def test_import_stays_inside_its_organisation(organization, other_organization):
+    make_client(other_organization, name="Hansa Logistik", country="AT", timezone="Europe/Vienna")
+
+    import_rows(organization, hansa_row())
+
+    assert ClientAccount.objects.get(organization=other_organization).country == "AT"
+    assert ClientAccount.objects.get(organization=organization).contacts.count() == 1
+
+
+def test_export_can_be_imported_again_unchanged(organization, other_organization):
+    import_rows(organization, hansa_row(), sakura_row(), hansa_row(contact_name="Ida", contact_email="ida@h.example"))
+    exported = contacts_export_csv(clients=ClientAccount.objects.filter(organization=organization))
+
+    again = contacts_import(organization=organization, csv_file=exported, dry_run=False, import_valid_rows=False)
+    copied = contacts_import(organization=other_organization, csv_file=exported, dry_run=False, import_valid_rows=False)
+
+    assert again.errors == []
+    assert (again.contacts_unchanged, again.clients_unchanged) == (3, 2)
+    assert (copied.contacts_created, copied.clients_created) == (3, 2)
+    header = next(csv.reader(io.StringIO(exported)))
+    assert header == COLUMNS
+
+
+def test_command_imports_and_prints_the_summary(organization, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(contacts_csv(hansa_row(), sakura_row()), encoding="utf-8")
+    out = io.StringIO()
+
+    call_command("import_contacts", str(path), "--organization", "northwind", stdout=out)
+
+    assert "Imported." in out.getvalue()
+    assert Contact.objects.count() == 2
+
+
+def test_command_prints_each_error_and_fails_when_nothing_is_imported(organization, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(contacts_csv(hansa_row(), hansa_row(contact_email="x@hansa.example", contact_phone="12")))
+    out = io.StringIO()
+
+    with pytest.raises(CommandError, match="Nothing imported"):
+        call_command("import_contacts", str(path), "--organization", "northwind", stdout=out)
+
+    assert "row 3, contact_phone: Invalid phone number '12'." in out.getvalue().splitlines()
+    assert Contact.objects.count() == 0
+
+
+def test_command_with_import_valid_rows_succeeds_and_lists_the_skipped_rows(organization, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(contacts_csv(hansa_row(), hansa_row(contact_email="x@hansa.example", contact_phone="12")))
+    out = io.StringIO()
+
+    call_command("import_contacts", str(path), "--organization", "northwind", "--import-valid-rows", stdout=out)
+
+    assert "Skipped rows with errors: 3." in out.getvalue()
+    assert Contact.objects.count() == 1
+
+
+def test_command_dry_run_writes_nothing(organization, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(contacts_csv(hansa_row()))
+    out = io.StringIO()
+
+    call_command("import_contacts", str(path), "--organization", "northwind", "--dry-run", stdout=out)
+
+    assert "Dry run" in out.getvalue()
+    assert Contact.objects.count() == 0
+
+
+def test_command_explains_a_missing_file_and_an_unknown_organisation(organization, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(contacts_csv(hansa_row()))
+
+    with pytest.raises(CommandError, match="No such file"):
+        call_command("import_contacts", str(tmp_path / "missing.csv"), "--organization", "northwind")
+    with pytest.raises(CommandError, match="No organisation with slug 'nowhere'"):
+        call_command("import_contacts", str(path), "--organization", "nowhere")
+
+
+def test_admin_changelist_links_to_the_import_page(client, operator, organization):
+    client.force_login(operator)
+
+    response = client.get(reverse("admin:accounts_clientaccount_changelist"))
+
+    assert response.status_code == 200
+    assert reverse("admin:accounts_clientaccount_import") in response.text
+
+
+def test_admin_import_page_imports_a_file_and_says_so(client, operator, organization):
+    client.force_login(operator)
+    upload = SimpleUploadedFile("contacts.csv", contacts_csv(hansa_row(), sakura_row()).encode(), "text/csv")
+
+    response = client.post(
+        reverse("admin:accounts_clientaccount_import"),
+        {"organization": organization.pk, "file": upload},
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert Contact.objects.count() == 2
+    assert "Imported." in response.text
+
+
+def test_admin_import_page_shows_errors_as_a_table_and_imports_nothing(client, operator, organization):
+    client.force_login(operator)
+    bad = hansa_row(contact_email="x@hansa.example", contact_phone="12")
+    upload = SimpleUploadedFile("contacts.csv", contacts_csv(hansa_row(), bad).encode(), "text/csv")
+
+    response = client.post(
+        reverse("admin:accounts_clientaccount_import"), {"organization": organization.pk, "file": upload}
+    )
+
+    assert response.status_code == 200
+    assert 'id="import-errors"' in response.text
+    assert "Invalid phone number &#x27;12&#x27;." in response.text
+    assert Contact.objects.count() == 0
+
+
+def test_admin_export_action_downloads_the_import_columns(client, operator, organization):
+    client.force_login(operator)
+    import_rows(organization, hansa_row())
+    hansa = ClientAccount.objects.get()
+
+    response = client.post(
+        reverse("admin:accounts_clientaccount_changelist"),
+        {"action": "export_contacts_csv", "_selected_action": [hansa.pk]},
+    )
+
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert [(row["client_name"], row["contact_email"]) for row in rows] == [
+        ("Hansa Logistik", "juergen.becker@hansa.example")
+    ]
+
+
+def test_blank_lines_keep_the_row_numbers_a_spreadsheet_shows(organization):
+    content = contacts_csv(hansa_row()) + ",,,,\n" + contacts_csv(sakura_row(contact_phone="12")).split("\n", 1)[1]
+
+    report = contacts_import(organization=organization, csv_file=content, dry_run=False, import_valid_rows=False)
+
+    assert report.rows_total == 2
+    assert [(error.row, error.column) for error in report.errors] == [(4, "contact_phone")]
+
+
+def test_later_row_may_not_change_client_details_given_earlier(organization):
+    report = import_rows(
+        organization,
+        hansa_row(),
+        hansa_row(client_country="AT", contact_name="Sophie Wagner", contact_email="sw@hansa.example", **EMAIL_ONLY),
+    )
+
+    assert [(error.row, error.column) for error in report.errors] == [(3, "client_country")]
+    assert "given on row 2" in report.errors[0].message
+
+
+def test_failure_while_writing_leaves_nothing_half_imported(organization, monkeypatch):
+    saves = []
+    original_save = Contact.save
+
+    def save_then_fail_on_the_second_contact(contact, *args, **kwargs):
+        saves.append(contact.name)
+        if len(saves) == 2:
+            raise DatabaseError("disk full")
+        return original_save(contact, *args, **kwargs)
+
+    monkeypatch.setattr(Contact, "save", save_then_fail_on_the_second_contact)
+
+    with pytest.raises(DatabaseError):
+        import_rows(organization, hansa_row(), sakura_row())
+
+    assert ClientAccount.objects.count() == 0
+    assert Contact.objects.count() == 0
+
+
+def test_admin_import_page_offers_the_form(client, operator, organization):
+    client.force_login(operator)
+
+    response = client.get(reverse("admin:accounts_clientaccount_import"))
+
+    assert response.status_code == 200
+    assert 'name="file"' in response.text
+    assert 'name="import_valid_rows"' in response.text
