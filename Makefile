@@ -47,7 +47,7 @@ test: venv browser
 # State diagrams for the README (needs Graphviz's dot).
 diagrams: venv
 	for kind in Outage Recall Compliance; do \
-	  $(BIN)/python manage.py graph_transitions -o docs/$$(echo $$kind | tr A-Z a-z)-lifecycle.png playbooks.$${kind}Incident; \
+	  $(BIN)/python manage.py graph_transitions -o docs/$$(echo $$kind | tr A-Z a-z)-lifecycle.png playbooks.$${kind}Incident && rm -f docs/$$(echo $$kind | tr A-Z a-z)-lifecycle; \
 	done
 
 clean:

@@ -11,7 +11,7 @@ from django.db.models import F
 from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from accounts.models import LANGUAGE_CODES, ClientAccount, Organization, User, validate_language
+from accounts.models import ClientAccount, Organization, User, validate_language
 
 
 class Kind(models.TextChoices):
@@ -384,12 +384,6 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     def transitions_for(self, user):
         """The transitions this user may perform now, in the kind's order."""
         return list(self.get_available_user_state_transitions(user))
-
-
-def _stamp(field):
-    def mark(instance):
-        setattr(instance, field, timezone.now())
-    return mark
 
 
 class OutageIncident(Incident):

@@ -1,0 +1,2 @@
+"""URL routes (filled in by its feature)."""
+urlpatterns = []
