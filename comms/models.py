@@ -144,7 +144,13 @@ class MessageEvent(models.Model):
 
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     provider = models.CharField(max_length=20)
+    provider_message_id = models.CharField(
+        max_length=100, blank=True, db_index=True,
+        help_text="Kept for a report that arrives before we saved the provider's id (applied then).",
+    )
     event = models.CharField(max_length=40)
+    status = models.CharField(max_length=20, blank=True, help_text="The message status this report means.")
+    error_code = models.CharField(max_length=40, blank=True)
     dedup_key = models.CharField(max_length=64, unique=True)
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)

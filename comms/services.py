@@ -8,7 +8,7 @@ import datetime as dt
 import logging
 import random
 import uuid
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -273,11 +273,19 @@ def _record_results(provider_name, by_id, results):
                 at=now,
             )
     if accepted:
-        Message.objects.bulk_update(
-            accepted,
-            ["status", "provider", "provider_message_id", "sent_at", "status_changed_at", "error_code", "last_error"],
-            batch_size=1000,
-        )
+        # Only rows still ours: a webhook may already have moved a message further.
+        by_provider_id = defaultdict(list)
+        for message in accepted:
+            by_provider_id[message.provider_message_id].append(message.pk)
+        with transaction.atomic():
+            for provider_message_id, ids in by_provider_id.items():
+                Message.objects.filter(
+                    pk__in=ids, claim=accepted[0].claim, status=MessageStatus.SENDING
+                ).update(
+                    status=MessageStatus.SENT, provider=provider_name, provider_message_id=provider_message_id,
+                    sent_at=now, status_changed_at=now, error_code="", last_error="",
+                )
+        _apply_early_reports(provider_name, accepted)
     if retry_at is not None:
         with transaction.atomic():
             _enqueue_delivery(next(iter(by_id.values())).channel, run_after=retry_at)
@@ -344,35 +352,64 @@ def _queue_email_fallback(sms, contact, at):
 # Provider reports
 
 
-def message_record_event(*, message, status, at, provider, event, dedup_key, payload=None, error_code="", error=""):
+def message_record_event(
+    *, message, status, at, provider, event, dedup_key, payload=None, error_code="", error="",
+    recipient_opted_out=False, provider_message_id="",
+):
     """Record a provider's report once and move the message forward (never backwards).
 
-    Returns False for a duplicate report, which changes nothing.
+    A report for a message we cannot find yet (a callback that beat our own commit) is kept
+    with its provider id and applied when the send is recorded. Returns False for a duplicate
+    report, which changes nothing.
     """
     with transaction.atomic():
         try:
             with transaction.atomic():
                 MessageEvent.objects.create(
                     message=message, provider=provider, event=event, dedup_key=dedup_key,
-                    occurred_at=at, payload=payload or {},
+                    provider_message_id=provider_message_id or (message.provider_message_id if message else ""),
+                    status=status or "", error_code=error_code or "", occurred_at=at, payload=payload or {},
                 )
         except IntegrityError:
             return False
-        if message is None or status is None:
-            return True
-        if status in FAILED_STATUSES:
-            message_fail(message=message, status=status, error_code=error_code, error=error, at=at)
-            return True
-        message.refresh_from_db()
-        if not message.can_move_to(status):
-            return True
-        changes = {"status": status, "status_changed_at": at}
-        if status == MessageStatus.DELIVERED:
-            changes["delivered_at"] = at
-        if status == MessageStatus.SENT and not message.sent_at:
-            changes["sent_at"] = at
-        Message.objects.filter(pk=message.pk, status=message.status).update(**changes)
+        if message is not None and status:
+            _apply_status(message, status, at=at, error_code=error_code, error=error,
+                          recipient_opted_out=recipient_opted_out)
     return True
+
+
+def _apply_status(message, status, *, at, error_code="", error="", recipient_opted_out=False):
+    if status in FAILED_STATUSES:
+        message_fail(message=message, status=status, error_code=error_code, error=error, at=at,
+                     recipient_opted_out=recipient_opted_out)
+        return
+    message.refresh_from_db()
+    if not message.can_move_to(status):
+        return
+    changes = {"status": status, "status_changed_at": at}
+    if status == MessageStatus.DELIVERED:
+        changes["delivered_at"] = at
+    if status == MessageStatus.SENT and not message.sent_at:
+        changes["sent_at"] = at
+    Message.objects.filter(pk=message.pk, status=message.status).update(**changes)
+
+
+def _apply_early_reports(provider_name, messages):
+    """Apply reports that arrived before these messages' provider ids were saved."""
+    by_provider_id = {m.provider_message_id: m for m in messages if m.provider_message_id}
+    if not by_provider_id:
+        return
+    early = MessageEvent.objects.filter(
+        message__isnull=True, provider=provider_name, provider_message_id__in=list(by_provider_id)
+    ).order_by("occurred_at", "id")
+    for report in early:
+        message = by_provider_id[report.provider_message_id]
+        with transaction.atomic():
+            MessageEvent.objects.filter(pk=report.pk).update(message=message)
+            if report.status:
+                _apply_status(message, report.status, at=report.occurred_at, error_code=report.error_code,
+                              error=f"{provider_name} reported {report.event}",
+                              recipient_opted_out=report.error_code == "21610")
 
 
 @transaction.atomic

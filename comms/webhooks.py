@@ -1,0 +1,212 @@
+"""Provider webhooks: Twilio status callbacks and inbound SMS, SendGrid event batches.
+
+Each view checks the provider's signature first (anything forged or unreadable is 403 and
+changes nothing), then translates the payload into calls to the comms services.
+"""
+import datetime as dt
+import hashlib
+import json
+import logging
+
+from django.conf import settings
+from django.db import transaction
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+from sendgrid.helpers.eventwebhook import EventWebhook
+from sendgrid.helpers.eventwebhook.eventwebhook_header import EventWebhookHeader
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from accounts.models import EmailStatus
+
+from .models import Channel, Message, MessageStatus
+from .services import contact_mark_email_bad, contact_stop_email, inbound_sms_receive, message_record_event
+
+logger = logging.getLogger("candor.webhooks")
+
+# Twilio's MessageStatus values that tell us something. "queued", "accepted", "scheduled" and
+# "sending" only repeat what we already know; anything else unexpected is recorded as is.
+TWILIO_STATUSES = {
+    "sent": MessageStatus.SENT,
+    "delivered": MessageStatus.DELIVERED,
+    "undelivered": MessageStatus.UNDELIVERED,
+    "failed": MessageStatus.FAILED,
+}
+TWILIO_IGNORED_STATUSES = {"queued", "accepted", "scheduled", "sending"}
+
+# A signed SendGrid request older (or newer) than this is a replay, or a clock we cannot trust.
+SENDGRID_SIGNATURE_MAX_AGE = dt.timedelta(minutes=10)
+
+
+def _dedup_key(text):
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+# ---------------------------------------------------------------------------------------------
+# Twilio
+
+
+def _twilio_signature_is_valid(request):
+    token = settings.TWILIO_AUTH_TOKEN
+    if not token:
+        # An empty token would make every signature computable by anyone.
+        return False
+    # Twilio signs the public URL it called; behind our proxy the request's own host differs.
+    url = settings.CANDOR_PUBLIC_URL + request.get_full_path()
+    try:
+        return RequestValidator(token).validate(url, request.POST, request.headers.get("X-Twilio-Signature")) is True
+    except Exception:  # a missing header or an unreadable body: the verifier raises, we refuse
+        return False
+
+
+@csrf_exempt
+@require_POST
+def twilio_status(request):
+    """Twilio's status callback for an SMS we sent: move the message forward."""
+    if not _twilio_signature_is_valid(request):
+        logger.warning("Refused a Twilio status callback with a bad signature.")
+        return HttpResponseForbidden()
+    sid = request.POST.get("MessageSid", "")
+    reported = request.POST.get("MessageStatus", "").lower()
+    if not sid or not reported:
+        return HttpResponseBadRequest("MessageSid and MessageStatus are required.")
+    if reported in TWILIO_IGNORED_STATUSES:
+        return HttpResponse(status=204)
+    message = Message.objects.filter(provider_message_id=sid, channel=Channel.SMS).first()
+    if message is None:
+        # Maybe a callback that beat the commit of our own send: kept, applied once it is saved.
+        logger.info("Twilio status %r for a message not (yet) known: %s.", reported, sid)
+    error_code = request.POST.get("ErrorCode", "")[:40]
+    message_record_event(
+        provider_message_id=sid,
+        recipient_opted_out=error_code == "21610",
+        message=message,
+        status=TWILIO_STATUSES.get(reported),
+        at=timezone.now(),  # Twilio's form carries no time of its own
+        provider="twilio",
+        event=reported[:40],
+        dedup_key=_dedup_key(f"twilio:{sid}:{reported}"),
+        payload=request.POST.dict(),
+        error_code=error_code,
+        error=f"Twilio error {error_code}" if error_code else f"Twilio reported {reported}.",
+    )
+    return HttpResponse(status=204)
+
+
+@csrf_exempt
+@require_POST
+def twilio_inbound(request):
+    """An SMS a contact sent us: record it and answer with TwiML (a confirmation, or nothing)."""
+    if not _twilio_signature_is_valid(request):
+        logger.warning("Refused a Twilio inbound SMS with a bad signature.")
+        return HttpResponseForbidden()
+    sid = request.POST.get("MessageSid", "")
+    from_number = request.POST.get("From", "").strip()  # Twilio sends E.164 already
+    if not sid or not from_number:
+        return HttpResponseBadRequest("MessageSid and From are required.")
+    outcome = inbound_sms_receive(
+        provider_message_id=sid,
+        from_number=from_number,
+        to_number=request.POST.get("To", "").strip(),
+        body=request.POST.get("Body", ""),
+    )
+    twiml = MessagingResponse()
+    if outcome.reply_text:
+        twiml.message(outcome.reply_text)
+    return HttpResponse(str(twiml), content_type="text/xml")
+
+
+# ---------------------------------------------------------------------------------------------
+# SendGrid
+
+
+def _sendgrid_signature_is_valid(request, now):
+    public_key = settings.SENDGRID_WEBHOOK_PUBLIC_KEY
+    signature = request.headers.get(EventWebhookHeader.SIGNATURE)
+    timestamp = request.headers.get(EventWebhookHeader.TIMESTAMP)
+    if not (public_key and signature and timestamp):
+        return False
+    try:
+        signed_at = int(timestamp)
+    except ValueError:
+        return False
+    if abs(now.timestamp() - signed_at) > SENDGRID_SIGNATURE_MAX_AGE.total_seconds():
+        return False
+    try:
+        webhook = EventWebhook()
+        key = webhook.convert_public_key_to_ecdsa(public_key)
+        return webhook.verify_signature(request.body.decode("utf-8"), signature, timestamp, key) is True
+    except Exception:  # bad base64, a key of the wrong kind, a body that is not UTF-8: refuse
+        return False
+
+
+def _email_message(candor_message_id):
+    value = str(candor_message_id or "")
+    if not value.isdigit():
+        return None
+    return Message.objects.select_related("contact").filter(pk=int(value), channel=Channel.EMAIL).first()
+
+
+def _record_sendgrid_event(item):
+    """Record one SendGrid event against its message; events for messages we do not know are
+    dropped without a trace, so a later, matching one is not mistaken for a duplicate."""
+    message = _email_message(item.get("candor_message_id"))
+    if message is None:
+        return
+    event = str(item.get("event", ""))[:40]
+    timestamp = int(item["timestamp"])
+    occurred_at = dt.datetime.fromtimestamp(timestamp, tz=dt.UTC)
+    bounce_type = str(item.get("type", "")) if event == "bounce" else ""
+    # SendGrid may resend one event under a new sg_event_id: the key is what the event says.
+    dedup_key = _dedup_key(f"sendgrid:{message.pk}:{event}:{timestamp}:{bounce_type}")
+    status, error_code, error = None, "", ""
+    if event == "delivered":
+        status = MessageStatus.DELIVERED
+    elif event == "bounce" and bounce_type != "blocked":  # "blocked" is temporary: record only
+        status, error_code, error = MessageStatus.BOUNCED, str(item.get("status", ""))[:40], item.get("reason", "")
+    elif event == "dropped":
+        status, error_code, error = MessageStatus.FAILED, "dropped", item.get("reason", "")
+    is_new = message_record_event(
+        message=message,
+        status=status,
+        at=occurred_at,
+        provider="sendgrid",
+        event=event,
+        dedup_key=dedup_key,
+        payload=item,
+        error_code=error_code,
+        error=str(error or ""),
+    )
+    if not is_new:
+        return
+    if status == MessageStatus.BOUNCED:
+        contact_mark_email_bad(contact=message.contact, status=EmailStatus.BOUNCED, at=occurred_at)
+    elif event == "spamreport":
+        contact_mark_email_bad(contact=message.contact, status=EmailStatus.COMPLAINED, at=occurred_at)
+    elif event in ("unsubscribe", "group_unsubscribe"):
+        contact_stop_email(contact=message.contact, at=occurred_at)
+
+
+@csrf_exempt
+@require_POST
+def sendgrid_events(request):
+    """A batch of SendGrid events. 200 once recorded: SendGrid retries anything else for 24h."""
+    if not _sendgrid_signature_is_valid(request, timezone.now()):
+        logger.warning("Refused a SendGrid event batch with a bad or stale signature.")
+        return HttpResponseForbidden()
+    try:
+        events = json.loads(request.body)
+    except ValueError:
+        return HttpResponseBadRequest("The body is not JSON.")
+    if not isinstance(events, list):
+        return HttpResponseBadRequest("Expected a list of events.")
+    for item in events:
+        # One transaction per event: a bad one is logged and the others are still recorded.
+        try:
+            with transaction.atomic():
+                _record_sendgrid_event(item)
+        except Exception:
+            logger.exception("Could not record SendGrid event %r.", item)
+    return HttpResponse(status=200)
