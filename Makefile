@@ -32,6 +32,7 @@ run: demo
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py db_worker --queue-name '*' --interval 0.5 & \
+	$(BIN)/python manage.py sweep_outbox --every 30 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests; never a browser downloaded by Playwright.
@@ -43,6 +44,11 @@ browser:
 
 test: venv browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Outbox fan-out: N recipients (default 10000) on $(DATABASE_URL) (default var/bench.sqlite3).
+N ?= 10000
+bench: venv
+	$(BIN)/python bench/fanout.py -n $(N)
 
 # State diagrams for the README (needs Graphviz's dot).
 diagrams: venv

@@ -98,6 +98,7 @@ GSM7_BASIC = set(
     "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
 GSM7_EXTENDED = set("^{}\\[~]|€\f")
+GSM7_ALL = frozenset(GSM7_BASIC | GSM7_EXTENDED)
 
 
 @dataclass(frozen=True)
@@ -109,8 +110,8 @@ class SmsSize:
 
 def sms_size(text):
     """Encoding and segment count: GSM-7 160 single / 153 per part, UCS-2 70 / 67."""
-    if all(char in GSM7_BASIC or char in GSM7_EXTENDED for char in text):
-        units = sum(2 if char in GSM7_EXTENDED else 1 for char in text)
+    if set(text) <= GSM7_ALL:
+        units = len(text) + sum(text.count(char) for char in GSM7_EXTENDED)
         single, part, encoding = 160, 153, "GSM-7"
     else:
         units = len(text.encode("utf-16-le")) // 2

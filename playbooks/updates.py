@@ -34,6 +34,11 @@ from .services import timeline_record
 from .wording import stage_words
 
 TEXT_FIELDS = ("email_subject", "email_body", "sms_body")
+# What publishing reads of a contact; loading less keeps a 100,000-contact publish quick.
+AUDIENCE_FIELDS = (
+    "name", "email", "email_status", "phone", "language", "timezone", "accepts_email", "accepts_sms",
+    "sms_consent", "is_active", "client__name", "client__default_language", "client__timezone",
+)
 # Stages in which updates may go out: the live ones and the resolution notice.
 PUBLISHABLE_STATES = {
     "investigating", "identified", "monitoring", "resolved", "assessing", "announced", "remedy_available",
@@ -156,7 +161,10 @@ def audience_for(*, incident):
     """Affected clients -> active contacts -> accepted channels, minus opted-out SMS and bad emails."""
     clients = audience_clients(incident=incident)
     contacts = list(
-        Contact.objects.filter(client__in=clients, is_active=True).select_related("client").order_by("id")
+        Contact.objects.filter(client__in=clients, is_active=True)
+        .select_related("client")
+        .only(*AUDIENCE_FIELDS)
+        .order_by("id")
     )
     email, sms, unreachable = [], [], []
     for contact in contacts:
