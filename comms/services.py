@@ -5,6 +5,7 @@ What flows back up to the caller (a failed message, an unreachable contact, a cl
 is handed to the one handler named by settings.CANDOR_COMMS_EVENT_HANDLER.
 """
 import datetime as dt
+import json
 import logging
 import random
 import uuid
@@ -19,6 +20,7 @@ from django.utils.module_loading import import_string
 
 from accounts.models import Contact, SmsConsent
 
+from .bulk import insert_new_messages
 from .models import (
     FAILED_STATUSES,
     InboundKind,
@@ -28,7 +30,14 @@ from .models import (
     MessageEvent,
     MessageStatus,
 )
-from .providers.base import OutgoingEmail, OutgoingSms, Outcome, get_email_provider, get_sms_provider
+from .providers.base import (
+    OutgoingEmail,
+    OutgoingSms,
+    Outcome,
+    apply_substitutions,
+    get_email_provider,
+    get_sms_provider,
+)
 
 logger = logging.getLogger("candor.outbox")
 
@@ -122,29 +131,31 @@ def messages_queue(*, organization, topic, source, contents, recipients):
             defaults={"language": spec.language, "subject": spec.subject, "body": spec.body},
         )
     before = Message.objects.filter(source=source).count()
-    Message.objects.bulk_create(
-        [
-            Message(
-                organization=organization,
-                contact=recipient.contact,
-                channel=recipient.channel,
-                topic=topic,
-                source=source,
-                content=content_rows[recipient.content_key],
-                fallback_content=content_rows.get(recipient.fallback_content_key),
-                substitutions=recipient.substitutions,
-                to_address=recipient.contact.email if recipient.channel == "email" else recipient.contact.phone,
-                consent_at_send=recipient.contact.sms_consent if recipient.channel == "sms" else "",
-                segments=recipient.segments,
-                queued_at=now,
-                next_attempt_at=now,
-                status_changed_at=now,
-            )
-            for recipient in recipients
-        ],
-        batch_size=2000,
-        ignore_conflicts=True,
-    )
+    rows = [
+        {
+            "organization_id": organization.pk,
+            "contact_id": recipient.contact.pk,
+            "channel": recipient.channel,
+            "topic": topic,
+            "source": source,
+            "content_id": content_rows[recipient.content_key].pk,
+            "fallback_content_id": content_rows[recipient.fallback_content_key].pk
+            if recipient.fallback_content_key else None,
+            "substitutions": recipient.substitutions,
+            "to_address": recipient.contact.email if recipient.channel == "email" else recipient.contact.phone,
+            "consent_at_send": recipient.contact.sms_consent if recipient.channel == "sms" else "",
+            "segments": recipient.segments,
+            "queued_at": now,
+            "next_attempt_at": now,
+            "status_changed_at": now,
+        }
+        for recipient in recipients
+    ]
+    if before:
+        # A repeated call: keep what exists, add only what is missing.
+        Message.objects.bulk_create([Message(**row) for row in rows], batch_size=2000, ignore_conflicts=True)
+    else:
+        insert_new_messages(rows)
     created = Message.objects.filter(source=source).count() - before
     for channel in ("email", "sms"):
         count = sum(1 for recipient in recipients if recipient.channel == channel)
@@ -157,34 +168,72 @@ def messages_queue(*, organization, topic, source, contents, recipients):
 # Delivery
 
 
-def _claim(channel, limit, now):
-    """Claim up to `limit` due messages of a channel for this worker, atomically.
+@dataclass
+class ClaimedMessage:
+    """What sending needs of a claimed message: plain values, no model instance (cheap in bulk)."""
 
-    Postgres skips rows another worker holds; on SQLite writers are serialized. Either way the
-    claim token tells us which rows are ours.
+    pk: int
+    channel: str
+    to_address: str
+    to_name: str
+    substitutions: dict
+    subject: str
+    body: str
+    attempts: int
+    claim: str
+    provider_message_id: str = ""
+
+
+def _claim(channel, limit, now):
+    """Claim up to `limit` due messages of a channel for this worker in one atomic statement.
+
+    PostgreSQL skips rows another worker holds (FOR UPDATE SKIP LOCKED); on SQLite writers are
+    serialized. The claim token marks the rows as ours.
     """
     token = uuid.uuid4().hex
-    with transaction.atomic():
-        due = Message.objects.filter(
-            channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=now
-        ).order_by("next_attempt_at", "id")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        ids = list(due.values_list("id", flat=True)[:limit])
-        if not ids:
-            return []
-        Message.objects.filter(id__in=ids, status=MessageStatus.QUEUED).update(
-            status=MessageStatus.SENDING,
-            claim=token,
-            claimed_at=now,
-            attempts=F("attempts") + 1,
-            status_changed_at=now,
+    table = Message._meta.db_table
+    skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claim = %s, claimed_at = %s, status_changed_at = %s, "
+            f"attempts = attempts + 1 WHERE id IN (SELECT id FROM {table} WHERE channel = %s AND status = %s "
+            f"AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s{skip_locked}) "
+            f"RETURNING id, to_address, substitutions, content_id, contact_id, user_id, attempts",
+            [MessageStatus.SENDING, token, now, now, channel, MessageStatus.QUEUED, now, limit],
         )
-    return list(
-        Message.objects.filter(claim=token, status=MessageStatus.SENDING)
-        .select_related("content", "contact")
-        .order_by("id")
-    )
+        rows = cursor.fetchall()
+    if not rows:
+        return []
+    contents = {
+        pk: (subject, body)
+        for pk, subject, body in MessageContent.objects.filter(pk__in={row[3] for row in rows}).values_list(
+            "pk", "subject", "body"
+        )
+    }
+    names = dict(Contact.objects.filter(pk__in={row[4] for row in rows if row[4]}).values_list("pk", "name"))
+    user_names = _user_names({row[5] for row in rows if row[5]})
+    claimed = []
+    for pk, to_address, substitutions, content_id, contact_id, user_id, attempts in sorted(rows):
+        if isinstance(substitutions, str):
+            substitutions = json.loads(substitutions)
+        subject, body = contents[content_id]
+        claimed.append(ClaimedMessage(
+            pk=pk, channel=channel, to_address=to_address,
+            to_name=names.get(contact_id, "") if contact_id else user_names.get(user_id, ""),
+            substitutions=substitutions or {}, subject=subject, body=body, attempts=attempts, claim=token,
+        ))
+    return claimed
+
+
+def _user_names(user_ids):
+    if not user_ids:
+        return {}
+    from accounts.models import User
+
+    return {
+        user.pk: user.get_full_name() or user.username
+        for user in User.objects.filter(pk__in=user_ids).only("first_name", "last_name", "username")
+    }
 
 
 def status_callback_url():
@@ -193,7 +242,7 @@ def status_callback_url():
 
 def _outgoing(message):
     if message.channel == "sms":
-        subject, body = message.rendered
+        body = apply_substitutions(message.body, message.substitutions)
         return OutgoingSms(
             message_id=message.pk, to=message.to_address, body=body, status_callback_url=status_callback_url()
         )
@@ -207,9 +256,9 @@ def _outgoing(message):
     return OutgoingEmail(
         message_id=message.pk,
         to_email=message.to_address,
-        to_name=message.contact.name,
-        subject=message.content.subject,
-        body=message.content.body,
+        to_name=message.to_name,
+        subject=message.subject,
+        body=message.body,
         substitutions=message.substitutions,
         headers=headers,
     )
@@ -243,13 +292,7 @@ def _record_results(provider_name, by_id, results):
     for result in results:
         message = by_id[result.message_id]
         if result.outcome == Outcome.ACCEPTED:
-            message.status = MessageStatus.SENT
-            message.provider = provider_name
             message.provider_message_id = result.provider_message_id
-            message.sent_at = now
-            message.status_changed_at = now
-            message.error_code = ""
-            message.last_error = ""
             accepted.append(message)
         elif result.outcome == Outcome.TRANSIENT and message.attempts < settings.CANDOR_MAX_ATTEMPTS:
             next_at = now + dt.timedelta(seconds=retry_delay(message.attempts, result.retry_after_seconds))
@@ -264,7 +307,7 @@ def _record_results(provider_name, by_id, results):
             retry_at = min(retry_at or next_at, next_at)
         else:
             message_fail(
-                message=message,
+                message=Message.objects.get(pk=message.pk),
                 status=MessageStatus.FAILED,
                 error_code=result.error_code,
                 error=result.error or "Gave up after repeated temporary errors.",
@@ -274,21 +317,11 @@ def _record_results(provider_name, by_id, results):
             )
     if accepted:
         # Only rows still ours: a webhook may already have moved a message further.
-        by_provider_id = defaultdict(list)
-        for message in accepted:
-            by_provider_id[message.provider_message_id].append(message.pk)
-        with transaction.atomic():
-            for provider_message_id, ids in by_provider_id.items():
-                Message.objects.filter(
-                    pk__in=ids, claim=accepted[0].claim, status=MessageStatus.SENDING
-                ).update(
-                    status=MessageStatus.SENT, provider=provider_name, provider_message_id=provider_message_id,
-                    sent_at=now, status_changed_at=now, error_code="", last_error="",
-                )
+        mark_sent(accepted, claim=accepted[0].claim, provider_name=provider_name, at=now)
         _apply_early_reports(provider_name, accepted)
     if retry_at is not None:
         with transaction.atomic():
-            _enqueue_delivery(next(iter(by_id.values())).channel, run_after=retry_at)
+            _enqueue_delivery(Message.objects.get(pk=next(iter(by_id))).channel, run_after=retry_at)
 
 
 @transaction.atomic
@@ -307,6 +340,12 @@ def message_fail(*, message, status, error_code, error, provider="", recipient_o
     if not updated:
         return
     message.refresh_from_db()
+    if message.contact_id is None:
+        # An internal alert to a member of the team: no consent, fallback or reachability to track.
+        _emit(CommsEvent("team_message_failed", message.topic, message.organization_id, None, message.pk, at,
+                         {"channel": message.channel, "status": status, "error_code": error_code, "error": error,
+                          "source": message.source, "user": message.user_id}))
+        return
     contact = Contact.objects.select_for_update().get(pk=message.contact_id)
     if recipient_opted_out and message.channel == "sms" and contact.sms_consent != SmsConsent.OPTED_OUT:
         contact.opt_out_of_sms(at=at)
@@ -394,6 +433,22 @@ def _apply_status(message, status, *, at, error_code="", error="", recipient_opt
     Message.objects.filter(pk=message.pk, status=message.status).update(**changes)
 
 
+def mark_sent(messages, *, claim, provider_name, at):
+    """Record accepted messages with their provider ids in one statement, touching only rows
+    still 'sending' under this claim."""
+    table = Message._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(messages))
+    params = [value for message in messages for value in (message.pk, message.provider_message_id)]
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH sent(id, provider_message_id) AS (VALUES {values}) "
+            f"UPDATE {table} SET status = %s, provider = %s, sent_at = %s, status_changed_at = %s, "
+            f"error_code = '', last_error = '', provider_message_id = sent.provider_message_id "
+            f"FROM sent WHERE {table}.id = sent.id AND {table}.claim = %s AND {table}.status = %s",
+            [*params, MessageStatus.SENT, provider_name, at, at, claim, MessageStatus.SENDING],
+        )
+
+
 def _apply_early_reports(provider_name, messages):
     """Apply reports that arrived before these messages' provider ids were saved."""
     by_provider_id = {m.provider_message_id: m for m in messages if m.provider_message_id}
@@ -403,7 +458,7 @@ def _apply_early_reports(provider_name, messages):
         message__isnull=True, provider=provider_name, provider_message_id__in=list(by_provider_id)
     ).order_by("occurred_at", "id")
     for report in early:
-        message = by_provider_id[report.provider_message_id]
+        message = Message.objects.get(pk=by_provider_id[report.provider_message_id].pk)
         with transaction.atomic():
             MessageEvent.objects.filter(pk=report.pk).update(message=message)
             if report.status:
@@ -414,12 +469,16 @@ def _apply_early_reports(provider_name, messages):
 
 @transaction.atomic
 def contact_mark_email_bad(*, contact, status, at):
+    if contact is None:
+        return  # an internal alert to a team member: they have no client contact record
     """A hard bounce or a spam complaint: stop emailing this address."""
     Contact.objects.filter(pk=contact.pk).update(email_status=status, updated_at=at)
 
 
 @transaction.atomic
 def contact_stop_email(*, contact, at):
+    if contact is None:
+        return
     Contact.objects.filter(pk=contact.pk).update(accepts_email=False, updated_at=at)
 
 
@@ -462,7 +521,8 @@ def inbound_sms_receive(*, provider_message_id, from_number, to_number, body, at
     kind = classify_inbound(body)
     contacts = list(Contact.objects.select_for_update().select_related("client__organization").filter(phone=from_number))
     last_message = (
-        Message.objects.filter(to_address=from_number, channel="sms").order_by("-queued_at").first()
+        Message.objects.filter(to_address=from_number, channel="sms", contact__isnull=False)
+        .order_by("-queued_at").first()
     )
     contact = last_message.contact if last_message else (contacts[0] if contacts else None)
     organization = contact.client.organization if contact else None

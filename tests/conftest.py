@@ -70,11 +70,18 @@ def eve(other_organization):
 
 
 @pytest.fixture
-def run_worker(db):
-    """Run the database task worker until no task is due now (time-machine sets "now")."""
+def run_worker(db, monkeypatch):
+    """Run the database task worker until no task is due now (time-machine sets "now").
+
+    The worker recycles database connections between tasks, which would end the test's own
+    transaction on PostgreSQL; in tests the connection is kept.
+    """
     import io
 
     from django.core.management import call_command
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
 
     def run():
         call_command(
