@@ -12,7 +12,7 @@ from django.urls import path, reverse
 from django.utils.text import slugify
 
 from .importing import COLUMNS, contacts_export_csv, contacts_import
-from .models import ClientAccount, Contact, Organization, User
+from .models import ClientAccount, Contact, JargonTerm, Organization, User
 
 IMPORT_FILE_MAX_BYTES = 5 * 1024 * 1024
 
@@ -203,3 +203,21 @@ class ContactAdmin(admin.ModelAdmin):
         if request.user.organization_id:
             queryset = queryset.filter(client__organization_id=request.user.organization_id)
         return queryset
+
+
+@admin.register(JargonTerm)
+class JargonTermAdmin(admin.ModelAdmin):
+    list_display = ["term", "plain_words", "language", "organization"]
+    list_filter = ["organization", "language"]
+    search_fields = ["term", "plain_words"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.organization_id:
+            queryset = queryset.filter(organization_id=request.user.organization_id)
+        return queryset
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == "organization":
+            kwargs["queryset"] = organizations_visible_to(request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)

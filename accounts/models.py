@@ -242,3 +242,35 @@ class Contact(models.Model):
     def opt_out_of_sms(self, *, at):
         self.sms_consent = SmsConsent.OPTED_OUT
         self.sms_opted_out_at = at
+
+
+class JargonTerm(models.Model):
+    """A word the organisation's clients may not know, with the plain words to say instead.
+
+    The plain-language check flags these terms in update drafts; blank language means every language.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="jargon_terms")
+    term = models.CharField(max_length=100)
+    plain_words = models.CharField(max_length=300, help_text="What to say instead, in plain words.")
+    language = models.CharField(
+        max_length=8, blank=True, validators=[validate_language], help_text="Blank: every language."
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ["term"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "term", "language"], name="unique_jargon_term_per_org_language"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.term} -> {self.plain_words}"
+
+    def clean(self):
+        super().clean()
+        self.term = (self.term or "").strip()
+        if not self.term:
+            raise ValidationError({"term": "Give the word or phrase to avoid."})

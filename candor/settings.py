@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_fsm",
     "django_tasks",
     "django_tasks_db",
@@ -142,6 +143,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+if DEBUG:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns when it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -177,8 +180,23 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Candor API",
-    "DESCRIPTION": "Crisis-communication playbooks, incidents, updates and their delivery.",
+    "DESCRIPTION": (
+        "Crisis-communication playbooks, incidents, updates and their delivery. Authenticate with "
+        "`Authorization: Token <key>` (or a console session). Every object belongs to the caller's "
+        "organisation; another organisation's object answers 404. Illegal or lost state changes answer 409."
+    ),
     "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # The docs page's JavaScript and CSS are served from our static files, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "IncidentKindEnum": "playbooks.models.core.Kind",
+        "TimelineKindEnum": "playbooks.models.core.TimelineKind",
+        "SeverityEnum": "playbooks.models.core.Severity",
+    },
 }
 
 # Background work: the Django tasks API. Locally and in CI, tasks are rows in the database run by
@@ -242,5 +260,55 @@ CANDOR_RETRY_BASE_SECONDS = float(env("CANDOR_RETRY_BASE_SECONDS", "5"))
 CANDOR_SENDING_TIMEOUT_SECONDS = int(env("CANDOR_SENDING_TIMEOUT_SECONDS", "600"))
 CANDOR_SWEEP_GRACE_SECONDS = int(env("CANDOR_SWEEP_GRACE_SECONDS", "120"))
 CANDOR_MAX_SMS_SEGMENTS = 4
+# SMS throughput of the sender, in segments per second: about 1 for a long code, 3 for toll-free,
+# 100 for a short code. The console estimates how long a publish takes to leave and warns when it
+# passes the provider's queue limit (Twilio drops messages queued longer than 10 hours).
+CANDOR_SMS_SEGMENTS_PER_SECOND = float(env("CANDOR_SMS_SEGMENTS_PER_SECOND", "1"))
+CANDOR_SMS_QUEUE_LIMIT_HOURS = float(env("CANDOR_SMS_QUEUE_LIMIT_HOURS", "10"))
 # What comms hands back up (failed messages, replies, opt-outs) goes to this one function.
 CANDOR_COMMS_EVENT_HANDLER = "playbooks.handlers.on_comms_event"
+
+# Client pages (status pages, preferences). A contact's private status link stops working this many
+# days after the incident is closed (or cancelled).
+CANDOR_STATUS_LINK_DAYS_AFTER_CLOSE = int(env("CANDOR_STATUS_LINK_DAYS_AFTER_CLOSE", "30"))
+# Rendered status pages are cached under keys made of what the database says now (incident state,
+# latest update, ...), so a cache never serves a stale page and needs no invalidation. The default
+# keeps a cache per process; with several processes set CANDOR_CACHE_URL to a shared cache, e.g.
+# redis://127.0.0.1:6379/1 (Django's RedisCache, needs the redis package) or
+# pymemcache://127.0.0.1:11211 (needs pymemcache), so one rendering serves every worker.
+CANDOR_CACHE_URL = env("CANDOR_CACHE_URL", "")
+if CANDOR_CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CANDOR_CACHE_URL}}
+elif CANDOR_CACHE_URL.startswith("pymemcache://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+                          "LOCATION": CANDOR_CACHE_URL.removeprefix("pymemcache://")}}
+elif CANDOR_CACHE_URL:
+    raise ImproperlyConfigured("CANDOR_CACHE_URL must start with redis://, rediss:// or pymemcache://.")
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "candor",
+                          "OPTIONS": {"MAX_ENTRIES": 5000}}}
+CANDOR_PAGE_CACHE_SECONDS = int(env("CANDOR_PAGE_CACHE_SECONDS", "3600"))
+
+# Kept promises: update cadence timers, deadline clocks and internal alerts (playbooks.cadence).
+CANDOR_REMINDER_BEFORE_MINUTES = int(env("CANDOR_REMINDER_BEFORE_MINUTES", "10"))
+CANDOR_ESCALATION_GRACE_MINUTES = int(env("CANDOR_ESCALATION_GRACE_MINUTES", "15"))
+# After this many holding statements in a row, leadership hears that nobody has spoken to clients.
+CANDOR_HOLDING_STATEMENTS_BEFORE_LEADERSHIP = int(env("CANDOR_HOLDING_STATEMENTS_BEFORE_LEADERSHIP", "2"))
+# The sweep (manage.py sweep_timers) acts on timers late by more than this: their task was lost.
+CANDOR_TIMERS_SWEEP_GRACE_SECONDS = int(env("CANDOR_TIMERS_SWEEP_GRACE_SECONDS", "60"))
+# Failed messages of one update before the team is told (once per update).
+CANDOR_FAILURE_BURST_COUNT = int(env("CANDOR_FAILURE_BURST_COUNT", "5"))
+# At most this many reply / unreachable-contact alerts per incident per hour (the timeline has all).
+CANDOR_TEAM_NOTICES_PER_HOUR = int(env("CANDOR_TEAM_NOTICES_PER_HOUR", "10"))
+
+# After the crisis (playbooks.debriefs): the client survey and the follow-ups of low scores.
+# Invitations go out this many hours after resolution, never before the incident enters debriefing
+# (0 = on entering debriefing); one reminder to those who have not answered; then the survey closes.
+CANDOR_SURVEY_DELAY_HOURS = float(env("CANDOR_SURVEY_DELAY_HOURS", "0"))
+CANDOR_SURVEY_REMINDER_DAYS = float(env("CANDOR_SURVEY_REMINDER_DAYS", "3"))
+CANDOR_SURVEY_CLOSES_AFTER_DAYS = float(env("CANDOR_SURVEY_CLOSES_AFTER_DAYS", "14"))
+# A satisfaction (1-5) at or below this, or a recommendation (0-10) at or below this, opens a
+# follow-up for the client's account owner, due this many days later.
+CANDOR_FOLLOWUP_CSAT_MAX = int(env("CANDOR_FOLLOWUP_CSAT_MAX", "2"))
+CANDOR_FOLLOWUP_NPS_MAX = int(env("CANDOR_FOLLOWUP_NPS_MAX", "6"))
+CANDOR_FOLLOWUP_DUE_DAYS = float(env("CANDOR_FOLLOWUP_DUE_DAYS", "5"))

@@ -7,7 +7,7 @@ import hashlib
 from django.db import models
 from django.utils import timezone
 
-from accounts.models import Contact, Organization
+from accounts.models import Contact, Organization, User
 
 from .providers.base import apply_substitutions
 
@@ -77,10 +77,16 @@ class Message(models.Model):
     """One message to one contact on one channel: the truth about a send.
 
     Unique per (source, contact, channel), so queueing the same source twice creates nothing new.
+    A message goes either to a client's contact or, for internal alerts (reminders, escalations),
+    to a member of the organisation (`user`): exactly one of the two is set.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
-    contact = models.ForeignKey(Contact, on_delete=models.PROTECT, related_name="messages")
+    contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    user = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="team_messages",
+        help_text="A member of the organisation, for internal alerts (instead of a contact).",
+    )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     topic = models.CharField(max_length=100, db_index=True, help_text="Opaque to comms, e.g. incident:42.")
     source = models.CharField(max_length=100, help_text="Opaque to comms, e.g. update:17.")
@@ -115,7 +121,13 @@ class Message(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "contact", "channel"], name="one_message_per_source_contact_channel")
+            models.UniqueConstraint(fields=["source", "contact", "channel"], name="one_message_per_source_contact_channel"),
+            models.UniqueConstraint(fields=["source", "user", "channel"], name="one_message_per_source_user_channel"),
+            models.CheckConstraint(
+                name="message_to_contact_or_user",
+                condition=models.Q(contact__isnull=False, user__isnull=True)
+                | models.Q(contact__isnull=True, user__isnull=False),
+            ),
         ]
         indexes = [
             models.Index(fields=["channel", "status", "next_attempt_at"]),
@@ -125,6 +137,12 @@ class Message(models.Model):
 
     def __str__(self):
         return f"{self.channel} to {self.to_address} ({self.status})"
+
+    @property
+    def recipient_name(self):
+        if self.contact_id is not None:
+            return self.contact.name
+        return self.user.get_full_name() or self.user.username
 
     @property
     def rendered(self):
@@ -190,3 +208,22 @@ class InboundMessage(models.Model):
 
     def __str__(self):
         return f"{self.kind} from {self.from_number}"
+
+
+class PreferenceChange(models.Model):
+    """One change a contact made to how we reach them (preferences page or one-click unsubscribe).
+
+    `changes` maps each changed field to [old, new]; the contact row holds the current values and
+    the consent timestamps. Written only by comms.preferences.
+    """
+
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, related_name="preference_changes")
+    at = models.DateTimeField(default=timezone.now)
+    via = models.CharField(max_length=20, help_text="page, one_click, ...")
+    changes = models.JSONField(default=dict)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self):
+        return f"{self.contact} changed {', '.join(self.changes)} via {self.via}"

@@ -3,7 +3,7 @@ from collections import defaultdict
 
 from django.db.models import Count
 
-from .models import InboundMessage, Message
+from .models import REACHED_STATUSES, InboundMessage, Message
 
 
 def message_counts(*, source):
@@ -40,3 +40,14 @@ def message_list(*, organization, topic=None, source=None, status=None, channel=
 def reply_list(*, organization, topic=None):
     replies = InboundMessage.objects.filter(organization=organization, kind="reply")
     return replies.filter(topic=topic) if topic else replies
+
+
+def contacts_reached(*, organization, topic, source_prefix=""):
+    """Ids of the contacts a topic's messages reached (sent or delivered) on at least one channel,
+    optionally only messages whose source starts with `source_prefix` (e.g. "update:")."""
+    messages = Message.objects.filter(
+        organization=organization, topic=topic, contact__isnull=False, status__in=REACHED_STATUSES
+    )
+    if source_prefix:
+        messages = messages.filter(source__startswith=source_prefix)
+    return set(messages.values_list("contact_id", flat=True).distinct())

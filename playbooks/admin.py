@@ -180,3 +180,7 @@ class TimelineEntryAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# Admin pages of the other concepts live beside them; importing registers them.
+from . import admin_debriefs, admin_promises  # noqa: E402,F401

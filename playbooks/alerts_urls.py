@@ -1,2 +1,8 @@
-"""URL routes (filled in by its feature)."""
-urlpatterns = []
+"""Inbound monitoring alerts (mounted at /alerts/)."""
+from django.urls import path
+
+from .alerts_views import alert_receive_view
+
+urlpatterns = [
+    path("<uuid:endpoint_id>/", alert_receive_view, name="alert_receive"),
+]

@@ -1,6 +1,18 @@
-"""What comms hands back up (settings.CANDOR_COMMS_EVENT_HANDLER): onto the incident timeline."""
-from accounts.models import Contact
+"""What comms hands back up (settings.CANDOR_COMMS_EVENT_HANDLER): onto the incident timeline, and
+to the incident's commander and backup when they must act (a reply, an unreachable contact, a
+burst of failures)."""
+import datetime as dt
 
+from django.conf import settings
+from django.utils import timezone
+
+from accounts.models import Contact, User
+from comms.notifications import team_notice_count
+from comms.selectors import message_counts
+
+from .acknowledgements import acknowledgement_from_reply
+from .cadence import incident_team_notify
+from .debriefs import survey_answer_from_sms
 from .models import Incident, TimelineKind
 from .services import timeline_record
 
@@ -10,7 +22,9 @@ NOTES = {
     "contact_unreachable": "{contact} could not be reached on any channel.",
     "contact_opted_out": "{contact} opted out of SMS ({reason}).",
     "client_reply": "{contact} replied: {body}",
+    "team_message_failed": "Internal alert by {channel} to {user} failed: {error}",
 }
+FAILED = ("failed", "undelivered", "bounced")
 
 
 def on_comms_event(event):
@@ -21,6 +35,14 @@ def on_comms_event(event):
     if incident is None:
         return
     contact = Contact.objects.select_related("client").filter(pk=event.contact_id).first()
+    if event.kind == "client_reply" and acknowledgement_from_reply(
+        incident=incident, contact=contact, body=event.data.get("body", ""), at=event.at
+    ):
+        return  # the keyword of an open request: on the timeline as a confirmation
+    if event.kind == "client_reply" and survey_answer_from_sms(
+        incident=incident, contact=contact, body=event.data.get("body", ""), at=event.at
+    ):
+        return  # "1".."5" to an open survey invitation: on the timeline as the satisfaction answer
     who = f"{contact.name} ({contact.client.name})" if contact else event.data.get("from", "Unknown sender")
     note = NOTES.get(event.kind, event.kind).format(
         contact=who,
@@ -28,6 +50,7 @@ def on_comms_event(event):
         error=event.data.get("error", ""),
         reason=event.data.get("reason", ""),
         body=event.data.get("body", ""),
+        user=_user_name(event.data.get("user")),
     )
     kind = TimelineKind.CLIENT_REPLY if event.kind == "client_reply" else TimelineKind.DELIVERY
     timeline_record(
@@ -37,6 +60,56 @@ def on_comms_event(event):
         data={"event": event.kind, "contact": event.contact_id, "message": event.message_id, **event.data},
         at=event.at,
     )
+    _tell_team(incident, event, who)
+
+
+def _tell_team(incident, event, who):
+    """Alert the commander and backup about what needs a person; the timeline has everything."""
+    at = event.at or timezone.now()
+    topic = f"incident:{incident.pk}"
+    source = event.data.get("source", "")
+    if event.kind == "client_reply":
+        if _over_hourly_limit(topic, "team:reply:", at):
+            return
+        incident_team_notify(
+            incident=incident, source=f"team:reply:{event.data.get('inbound_id') or event.message_id}",
+            subject=f"Reply from {who}", body=f"{who} replied by SMS:\n\n{event.data.get('body', '')}",
+        )
+    elif event.kind == "contact_unreachable":
+        if not source.startswith("update:"):
+            return  # a survey that cannot reach someone needs no one woken up
+        if _over_hourly_limit(topic, "team:unreachable:", at):
+            return
+        incident_team_notify(
+            incident=incident, source=f"team:unreachable:{source}:{event.contact_id}",
+            subject=f"Could not reach {who}",
+            body=f"{who} could not be reached on any channel for the latest update. Consider calling them.",
+        )
+    elif event.kind == "message_failed" and source:
+        failed = sum(
+            count for statuses in message_counts(source=source).values()
+            for status, count in statuses.items() if status in FAILED
+        )
+        if failed >= settings.CANDOR_FAILURE_BURST_COUNT:
+            # One alert per update: the unique (source, user, channel) makes repeats queue nothing.
+            incident_team_notify(
+                incident=incident, source=f"team:failures:{source}",
+                subject=f"Messages failing: {incident.title}",
+                body=f"{failed} messages of {source.replace(':', ' #')} have failed so far. "
+                     "Check the delivery counts and the providers.",
+            )
+
+
+def _over_hourly_limit(topic, prefix, at):
+    since = at - dt.timedelta(hours=1)
+    return team_notice_count(topic=topic, source_prefix=prefix, since=since) >= settings.CANDOR_TEAM_NOTICES_PER_HOUR
+
+
+def _user_name(user_id):
+    if not user_id:
+        return ""
+    user = User.objects.filter(pk=user_id).first()
+    return (user.get_full_name() or user.username) if user else ""
 
 
 def _incident_id(topic):

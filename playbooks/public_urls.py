@@ -1,2 +1,12 @@
-"""URL routes (filled in by its feature)."""
-urlpatterns = []
+"""Client pages without login: private status pages (signed links) and public status pages."""
+from django.urls import path
+
+from . import public_views
+from .feeds import public_updates_feed
+
+urlpatterns = [
+    path("s/<str:token>/", public_views.status_page, name="status-page"),
+    path("s/<str:token>/confirm/", public_views.status_confirm, name="status-confirm"),
+    path("status/<slug:org_slug>/", public_views.public_status, name="public-status"),
+    path("status/<slug:org_slug>/feed.atom", public_updates_feed, name="public-feed"),
+]

@@ -183,6 +183,14 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             note=note or (locked.resolution_summary if "resolution_summary" in needs else ""),
             data={"transition": name},
         )
+        if from_state == "draft" and locked.is_live:
+            from .cadence import deadline_clocks_schedule  # cadence builds on these services
+
+            deadline_clocks_schedule(incident=locked)
+        if locked.state == "debriefing":
+            from .debriefs import debriefing_begin  # the debrief and the client survey build on these services
+
+            debriefing_begin(incident=locked)
     incident.refresh_from_db()
     return locked
 

@@ -27,6 +27,7 @@ from comms.rendering import (
 )
 from comms.services import ContentSpec, RecipientSpec, messages_queue
 
+from .acknowledgements import acknowledgements_request
 from .links import status_url
 from .models import RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
 from .selectors import audience_clients
@@ -335,6 +336,10 @@ def update_publish(*, update, actor):
                   "unreachable": len(audience.unreachable), "holding": update.is_holding_statement},
             at=now,
         )
+        acknowledgements_request(update=update, incident=incident, at=now)
+        from .cadence import promise_timers_schedule  # cadence publishes holding statements through here
+
+        promise_timers_schedule(update=update)
     return update
 
 

@@ -1,2 +1,25 @@
-"""API routes."""
-urlpatterns = []
+"""API routes, the OpenAPI schema and its docs page (served from our static files, no CDN)."""
+
+from django.urls import include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from rest_framework.routers import DefaultRouter
+
+from . import views
+
+router = DefaultRouter(use_regex_path=False)  # ids are path converters: <int:pk>
+router.include_format_suffixes = False
+router.register("playbooks", views.PlaybookViewSet, basename="playbook")
+router.register("clients", views.ClientAccountViewSet, basename="client")
+router.register("contacts", views.ContactViewSet, basename="contact")
+router.register("incidents", views.IncidentViewSet, basename="incident")
+router.register("updates", views.UpdateViewSet, basename="update")
+router.register("messages", views.MessageViewSet, basename="message")
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
+    path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("", include(router.urls)),
+    re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
+]

@@ -13,6 +13,8 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import ClientAccount, Organization, User, validate_language
 
+from .debriefs import debrief_is_complete  # the close guard: the internal debrief is complete
+
 
 class Kind(models.TextChoices):
     OUTAGE = "outage", "Service outage"
@@ -139,7 +141,7 @@ class Playbook(models.Model):
     def snapshot(self):
         """Everything an incident needs from this playbook, frozen at this version."""
         stages = {}
-        for stage in self.stages.prefetch_related("messages"):
+        for stage in self.stages.select_related("acknowledgement").prefetch_related("messages"):
             messages = {}
             for message in stage.messages.all():
                 messages.setdefault(message.purpose, {}).setdefault(message.language, {})[message.channel] = {
@@ -151,6 +153,10 @@ class Playbook(models.Model):
                 "needs_approval": stage.needs_approval,
                 "auto_holding_statement": stage.auto_holding_statement,
                 "messages": messages,
+                # client_side.StageAcknowledgement: what clients must confirm in this stage, if anything.
+                "acknowledgement": acknowledgement.snapshot()
+                if (acknowledgement := getattr(stage, "acknowledgement", None))
+                else None,
             }
         return {
             "playbook_id": self.pk,
@@ -340,6 +346,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     next_update_due_at = models.DateTimeField(
         null=True, blank=True, help_text="When the last published update promised the next one."
     )
+    is_public = models.BooleanField(default=False, help_text="Show on the organisation's public status page.")
 
     objects = IncidentQuerySet.as_manager()
 
@@ -423,8 +430,8 @@ class OutageIncident(Incident):
     def start_debrief(self):
         pass
 
-    @transition(field="state", source="debriefing", target="closed", permission=may_run_incident,
-                custom={"label": "Close"})
+    @transition(field="state", source="debriefing", target="closed", conditions=[debrief_is_complete],
+                permission=may_run_incident, custom={"label": "Close"})
     def close(self):
         self.closed_at = timezone.now()
 
@@ -472,8 +479,8 @@ class RecallIncident(Incident):
     def start_debrief(self):
         pass
 
-    @transition(field="state", source="debriefing", target="closed", permission=may_run_incident,
-                custom={"label": "Close"})
+    @transition(field="state", source="debriefing", target="closed", conditions=[debrief_is_complete],
+                permission=may_run_incident, custom={"label": "Close"})
     def close(self):
         self.closed_at = timezone.now()
 
@@ -524,8 +531,8 @@ class ComplianceIncident(Incident):
     def start_debrief(self):
         pass
 
-    @transition(field="state", source="debriefing", target="closed", permission=may_run_incident,
-                custom={"label": "Close"})
+    @transition(field="state", source="debriefing", target="closed", conditions=[debrief_is_complete],
+                permission=may_run_incident, custom={"label": "Close"})
     def close(self):
         self.closed_at = timezone.now()
 
