@@ -33,6 +33,7 @@ run: demo
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py db_worker --queue-name '*' --interval 0.5 & \
 	$(BIN)/python manage.py sweep_outbox --every 30 & \
+	$(BIN)/python manage.py sweep_timers --every 30 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # Debian's Chromium for the browser tests; never a browser downloaded by Playwright.

@@ -88,25 +88,25 @@ class Message(models.Model):
         help_text="A member of the organisation, for internal alerts (instead of a contact).",
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
-    topic = models.CharField(max_length=100, db_index=True, help_text="Opaque to comms, e.g. incident:42.")
+    topic = models.CharField(max_length=100, help_text="Opaque to comms, e.g. incident:42.")
     source = models.CharField(max_length=100, help_text="Opaque to comms, e.g. update:17.")
     content = models.ForeignKey(MessageContent, on_delete=models.PROTECT, related_name="messages")
     substitutions = models.JSONField(default=dict, blank=True)
     fallback_content = models.ForeignKey(
-        MessageContent, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        MessageContent, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
         help_text="Email words to use if this SMS fails permanently.",
     )
     fallback_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="fallbacks"
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="fallbacks", db_index=False
     )
     to_address = models.CharField(max_length=254, help_text="Email address or E.164 number at send time.")
     consent_at_send = models.CharField(max_length=20, blank=True, help_text="SMS consent state when queued.")
     segments = models.PositiveSmallIntegerField(default=1)
     status = models.CharField(
-        max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED, db_index=True
+        max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED
     )
     provider = models.CharField(max_length=20, blank=True)
-    provider_message_id = models.CharField(max_length=100, blank=True, db_index=True)
+    provider_message_id = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     error_code = models.CharField(max_length=40, blank=True)
     last_error = models.TextField(blank=True)
@@ -133,6 +133,8 @@ class Message(models.Model):
             models.Index(fields=["channel", "status", "next_attempt_at"]),
             models.Index(fields=["topic", "status"]),
             models.Index(fields=["source", "status"]),
+            # Few indexes on purpose: every status change rewrites each of them.
+            models.Index(fields=["provider_message_id"], name="message_provider_id_idx"),
         ]
 
     def __str__(self):

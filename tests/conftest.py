@@ -29,6 +29,12 @@ def make_contact(client, name="Anna Schmidt", **extra):
     return Contact.objects.create(client=client, name=name, **extra)
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Tests create many users; the production hasher is slow on purpose."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def organization(db):
     return Organization.objects.create(name="Northwind", slug="northwind", country="DE", timezone="Europe/Berlin")

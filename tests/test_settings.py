@@ -14,7 +14,11 @@ PRODUCTION_ENV = {
 
 
 def manage(*args, env):
-    base = {key: value for key, value in os.environ.items() if key not in PRODUCTION_ENV}
+    # A fresh process environment: nothing a browser test or a developer's shell set leaks in.
+    base = {
+        key: value for key, value in os.environ.items()
+        if key not in PRODUCTION_ENV and not key.startswith(("DJANGO_", "CANDOR_", "TWILIO_", "SENDGRID_"))
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
     )

@@ -9,17 +9,25 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from playbooks.cadence import timers_sweep
+from playbooks.debriefs import surveys_sweep
 
 
 class Command(BaseCommand):
-    help = "Send the reminders, holding statements, escalations and deadline alerts whose timers were lost."
+    help = (
+        "Send the reminders, holding statements, escalations, deadline alerts and survey steps whose "
+        "timers were lost."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--every", type=float, default=0, help="Repeat every N seconds (0: once).")
 
     def handle(self, *args, every, **options):
         while True:
-            done = timers_sweep(now=timezone.now())
+            now = timezone.now()
+            done = timers_sweep(now=now)
+            surveys = surveys_sweep(now=now)
+            if surveys:
+                done["surveys"] = len(surveys)
             if done or not every:
                 self.stdout.write("swept: " + (", ".join(f"{kind} {count}" for kind, count in sorted(done.items()))
                                                or "nothing late"))
