@@ -51,6 +51,10 @@ N ?= 10000
 bench: venv
 	$(BIN)/python bench/fanout.py -n $(N)
 
+# Status pages under gunicorn on PostgreSQL, loaded from a local load generator.
+bench-pages: venv
+	$(BIN)/python bench/pages.py
+
 # State diagrams for the README (needs Graphviz's dot).
 diagrams: venv
 	for kind in Outage Recall Compliance; do \

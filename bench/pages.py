@@ -1,7 +1,7 @@
 """Status-page benchmark: one incident's private and public pages under a rush of clients.
 
     make bench-pages
-    make bench-pages DATABASE_URL=postgres://postgres@127.0.0.1:5432/candor_bench SECONDS=15
+    make bench-pages DATABASE_URL=postgres://postgres@127.0.0.1:5432/candor_pages_bench SECONDS=15
 
 Resets the database (its name must end in `_bench`), migrates, seeds one live outage with a
 published update, a contact and the public opt-in, then serves the app with gunicorn exactly as in
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/candor_bench"
+DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/candor_pages_bench"
 
 
 def free_port():

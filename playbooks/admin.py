@@ -10,6 +10,7 @@ from .models import (
     IncidentChecklistItem,
     Playbook,
     PlaybookStage,
+    StageAcknowledgement,
     StageMessage,
     TimelineEntry,
 )
@@ -53,12 +54,18 @@ class StageMessageInline(admin.StackedInline):
     extra = 0
 
 
+class StageAcknowledgementInline(admin.StackedInline):
+    model = StageAcknowledgement
+    extra = 0
+    max_num = 1
+
+
 @admin.register(PlaybookStage)
 class PlaybookStageAdmin(OrganizationScopedAdmin):
     organization_path = "playbook__organization"
     list_display = ["playbook", "stage", "cadence_minutes", "needs_approval", "auto_holding_statement"]
     list_filter = ["playbook__kind", "needs_approval"]
-    inlines = [StageMessageInline]
+    inlines = [StageMessageInline, StageAcknowledgementInline]
 
 
 class IncidentChecklistInline(admin.TabularInline):
