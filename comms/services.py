@@ -519,7 +519,7 @@ def inbound_sms_receive(*, provider_message_id, from_number, to_number, body, at
     if existing is not None:
         return InboundOutcome(existing, False, "")
     kind = classify_inbound(body)
-    contacts = list(Contact.objects.select_for_update().select_related("client__organization").filter(phone=from_number))
+    contacts = list(Contact.objects.select_for_update(of=("self",)).select_related("client__organization").filter(phone=from_number))
     last_message = (
         Message.objects.filter(to_address=from_number, channel="sms", contact__isnull=False)
         .order_by("-queued_at").first()

@@ -194,7 +194,7 @@ def acknowledgements_chase(*, incident, now):
     owner; each client is chased once (the row records it), so running again does nothing again.
     Nothing is chased once the incident is no longer live. Returns the rows chased now."""
     with transaction.atomic():
-        incident = Incident.objects.select_for_update().select_related("organization").get(pk=incident.pk)
+        incident = Incident.objects.select_for_update(of=("self",)).select_related("organization").get(pk=incident.pk)
         if not incident.is_live:
             return []
         due = list(

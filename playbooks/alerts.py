@@ -191,7 +191,7 @@ def _alertmanager_spec(payload):
 def _open_alert(endpoint, fingerprint):
     """The alert still waiting for a decision, or whose incident is live, for this problem."""
     candidates = (
-        InboundAlert.objects.select_for_update()
+        InboundAlert.objects.select_for_update(of=("self",))
         .filter(endpoint=endpoint, fingerprint=fingerprint)
         .exclude(status=AlertStatus.DISMISSED)
         .select_related("incident")
@@ -215,7 +215,7 @@ def alert_receive(*, endpoint, payload, now=None):
     results = []
     with transaction.atomic():
         # One endpoint's alerts are handled one at a time, so a burst of repeats opens one incident.
-        endpoint = AlertEndpoint.objects.select_for_update().select_related(
+        endpoint = AlertEndpoint.objects.select_for_update(of=("self",)).select_related(
             "organization", "playbook", "on_duty_commander"
         ).get(pk=endpoint.pk)
         for spec in specs:
@@ -314,7 +314,7 @@ def _alert_repeat(alert, spec, payload, now):
 
 
 def _locked_alert(alert, actor):
-    alert = InboundAlert.objects.select_for_update().select_related("endpoint__playbook", "incident").get(pk=alert.pk)
+    alert = InboundAlert.objects.select_for_update(of=("self",)).select_related("endpoint__playbook", "incident").get(pk=alert.pk)
     if not (actor and actor.is_authenticated and actor.can_run_incidents_of(alert.endpoint.organization_id)):
         raise PermissionDenied("Only commanders and admins of this organisation may decide on alerts.")
     if not alert.is_open:

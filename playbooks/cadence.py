@@ -190,7 +190,7 @@ def promise_check(*, update, now):
     try:
         with transaction.atomic():
             incident = (
-                Incident.objects.select_for_update()
+                Incident.objects.select_for_update(of=("self",))
                 .select_related("organization", "commander", "backup_commander")
                 .get(pk=update.incident_id)
             )
@@ -378,7 +378,7 @@ def deadline_check(*, item, now):
     try:
         with transaction.atomic():
             incident = (
-                Incident.objects.select_for_update()
+                Incident.objects.select_for_update(of=("self",))
                 .select_related("organization", "commander", "backup_commander")
                 .get(pk=item.incident_id)
             )

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Contact, User
-from comms.links import preferences_url, sign_value, unsign_value
+from comms.links import preferences_url
 from comms.notifications import team_notify
 from comms.rendering import (
     MAX_SMS_SEGMENTS,
@@ -50,35 +50,12 @@ from .models import (
     TimelineEntry,
     TimelineKind,
 )
+from .links import ids_from_survey_token, survey_token, survey_url  # noqa: F401  (used by views)
 from .services import timeline_record
 
-SURVEY_SALT = "candor.playbooks.survey"
 SURVEY_URL_TOKEN = "-survey_url-"
 CONTACT_NAME_TOKEN = "-contact_name-"
 PREFERENCES_URL_TOKEN = "-preferences_url-"
-
-
-# ---------------------------------------------------------------------------------------------
-# Links
-
-
-def survey_token(incident_id, contact_id):
-    return sign_value(f"{incident_id}-{contact_id}", salt=SURVEY_SALT)
-
-
-def survey_url(incident_id, contact_id):
-    return f"{settings.CANDOR_PUBLIC_URL}/survey/{survey_token(incident_id, contact_id)}/"
-
-
-def ids_from_survey_token(token):
-    """(incident_id, contact_id) for a genuine token, else None."""
-    value = unsign_value(token, salt=SURVEY_SALT)
-    if value is None:
-        return None
-    incident_id, _, contact_id = value.partition("-")
-    if not (incident_id.isdigit() and contact_id.isdigit()):
-        return None
-    return int(incident_id), int(contact_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,7 +307,7 @@ def surveys_sweep(*, now):
 def survey_invite(*, survey, now):
     """Invite every contact an update reached, on each channel they accept now. Once per survey."""
     with transaction.atomic():
-        survey = ClientSurvey.objects.select_for_update().select_related("incident__organization").get(pk=survey.pk)
+        survey = ClientSurvey.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=survey.pk)
         if survey.invited_at is not None:
             return 0
         incident = survey.incident
@@ -368,7 +345,7 @@ def survey_invite(*, survey, now):
 def survey_remind(*, survey, now):
     """Remind, once, the invited contacts who have not answered yet."""
     with transaction.atomic():
-        survey = ClientSurvey.objects.select_for_update().select_related("incident__organization").get(pk=survey.pk)
+        survey = ClientSurvey.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=survey.pk)
         if survey.invited_at is None or survey.reminded_at is not None or not survey.is_open_at(now):
             return 0
         incident = survey.incident
@@ -394,7 +371,7 @@ def survey_remind(*, survey, now):
 def survey_close(*, survey, now):
     """Record that the survey closed (answers are refused from closes_at either way)."""
     with transaction.atomic():
-        survey = ClientSurvey.objects.select_for_update().select_related("incident").get(pk=survey.pk)
+        survey = ClientSurvey.objects.select_for_update(of=("self",)).select_related("incident").get(pk=survey.pk)
         if survey.closed_at is not None or survey.invited_at is None or survey.closes_at > now:
             return False
         survey.closed_at = now
@@ -463,7 +440,7 @@ def survey_answer(*, invitation, answers, now=None):
     if not given and not extra:
         raise ValidationError("Answer at least one question.")
     with transaction.atomic():
-        invitation = SurveyInvitation.objects.select_for_update().select_related(
+        invitation = SurveyInvitation.objects.select_for_update(of=("self",)).select_related(
             "survey__incident", "contact__client"
         ).get(pk=invitation.pk)
         response = SurveyResponse.objects.filter(invitation=invitation).first()
@@ -524,7 +501,7 @@ def survey_answer_from_sms(*, incident, contact, body, at=None):
     at = at or timezone.now()
     with transaction.atomic():
         invitation = (
-            SurveyInvitation.objects.select_for_update()
+            SurveyInvitation.objects.select_for_update(of=("self",))
             .filter(survey__incident=incident, contact=contact)
             .select_related("survey", "contact__client")
             .first()
@@ -611,7 +588,7 @@ def follow_up_close(*, follow_up, actor, note, now=None):
     now = now or timezone.now()
     note = (note or "").strip()
     with transaction.atomic():
-        follow_up = FollowUp.objects.select_for_update().select_related("incident", "client").get(pk=follow_up.pk)
+        follow_up = FollowUp.objects.select_for_update(of=("self",)).select_related("incident", "client").get(pk=follow_up.pk)
         if not can_close_follow_up(actor, follow_up):
             raise PermissionDenied("Only the follow-up's owner, a commander or an admin may close it.")
         if not note:
@@ -682,7 +659,7 @@ def can_edit_debrief(user, incident):
 
 
 def _locked_debrief(debrief, actor):
-    debrief = Debrief.objects.select_for_update().select_related("incident__organization").get(pk=debrief.pk)
+    debrief = Debrief.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=debrief.pk)
     if not can_edit_debrief(actor, debrief.incident):
         raise PermissionDenied("Only the incident team (commanders, admins, communicators) may edit the debrief.")
     if debrief.incident.is_final:

@@ -198,7 +198,7 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
 @transaction.atomic
 def checklist_item_complete(*, item, actor, note=""):
     """Tick a checklist item off, recording who, when and a note."""
-    item = IncidentChecklistItem.objects.select_for_update().select_related("incident").get(pk=item.pk)
+    item = IncidentChecklistItem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=item.pk)
     if not actor.can_draft_updates or actor.organization_id != item.incident.organization_id:
         raise PermissionDenied("Only the incident team may complete checklist items.")
     if item.incident.is_final:

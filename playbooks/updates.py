@@ -109,7 +109,7 @@ def _check_due(next_update_due_at):
 @transaction.atomic
 def update_edit(*, update, actor, texts=None, next_update_due_at=None):
     """Change a draft. Changing any language's words withdraws an approval."""
-    update = IncidentUpdate.objects.select_for_update().select_related("incident").get(pk=update.pk)
+    update = IncidentUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
     _ensure_team(actor, update.incident)
     if update.is_published:
         raise ValidationError("This update is published; publish a correction as a new update.")
@@ -125,7 +125,7 @@ def update_edit(*, update, actor, texts=None, next_update_due_at=None):
 @transaction.atomic
 def update_approve(*, update, actor, note=""):
     """A second person of the right role approves every language variant as it stands now."""
-    update = IncidentUpdate.objects.select_for_update().select_related("incident").get(pk=update.pk)
+    update = IncidentUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
     incident = update.incident
     if not actor.can_run_incidents_of(incident.organization_id):
         raise PermissionDenied("Only commanders and admins of this organisation may approve updates.")
@@ -285,7 +285,7 @@ def update_publish(*, update, actor):
     """
     with transaction.atomic():
         update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
-        incident = Incident.objects.select_for_update().select_related("organization").get(pk=update.incident_id)
+        incident = Incident.objects.select_for_update(of=("self",)).select_related("organization").get(pk=update.incident_id)
         if update.is_published:
             return update
         if actor is not None and not actor.can_run_incidents_of(incident.organization_id):

@@ -37,7 +37,22 @@ def test_the_docs_page_needs_no_cdn(client):
 
 
 @pytest.fixture
-def token(db, organization, alice, frank, live_incident, contacts):
+def keep_test_connection():
+    """Django closes database connections when a request ends; Django's test client turns that
+    off, schemathesis's WSGI calls do not, and on PostgreSQL closing would end the test's
+    transaction. Keep the connection for the duration of the test."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
+@pytest.fixture
+def token(db, organization, alice, frank, live_incident, contacts, keep_test_connection):
     """A little data (a live incident, a published and a draft update) and alice's token."""
     update_publish(update=update_draft(incident=live_incident, author=frank), actor=frank)
     update_draft(incident=live_incident, author=frank)
