@@ -93,12 +93,15 @@ def seed(n):
 
 
 def start_workers(email_workers, sms_workers):
+    """Worker processes; their logs go to files (a pipe nobody reads would fill up and block them)."""
     command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", "0.05"]
     workers = []
     for queue, count in (("email", email_workers), ("sms", sms_workers)):
-        for _ in range(count):
-            workers.append(subprocess.Popen([*command, "--queue-name", queue], cwd=ROOT,
-                                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        for number in range(count):
+            log = open(ROOT / "var" / f"bench-worker-{queue}-{number}.log", "w+b")
+            worker = subprocess.Popen([*command, "--queue-name", queue], cwd=ROOT, stdout=log, stderr=log)
+            worker.log = log
+            workers.append(worker)
     return workers
 
 
@@ -207,9 +210,10 @@ def main():
     print(f"duplicated                  {duplicated}")
     print(f"done in                     {finished - started:.1f} s")
     for worker in workers:
-        errors = worker.stderr.read().decode(errors="replace").strip()
-        if errors and "Traceback" in errors:
-            print("worker error:\n" + errors[-2000:])
+        worker.log.seek(0)
+        errors = worker.log.read().decode(errors="replace")
+        if "Traceback" in errors:
+            print(f"worker error (see {worker.log.name}):\n" + errors[errors.index("Traceback"):][:2000])
     sys.exit(0 if lost == 0 and duplicated == 0 else 1)
 
 
