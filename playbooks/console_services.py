@@ -4,7 +4,6 @@ is activated, how long its SMS take to leave, and previews filled in for a sampl
 Nothing here changes state; the use cases stay in services.py and updates.py.
 """
 
-import copy
 import math
 from collections import Counter
 from dataclasses import dataclass
@@ -222,31 +221,19 @@ class AvailableTransition:
 
 
 def transitions_available(*, incident, user):
-    """The transitions this user may perform now, including those that only wait for an input the
-    form asks for (a resolution summary): django-fsm hides a transition whose condition fails, and
-    `has_resolution_summary` fails until the commander has typed the summary."""
-    probe = copy.copy(incident)
-    if not (probe.resolution_summary or "").strip():
-        probe.resolution_summary = "(asked for on submit)"
+    """The transitions this user may perform now, with their labels and the inputs they ask for."""
     available = []
-    for transition in probe.transitions_for(user):
+    for transition in incident.transitions_for(user):
         custom = transition.custom or {}
-        needs = tuple(custom.get("needs", ()))
-        if "resolution_summary" not in needs and not _conditions_met(incident, transition):
-            continue
         available.append(
             AvailableTransition(
                 name=transition.name,
                 label=custom.get("label", transition.name.replace("_", " ").capitalize()),
                 target=transition.target,
-                needs=needs,
+                needs=tuple(custom.get("needs", ())),
             )
         )
     return available
-
-
-def _conditions_met(incident, transition):
-    return all(condition(incident) for condition in transition.conditions)
 
 
 DELIVERY_BUCKETS = {

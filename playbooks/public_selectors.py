@@ -39,6 +39,7 @@ from .models import (
     Incident,
     IncidentUpdate,
 )
+from .updates import message_context
 from .wording import stage_words
 
 CACHE_FORMAT = "1"  # bump when what is cached changes shape
@@ -511,12 +512,11 @@ def _rendered_update(update, *, incident, languages, timezone_name, reader):
     language = choose_language(languages, texts.keys())
     words = texts.get(language) or {}
     context = {
-        "organization_name": incident["organization_name"],
-        "incident_title": incident["title"],
-        "incident_summary": incident.get("summary", ""),
-        "stage": stage_words(update["stage"], language),
-        "next_update_at": format_local_time(update["next_update_due_at"], language=language, timezone_name=timezone_name),
-        **PER_RECIPIENT_TOKENS,
+        **message_context(
+            organization_name=incident["organization_name"], title=incident["title"],
+            summary=incident.get("summary", ""), stage=update["stage"], language=language,
+            timezone_name=timezone_name, next_update_due_at=update["next_update_due_at"],
+        ),
         **(reader or {}),
     }
     body = render_text(words.get("email_body") or words.get("sms_body") or "", context)

@@ -3,7 +3,7 @@ from django.http import Http404
 
 from accounts.models import ClientAccount
 
-from .models import LIVE_STATES, Incident, Playbook
+from .models import Incident, Playbook
 
 
 def incident_list(*, user):
@@ -27,10 +27,6 @@ def playbook_list(*, user):
     if not user.is_authenticated or user.organization_id is None:
         return Playbook.objects.none()
     return Playbook.objects.filter(organization_id=user.organization_id)
-
-
-def live_incident_list(*, organization):
-    return Incident.objects.filter(organization=organization, state__in=LIVE_STATES)
 
 
 def audience_clients(*, incident):

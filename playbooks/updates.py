@@ -5,7 +5,7 @@ timezone) group with per-recipient values left as tokens, and queues everything 
 in one transaction: nothing queued for a rolled-back publish, nothing lost for a committed one.
 """
 import datetime as dt
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -200,15 +200,24 @@ def _language_for(contact, update, incident):
     )
 
 
-def _render_group(update, incident, language, timezone_name, due_at):
-    context = {
-        "organization_name": incident.organization.name,
-        "incident_title": incident.title,
-        "incident_summary": incident.summary,
-        "stage": stage_words(update.stage, language),
-        "next_update_at": format_local_time(due_at, language=language, timezone_name=timezone_name),
+def message_context(*, organization_name, title, summary, stage, language, timezone_name, next_update_due_at):
+    """The variables of a message template (comms.rendering.MESSAGE_VARIABLES) for one language and
+    timezone; per-recipient values stay substitution tokens."""
+    return {
+        "organization_name": organization_name,
+        "incident_title": title,
+        "incident_summary": summary,
+        "stage": stage_words(stage, language),
+        "next_update_at": format_local_time(next_update_due_at, language=language, timezone_name=timezone_name),
         **PER_RECIPIENT_TOKENS,
     }
+
+
+def _render_group(update, incident, language, timezone_name, due_at):
+    context = message_context(
+        organization_name=incident.organization.name, title=incident.title, summary=incident.summary,
+        stage=update.stage, language=language, timezone_name=timezone_name, next_update_due_at=due_at,
+    )
     texts = update.texts[language]
     return {
         "email_subject": render_text(texts["email_subject"], context),
@@ -395,14 +404,3 @@ def _messages_for(update, incident, audience, due_at):
             ]
         })
     return contents, recipients
-
-
-def delivery_counts(*, update):
-    """Messages of one update by channel and status."""
-    from comms.selectors import message_counts
-
-    return message_counts(source=f"update:{update.pk}")
-
-
-def updates_by_language(update):
-    return defaultdict(int, update.audience.get("languages", {}))

@@ -662,10 +662,7 @@ class MessageSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def get_recipient_name(self, message) -> str:
-        if message.contact_id:
-            return message.contact.name
-        user = getattr(message, "user", None)
-        return (user.get_full_name() or user.username) if user else ""
+        return message.recipient_name
 
     @extend_schema_field(NULLABLE_INT)
     def get_update(self, message):

@@ -5,6 +5,8 @@ Each crisis kind is its own django-fsm state machine: `OutageIncident`, `RecallI
 `ComplianceIncident` are proxy models over one `incidents` table, so updates, messages and the
 timeline point at one `Incident` while each kind keeps its own transitions in code.
 """
+import copy
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
@@ -389,8 +391,13 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         return self.plan.get("stages", {}).get(stage or self.state, {})
 
     def transitions_for(self, user):
-        """The transitions this user may perform now, in the kind's order."""
-        return list(self.get_available_user_state_transitions(user))
+        """The transitions this user may perform now. One that only waits for an input its form
+        asks for (custom "needs": the resolution summary) counts as available; the service refuses
+        it if the input is then missing."""
+        probe = copy.copy(self)
+        if not (probe.resolution_summary or "").strip():
+            probe.resolution_summary = "(given on submit)"
+        return list(probe.get_available_user_state_transitions(user))
 
 
 class OutageIncident(Incident):
