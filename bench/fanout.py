@@ -59,7 +59,7 @@ def seed(n):
     """An organisation, N contacts (half email-only, half SMS-only) and a live incident."""
     from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
     from playbooks.models import Playbook, PlaybookStage, StageMessage
-    from playbooks.services import incident_create, incident_transition
+    from playbooks.incidents.services import incident_create, incident_transition
 
     organization = Organization.objects.create(name="Bench Corp", slug="bench", country="DE", timezone="Europe/Berlin")
     commander = User.objects.create_user("bench", organization=organization, role=Role.COMMANDER)
@@ -136,7 +136,7 @@ def main():
     incident, commander = seed(args.n)
 
     from comms.models import Message, MessageStatus
-    from playbooks.updates import update_draft, update_publish
+    from playbooks.updates.services import update_draft, update_publish
 
     update = update_draft(incident=incident, author=commander)
     workers = start_workers(args.email_workers, args.sms_workers)

@@ -71,10 +71,10 @@ import datetime as dt
 import django
 django.setup()
 from accounts.models import ClientAccount, Contact, Organization, Role, User
-from playbooks.links import status_token
+from playbooks.incidents.links import status_token
 from playbooks.models import Incident, Playbook, PlaybookStage, StageMessage
-from playbooks.services import incident_create, incident_transition
-from playbooks.updates import update_draft, update_publish
+from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.updates.services import update_draft, update_publish
 
 organization = Organization.objects.create(name="Bench Corp", slug="bench", country="DE", timezone="Europe/Berlin")
 commander = User.objects.create_user("bench", organization=organization, role=Role.COMMANDER,

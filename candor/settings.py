@@ -289,7 +289,7 @@ else:
                           "OPTIONS": {"MAX_ENTRIES": 5000}}}
 CANDOR_PAGE_CACHE_SECONDS = int(env("CANDOR_PAGE_CACHE_SECONDS", "3600"))
 
-# Kept promises: update cadence timers, deadline clocks and internal alerts (playbooks.cadence).
+# Kept promises: update cadence timers, deadline clocks and internal alerts (playbooks.promises.services).
 CANDOR_REMINDER_BEFORE_MINUTES = int(env("CANDOR_REMINDER_BEFORE_MINUTES", "10"))
 CANDOR_ESCALATION_GRACE_MINUTES = int(env("CANDOR_ESCALATION_GRACE_MINUTES", "15"))
 # After this many holding statements in a row, leadership hears that nobody has spoken to clients.
@@ -301,7 +301,7 @@ CANDOR_FAILURE_BURST_COUNT = int(env("CANDOR_FAILURE_BURST_COUNT", "5"))
 # At most this many reply / unreachable-contact alerts per incident per hour (the timeline has all).
 CANDOR_TEAM_NOTICES_PER_HOUR = int(env("CANDOR_TEAM_NOTICES_PER_HOUR", "10"))
 
-# After the crisis (playbooks.debriefs): the client survey and the follow-ups of low scores.
+# After the crisis (playbooks.debriefs.services): the client survey and the follow-ups of low scores.
 # Invitations go out this many hours after resolution, never before the incident enters debriefing
 # (0 = on entering debriefing); one reminder to those who have not answered; then the survey closes.
 CANDOR_SURVEY_DELAY_HOURS = float(env("CANDOR_SURVEY_DELAY_HOURS", "0"))

@@ -6,9 +6,9 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("playbooks.api.urls")),
     path("hooks/", include("comms.urls")),
-    path("alerts/", include("playbooks.alerts_urls")),
+    path("alerts/", include("playbooks.alerts.urls")),
     path("p/", include("comms.preferences_urls")),
-    path("", include("playbooks.public_urls")),
-    path("", include("playbooks.debrief_urls")),
-    path("", include("playbooks.urls")),
+    path("", include("playbooks.status_pages.urls")),
+    path("", include("playbooks.debriefs.urls")),
+    path("", include("playbooks.console.urls")),
 ]

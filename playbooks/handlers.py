@@ -10,11 +10,11 @@ from accounts.models import Contact, User
 from comms.notifications import team_notice_count
 from comms.selectors import message_counts
 
-from .acknowledgements import acknowledgement_from_reply
-from .cadence import incident_team_notify
-from .debriefs import survey_answer_from_sms
-from .models import Incident, TimelineKind
-from .services import timeline_record
+from playbooks.acknowledgements.services import acknowledgement_from_reply
+from playbooks.promises.services import incident_team_notify
+from playbooks.debriefs.services import survey_answer_from_sms
+from playbooks.models import Incident, TimelineKind
+from playbooks.incidents.services import timeline_record
 
 NOTES = {
     "message_failed": "{channel} to {contact} failed: {error}",

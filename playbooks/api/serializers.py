@@ -18,8 +18,8 @@ from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, SmsConsent, 
 from comms.models import Message
 from comms.rendering import MessageTemplateError, render_text
 
-from ..console_services import delivery_counts_by_update, update_status
-from ..models import (
+from playbooks.console.selectors import delivery_counts_by_update, update_status
+from playbooks.models import (
     Incident,
     IncidentChecklistItem,
     IncidentUpdate,

@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from . import views
+from playbooks.api import views
 
 router = DefaultRouter(use_regex_path=False)  # ids are path converters: <int:pk>
 router.include_format_suffixes = False

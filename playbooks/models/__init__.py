@@ -1,5 +1,5 @@
 """The playbooks app's models, one module per concept; everything is importable from here."""
-from .core import *  # noqa: F401,F403
-from .client_side import *  # noqa: F401,F403
-from .promises import *  # noqa: F401,F403
-from .debriefs import *  # noqa: F401,F403
+from playbooks.models.core import *  # noqa: F401,F403
+from playbooks.models.acknowledgements import *  # noqa: F401,F403
+from playbooks.models.promises import *  # noqa: F401,F403
+from playbooks.models.debriefs import *  # noqa: F401,F403

@@ -15,7 +15,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import ClientAccount, Organization, User, validate_language
 
-from .debriefs import debrief_is_complete  # the close guard: the internal debrief is complete
+from playbooks.models.debriefs import debrief_is_complete  # the close guard: the internal debrief is complete
 
 
 class Kind(models.TextChoices):

@@ -6,7 +6,7 @@ extra questions, invites every contact who was reached by an update (`SurveyInvi
 contact, its signed link single use), reminds once and closes. A `SurveyResponse` keeps whatever
 was answered (every field optional); a low score opens a `FollowUp` for the client's account owner.
 The `Debrief` must be complete before the incident can close (a guard on every kind's `close`).
-Written only by playbooks.debriefs.
+Written only by playbooks.debriefs.services.
 """
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator

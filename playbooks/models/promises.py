@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Organization, User
 
-from .core import Incident, IncidentChecklistItem, IncidentUpdate, Playbook
+from playbooks.models.core import Incident, IncidentChecklistItem, IncidentUpdate, Playbook
 
 __all__ = [
     "DEADLINE_ALERT_FRACTIONS",

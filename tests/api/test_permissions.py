@@ -4,8 +4,8 @@ organisation's object is a 404, never a 403 that would confirm it exists."""
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from playbooks.services import incident_create
-from playbooks.updates import update_draft
+from playbooks.incidents.services import incident_create
+from playbooks.updates.services import update_draft
 from tests.conftest import make_client
 
 ROLES = {"admin": "dave", "commander": "alice", "communicator": "bob", "leadership": "carol"}

@@ -4,8 +4,8 @@ import pytest
 
 from accounts.models import Contact, SmsConsent
 from comms.models import Message
-from playbooks.services import incident_transition
-from playbooks.updates import update_approve, update_draft, update_publish
+from playbooks.incidents.services import incident_transition
+from playbooks.updates.services import update_approve, update_draft, update_publish
 from tests.conftest import make_client
 from tests.console.factories import make_outage_playbook
 
@@ -357,7 +357,7 @@ def test_editing_preview_and_check(api, alice, live_incident):
 
 
 def test_approving_and_publishing(api, alice, frank, organization, contacts, run_worker):
-    from playbooks.services import incident_create
+    from playbooks.incidents.services import incident_create
 
     playbook = make_outage_playbook(organization, needs_approval=True, slug="strict")
     incident = incident_transition(
@@ -381,7 +381,7 @@ def test_approving_and_publishing(api, alice, frank, organization, contacts, run
 
 
 def test_editing_after_approval_withdraws_it(api, alice, frank, organization, contacts):
-    from playbooks.services import incident_create
+    from playbooks.incidents.services import incident_create
 
     playbook = make_outage_playbook(organization, needs_approval=True, slug="strict")
     incident = incident_transition(

@@ -14,7 +14,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from candor.wsgi import application
-from playbooks.updates import update_draft, update_publish
+from playbooks.updates.services import update_draft, update_publish
 
 
 def test_the_schema_is_served_as_openapi_3(client):

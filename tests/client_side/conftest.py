@@ -11,10 +11,10 @@ import pytest
 import time_machine
 from django.core.cache import cache
 
-from playbooks.links import status_token
+from playbooks.incidents.links import status_token
 from playbooks.models import Playbook, PlaybookStage, StageAcknowledgement, StageMessage
-from playbooks.services import incident_create, incident_transition
-from playbooks.updates import update_draft, update_publish
+from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.updates.services import update_draft, update_publish
 from tests.conftest import make_client, make_contact
 
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)

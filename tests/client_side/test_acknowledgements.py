@@ -10,9 +10,9 @@ from django.test import Client
 from django_tasks_db.models import DBTaskResult
 
 from comms.models import Message
-from playbooks.acknowledgements import acknowledgement_status, acknowledgements_chase
+from playbooks.acknowledgements.services import acknowledgement_status, acknowledgements_chase
 from playbooks.models import ClientAcknowledgement, StageAcknowledgement, TimelineEntry
-from playbooks.services import incident_create, incident_transition
+from playbooks.incidents.services import incident_create, incident_transition
 from tests.client_side.conftest import ACKNOWLEDGEMENT, T0, publish, status_path
 from tests.comms.webhook_helpers import PUBLIC_URL, TWILIO_AUTH_TOKEN, post_twilio
 
@@ -148,7 +148,7 @@ def test_silent_clients_are_reminded_and_escalated_to_their_account_owner_once(
     with time_machine.travel(T0 + dt.timedelta(minutes=30), tick=False):
         client.post(status_path(recall, anna) + "confirm/")
     # Publishing the stage's first update scheduled the chase for two hours later.
-    [chase] = DBTaskResult.objects.filter(task_path="playbooks.ack_tasks.chase_acknowledgements")
+    [chase] = DBTaskResult.objects.filter(task_path="playbooks.acknowledgements.tasks.chase_acknowledgements")
     assert (chase.queue_name, chase.run_after, chase.args_kwargs["kwargs"]) == (
         "timers", CHASE_AT, {"incident_id": recall.pk}
     )

@@ -7,7 +7,7 @@ import pytest
 import time_machine
 
 from playbooks.models import Incident
-from playbooks.services import incident_create, incident_transition
+from playbooks.incidents.services import incident_create, incident_transition
 from tests.client_side.conftest import T0, make_recall_playbook, publish
 from tests.conftest import make_client, make_contact
 

@@ -9,9 +9,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from comms.links import sign_value
-from playbooks.links import STATUS_SALT, status_token
+from playbooks.incidents.links import STATUS_SALT, status_token
 from playbooks.models import Incident
-from playbooks.services import incident_create, incident_transition
+from playbooks.incidents.services import incident_create, incident_transition
 from tests.client_side.conftest import T0, make_recall_playbook, publish, status_path
 from tests.conftest import make_client, make_contact
 

@@ -13,8 +13,8 @@ from accounts.models import EmailStatus, SmsConsent
 from comms.models import Message, MessageStatus
 from comms.services import _claim, outbox_sweep
 from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
-from playbooks.services import incident_create, incident_transition
-from playbooks.updates import update_approve, update_draft, update_edit, update_publish
+from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.updates.services import update_approve, update_draft, update_edit, update_publish
 from tests.conftest import make_client, make_contact
 
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone.utc)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from playbooks.services import incident_create, incident_transition
+from playbooks.incidents.services import incident_create, incident_transition
 from tests.console.factories import make_contacts, make_outage_playbook
 
 

@@ -11,8 +11,8 @@ from django.utils import timezone
 from accounts.models import JargonTerm
 from comms.models import Message
 from playbooks.models import Incident, IncidentUpdate
-from playbooks.services import incident_create, incident_transition
-from playbooks.updates import update_approve, update_draft, update_publish
+from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.updates.services import update_approve, update_draft, update_publish
 from tests.console.factories import make_outage_playbook
 
 
@@ -331,7 +331,7 @@ def test_another_organisations_objects_are_404(logged_in, eve, live_incident, al
 
 @pytest.fixture
 def monitoring_alert(organization, alice, outage_playbook):
-    from playbooks.alerts import alert_endpoint_create, alert_receive
+    from playbooks.alerts.services import alert_endpoint_create, alert_receive
 
     endpoint, _ = alert_endpoint_create(
         organization=organization, name="Grafana", playbook=outage_playbook, on_duty_commander=alice

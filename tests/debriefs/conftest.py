@@ -15,8 +15,8 @@ from accounts.models import SmsConsent
 from comms.models import Message
 from comms.services import message_record_event
 from playbooks.models import Playbook, PlaybookStage, StageMessage
-from playbooks.services import incident_create, incident_transition
-from playbooks.updates import update_draft, update_publish
+from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.updates.services import update_draft, update_publish
 from tests.comms.conftest import (  # noqa: F401
     fake_providers,
     fake_providers_server,
@@ -69,7 +69,7 @@ def walk(incident, actor, *steps, **kwargs):
 
 def complete_debrief(incident, actor):
     """Write and complete an incident's debrief, so that it may close (for tests about closing)."""
-    from playbooks.debriefs import debrief_complete, debrief_get_or_open, debrief_save
+    from playbooks.debriefs.services import debrief_complete, debrief_get_or_open, debrief_save
 
     debrief = debrief_save(debrief=debrief_get_or_open(incident=incident), actor=actor, what_happened="It broke.",
                            went_well="We told clients fast.", went_badly="One update was late.")
@@ -154,7 +154,7 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
           "Clear and on time." 11:00 Kenji replies "2" by SMS. John does not answer.
     """
     from comms.services import inbound_sms_receive
-    from playbooks.debriefs import survey_answer, survey_link_open, survey_token
+    from playbooks.debriefs.services import survey_answer, survey_link_open, survey_token
 
     detected = T0 - 20 * MINUTE
     with time_machine.travel(T0, tick=False):

@@ -6,7 +6,7 @@ import pytest
 import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from playbooks.debriefs import (
+from playbooks.debriefs.services import (
     debrief_action_add,
     debrief_complete,
     debrief_get_or_open,
@@ -14,7 +14,7 @@ from playbooks.debriefs import (
     debrief_save,
 )
 from playbooks.models import Debrief, TimelineEntry
-from playbooks.services import TransitionRefused, incident_create, incident_transition
+from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
 
 from .conftest import T0, make_playbook, walk
 

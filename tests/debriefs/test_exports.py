@@ -5,7 +5,7 @@ import io
 
 import pytest
 
-from playbooks.charts import Bar, bar_chart
+from playbooks.leadership.charts import Bar, bar_chart
 
 
 def rows_of(response):

@@ -7,7 +7,7 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from comms.models import Message
-from playbooks.debriefs import (
+from playbooks.debriefs.services import (
     follow_up_close,
     survey_answer,
     survey_link_open,

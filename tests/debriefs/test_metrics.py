@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 
-from playbooks.metrics import incident_metrics, leadership_overview, nps_score
+from playbooks.leadership.metrics import incident_metrics, leadership_overview, nps_score
 from playbooks.models import FollowUp
 
 MIN = dt.timedelta(minutes=1)

@@ -8,7 +8,7 @@ import time_machine
 from comms.models import Message
 from comms.rendering import MAX_SMS_SEGMENTS, sms_size
 from comms.services import inbound_sms_receive
-from playbooks.debriefs import MESSAGE_WORDS, _sms_body, survey_token, survey_url
+from playbooks.debriefs.services import MESSAGE_WORDS, _sms_body, survey_token, survey_url
 from playbooks.models import (
     ClientSurvey,
     QuestionKind,
@@ -88,7 +88,7 @@ def test_the_survey_waits_for_the_configured_delay_after_resolution(resolved_inc
 def test_one_reminder_goes_after_the_configured_days_to_those_who_have_not_answered(
     surveyed_incident, contacts, client, run_worker, settings
 ):
-    from playbooks.debriefs import surveys_sweep
+    from playbooks.debriefs.services import surveys_sweep
 
     anna, kenji, john = contacts["anna"], contacts["kenji"], contacts["john"]
     invited_at = T0 + 60 * MINUTE
@@ -251,7 +251,7 @@ def test_an_extra_question_needs_its_words_in_known_languages(playbook):
 def test_the_admin_shows_and_offers_only_the_organisations_playbooks(playbook, other_organization, dave, rf):
     from django.contrib import admin
 
-    from playbooks.admin_debriefs import SurveyQuestionAdmin
+    from playbooks.admin.debriefs import SurveyQuestionAdmin
     from tests.debriefs.conftest import make_playbook
 
     theirs = make_playbook(other_organization)

@@ -2,7 +2,7 @@
 their SMS (and cannot answer twice), and a leadership user reads the review with its charts."""
 import pytest
 
-from playbooks.debriefs import survey_token
+from playbooks.debriefs.services import survey_token
 from playbooks.models import SurveyResponse
 from tests.debriefs.conftest import (  # noqa: F401 (fixtures)
     clients,

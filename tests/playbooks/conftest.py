@@ -2,7 +2,7 @@
 import pytest
 
 from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
-from playbooks.services import incident_create
+from playbooks.incidents.services import incident_create
 
 STAGES = {
     "outage": ["investigating", "identified", "monitoring", "resolved"],

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django_tasks_db.models import DBTaskResult
 
 from comms.models import Message
-from playbooks.alerts import alert_confirm, alert_dismiss, alert_endpoint_create, alert_endpoint_rotate_secret
+from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_endpoint_create, alert_endpoint_rotate_secret
 from playbooks.models import AlertEndpoint, InboundAlert, Incident
 from tests.playbooks.conftest import make_playbook
 
@@ -239,7 +239,7 @@ def test_confirming_activates_the_incident_and_starts_its_deadline_clocks(client
     incident = Incident.objects.get()
     assert incident.state == "investigating"
     assert incident.timeline.filter(kind="transition", note="Real: checkout failing.").exists()
-    assert DBTaskResult.objects.filter(task_path="playbooks.tasks.deadline_timer").count() == 3
+    assert DBTaskResult.objects.filter(task_path="playbooks.promises.tasks.deadline_timer").count() == 3
     assert not Message.objects.filter(contact__isnull=False).exists()  # the commander publishes the first update
 
 
@@ -291,7 +291,7 @@ def test_an_alert_is_kept_even_when_its_draft_cannot_be_opened(client, endpoint,
 
 
 def test_admin_shows_a_new_endpoints_secret_once_and_rotates_it(client, organization, outage_playbook, alice, dave):
-    import playbooks.admin_promises  # noqa: F401  (registered by playbooks/admin.py)
+    import playbooks.admin.promises  # noqa: F401  (registered by playbooks/admin.py)
 
     dave.is_superuser = True  # all model permissions; still scoped to his organisation
     dave.save()

@@ -13,7 +13,7 @@ from accounts.models import Role
 from comms.models import Message, MessageStatus
 from comms.notifications import team_notify
 from comms.services import inbound_sms_receive, message_fail
-from playbooks.cadence import (
+from playbooks.promises.services import (
     Outcome,
     cadence_adherence,
     cadence_adherence_summary,
@@ -21,10 +21,10 @@ from playbooks.cadence import (
     timers_sweep,
 )
 from playbooks.models import Playbook, PlaybookStage, PromiseEvent, StageMessage, TimelineEntry
-from playbooks.services import incident_create, incident_transition
+from playbooks.incidents.services import incident_create, incident_transition
 from playbooks.starter import starter_playbooks_load
-from playbooks.tasks import promise_timer
-from playbooks.updates import update_draft, update_publish
+from playbooks.promises.tasks import promise_timer
+from playbooks.updates.services import update_draft, update_publish
 from tests.comms.conftest import fake_providers, fake_providers_server, provider_settings  # noqa: F401
 from tests.conftest import make_client, make_contact, make_user
 
@@ -88,7 +88,7 @@ def at(minutes):
 
 def test_publishing_an_update_writes_its_reminder_and_due_timers(organization, team, clients):
     _incident, update = start_incident(make_playbook(organization), team["alice"], team["frank"])
-    timers = DBTaskResult.objects.filter(queue_name="timers", task_path="playbooks.tasks.promise_timer")
+    timers = DBTaskResult.objects.filter(queue_name="timers", task_path="playbooks.promises.tasks.promise_timer")
     assert sorted(timer.run_after for timer in timers) == [T0 + 20 * MINUTE, T0 + 30 * MINUTE]
     assert all(timer.args_kwargs["kwargs"] == {"update_id": update.pk} for timer in timers)
 
@@ -136,7 +136,7 @@ def test_holding_statement_goes_out_at_the_promised_time_when_the_stage_allows_i
     assert team_messages(":holding").filter(user=team["alice"]).exists()
     # The holding statement's own timers carry the chain on.
     assert DBTaskResult.objects.filter(
-        task_path="playbooks.tasks.promise_timer", args_kwargs__kwargs__update_id=holding.pk
+        task_path="playbooks.promises.tasks.promise_timer", args_kwargs__kwargs__update_id=holding.pk
     ).count() == 2
 
 
@@ -415,7 +415,7 @@ def test_holding_statement_needs_no_approval_even_where_updates_do(organization,
         update = update_draft(incident=incident, author=team["alice"])
         with pytest.raises(ValidationError):
             update_publish(update=update, actor=team["alice"])
-        from playbooks.updates import update_approve
+        from playbooks.updates.services import update_approve
 
         update_approve(update=update, actor=team["frank"])
         update = update_publish(update=update, actor=team["alice"])
@@ -442,7 +442,7 @@ def test_second_escalation_falls_back_to_admins_without_backup_or_leadership(org
 def test_an_update_promising_less_than_the_reminder_time_gets_no_reminder(organization, team, clients):
     playbook = make_playbook(organization, cadence=5)
     _incident, _update = start_incident(playbook, team["alice"], team["frank"])
-    timers = DBTaskResult.objects.filter(task_path="playbooks.tasks.promise_timer")
+    timers = DBTaskResult.objects.filter(task_path="playbooks.promises.tasks.promise_timer")
     assert [timer.run_after for timer in timers] == [T0 + 5 * MINUTE]
 
 
@@ -459,7 +459,7 @@ def test_a_new_member_without_phone_only_gets_email(organization, team, clients)
 
 
 def test_the_next_update_countdown_follows_the_promise(organization, team, clients):
-    from playbooks.cadence import next_update_status
+    from playbooks.promises.services import next_update_status
 
     incident, update = start_incident(make_playbook(organization), team["alice"], team["frank"])
     states = []

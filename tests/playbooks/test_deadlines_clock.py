@@ -7,11 +7,11 @@ import time_machine
 from django_tasks_db.models import DBTaskResult
 
 from comms.models import Message
-from playbooks.cadence import deadline_check, timers_sweep
-from playbooks.deadlines import deadline_status
+from playbooks.promises.services import deadline_check, timers_sweep
+from playbooks.incidents.deadlines import deadline_status
 from playbooks.models import ChecklistItem, DeadlineAlert, Playbook, PlaybookStage
-from playbooks.services import checklist_item_complete, incident_create, incident_transition
-from playbooks.tasks import deadline_timer
+from playbooks.incidents.services import checklist_item_complete, incident_create, incident_transition
+from playbooks.promises.tasks import deadline_timer
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
 NEW_YORK = zoneinfo.ZoneInfo("America/New_York")
@@ -77,7 +77,7 @@ def test_sec_four_business_days_from_a_friday_cross_the_weekend_and_thanksgiving
 def test_activation_writes_the_three_deadline_timers(organization, team):
     incident = activated(compliance_playbook(organization, hours=72), team)
     item = incident.checklist.get()
-    timers = DBTaskResult.objects.filter(task_path="playbooks.tasks.deadline_timer")
+    timers = DBTaskResult.objects.filter(task_path="playbooks.promises.tasks.deadline_timer")
     assert sorted(timer.run_after for timer in timers) == [T0 + 36 * HOUR, T0 + 64.8 * HOUR, T0 + 72 * HOUR]
     assert {timer.args_kwargs["kwargs"]["item_id"] for timer in timers} == {item.pk}
 
@@ -85,7 +85,7 @@ def test_activation_writes_the_three_deadline_timers(organization, team):
 def test_a_draft_incident_has_no_deadline_timers(organization, team):
     with time_machine.travel(T0, tick=False):
         incident_create(playbook=compliance_playbook(organization, hours=72), actor=team["alice"], title="Maybe")
-    assert not DBTaskResult.objects.filter(task_path="playbooks.tasks.deadline_timer").exists()
+    assert not DBTaskResult.objects.filter(task_path="playbooks.promises.tasks.deadline_timer").exists()
 
 
 def test_reminders_at_half_and_ninety_percent_then_an_escalation_each_once(organization, team, run_worker):

@@ -2,7 +2,7 @@
 import pytest
 from django.http import Http404
 
-from playbooks.selectors import audience_clients, incident_get, incident_list, playbook_list
+from playbooks.incidents.selectors import audience_clients, incident_get, incident_list, playbook_list
 from tests.conftest import make_client
 
 

@@ -3,7 +3,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from playbooks.models import ComplianceIncident, OutageIncident, RecallIncident, TimelineEntry
-from playbooks.services import TransitionRefused, incident_transition
+from playbooks.incidents.services import TransitionRefused, incident_transition
 from tests.debriefs.conftest import complete_debrief
 
 

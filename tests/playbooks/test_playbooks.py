@@ -4,9 +4,9 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 
-from playbooks.deadlines import add_business_days
+from playbooks.incidents.deadlines import add_business_days
 from playbooks.models import PlaybookStage, StageMessage
-from playbooks.services import incident_create
+from playbooks.incidents.services import incident_create
 
 
 def test_editing_a_playbook_bumps_its_version_and_leaves_running_incidents_alone(

@@ -3,7 +3,7 @@ import pytest
 from django.db import IntegrityError, connection, transaction
 
 from playbooks.models import Incident, TimelineEntry, TimelineImmutable
-from playbooks.services import incident_transition
+from playbooks.incidents.services import incident_transition
 
 
 def test_each_transition_writes_one_entry_with_actor_states_and_note(outage_playbook, make_incident, alice):

@@ -33,7 +33,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
-from playbooks.cadence import cadence_adherence_for, consecutive_holding_statements
+from playbooks.promises.services import cadence_adherence_for, consecutive_holding_statements
 from playbooks.models import (
     DeadlineAlert,
     Incident,
@@ -43,9 +43,9 @@ from playbooks.models import (
     PlaybookStage,
     PromiseEvent,
 )
-from playbooks.services import checklist_item_complete, incident_create, incident_transition
+from playbooks.incidents.services import checklist_item_complete, incident_create, incident_transition
 from playbooks.starter import starter_playbooks_load
-from playbooks.updates import update_draft, update_publish
+from playbooks.updates.services import update_draft, update_publish
 
 MINUTE = dt.timedelta(minutes=1)
 # How a commander answers each promise: publish on time, late, come back much later, or never.

@@ -8,8 +8,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from playbooks.cadence import timers_sweep
-from playbooks.debriefs import surveys_sweep
+from playbooks.promises.services import timers_sweep
+from playbooks.debriefs.services import surveys_sweep
 
 
 class Command(BaseCommand):

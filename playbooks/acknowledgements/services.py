@@ -1,0 +1,365 @@
+"""Client acknowledgements: a stage asks every affected client to confirm an action, contacts
+confirm on their status page or by SMS keyword, and clients who stay silent are chased once.
+
+The stage's request is frozen in the incident plan (`stage_plan(stage)["acknowledgement"]`);
+publishing an update of that stage opens one `ClientAcknowledgement` per affected client and
+schedules the chase (playbooks.acknowledgements.tasks). Every confirmation, reminder and escalation is on the
+timeline; the rows say who confirmed, when and how, and what chasing was done.
+"""
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Contact
+from comms.links import preferences_url
+from comms.notifications import team_notify
+from comms.rendering import (
+    PER_RECIPIENT_TOKENS,
+    choose_language,
+    sms_friendly,
+    sms_size,
+)
+from comms.services import ContentSpec, RecipientSpec, messages_queue
+
+from playbooks.incidents.links import status_url
+from playbooks.models import (
+    AcknowledgementVia,
+    ClientAcknowledgement,
+    Incident,
+    TimelineKind,
+    normalize_keyword,
+)
+from playbooks.incidents.selectors import audience_clients
+from playbooks.incidents.services import timeline_record
+
+# The words of a reminder, per language; the request itself comes from the playbook.
+REMINDER_WORDS = {
+    "en": {"subject": "Reminder: please confirm", "intro": "Reminder: we have not yet received your confirmation.",
+           "reply": "Reply {keyword} to confirm, or confirm on your status page:", "page": "Confirm on your status page:",
+           "preferences": "Your contact preferences:"},
+    "de": {"subject": "Erinnerung: bitte bestätigen",
+           "intro": "Erinnerung: Ihre Bestätigung liegt uns noch nicht vor.",
+           "reply": "Antworten Sie {keyword} oder bestätigen Sie auf Ihrer Statusseite:",
+           "page": "Bestätigen Sie auf Ihrer Statusseite:", "preferences": "Ihre Kontakteinstellungen:"},
+    "fr": {"subject": "Rappel : merci de confirmer", "intro": "Rappel : nous n'avons pas encore reçu votre confirmation.",
+           "reply": "Répondez {keyword} pour confirmer, ou confirmez sur votre page de suivi :",
+           "page": "Confirmez sur votre page de suivi :", "preferences": "Vos préférences de contact :"},
+    "es": {"subject": "Recordatorio: confirme, por favor",
+           "intro": "Recordatorio: aún no hemos recibido su confirmación.",
+           "reply": "Responda {keyword} para confirmar, o confirme en su página de estado:",
+           "page": "Confirme en su página de estado:", "preferences": "Sus preferencias de contacto:"},
+    "pt-br": {"subject": "Lembrete: confirme, por favor",
+              "intro": "Lembrete: ainda não recebemos a sua confirmação.",
+              "reply": "Responda {keyword} para confirmar, ou confirme na sua página de status:",
+              "page": "Confirme na sua página de status:", "preferences": "Suas preferências de contato:"},
+    "it": {"subject": "Promemoria: per favore confermi", "intro": "Promemoria: non abbiamo ancora ricevuto la sua conferma.",
+           "reply": "Risponda {keyword} per confermare, o confermi sulla sua pagina di stato:",
+           "page": "Confermi sulla sua pagina di stato:", "preferences": "Le sue preferenze di contatto:"},
+    "nl": {"subject": "Herinnering: graag bevestigen", "intro": "Herinnering: we hebben uw bevestiging nog niet ontvangen.",
+           "reply": "Antwoord {keyword} om te bevestigen, of bevestig op uw statuspagina:",
+           "page": "Bevestig op uw statuspagina:", "preferences": "Uw contactvoorkeuren:"},
+    "ja": {"subject": "リマインダー：ご確認のお願い", "intro": "リマインダー：まだご確認をいただいておりません。",
+           "reply": "{keyword} と返信いただくか、ステータスページでご確認ください：",
+           "page": "ステータスページでご確認ください：", "preferences": "連絡設定："},
+}
+
+
+def acknowledgement_config(incident, stage):
+    """The frozen request of a stage ({"texts", "chase_after_minutes"}), or None."""
+    return incident.stage_plan(stage).get("acknowledgement") or None
+
+
+def acknowledgement_words(config, languages):
+    """(language, request, keyword) of a stage's request in the first of `languages` it has."""
+    texts = (config or {}).get("texts") or {}
+    if not texts:
+        return None, "", ""
+    language = choose_language(languages, texts.keys())
+    return language, texts[language]["request"], texts[language]["keyword"]
+
+
+def _enqueue_chase(incident, run_after):
+    from playbooks.acknowledgements.tasks import chase_acknowledgements
+
+    def enqueue():
+        chase_acknowledgements.using(run_after=run_after).enqueue(incident_id=incident.pk)
+
+    # The database backend writes the task row in this transaction: a rolled-back publish
+    # schedules nothing. Other backends get it once the publish is committed.
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+        enqueue()
+    else:
+        transaction.on_commit(enqueue)
+
+
+def acknowledgements_request(*, update, incident, at):
+    """Open a request to every affected client when an update of a stage that asks for
+    acknowledgement is published, and schedule its chase. Idempotent: clients already asked in
+    this stage are left as they are. Runs inside update_publish's transaction."""
+    config = acknowledgement_config(incident, update.stage)
+    if config is None:
+        return 0
+    chase_at = at + dt.timedelta(minutes=config["chase_after_minutes"])
+    client_ids = [client.pk for client in audience_clients(incident=incident)]
+    asked = set(
+        ClientAcknowledgement.objects.filter(incident=incident, stage=update.stage).values_list("client_id", flat=True)
+    )
+    new = [
+        ClientAcknowledgement(incident=incident, stage=update.stage, client_id=client_id, requested_at=at, chase_at=chase_at)
+        for client_id in client_ids
+        if client_id not in asked
+    ]
+    ClientAcknowledgement.objects.bulk_create(new, ignore_conflicts=True)
+    if new:
+        _enqueue_chase(incident, chase_at)
+    return len(new)
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    acknowledgement: ClientAcknowledgement
+    is_new: bool  # False: this client had already confirmed, nothing changed
+
+
+def open_acknowledgement(*, incident, client_id):
+    """The request this client should answer now: their latest unconfirmed one, else their latest."""
+    rows = list(ClientAcknowledgement.objects.filter(incident=incident, client_id=client_id).order_by("-requested_at", "-id"))
+    return next((row for row in rows if not row.is_confirmed), rows[0] if rows else None)
+
+
+def acknowledgement_confirm(*, incident, contact, via, at=None):
+    """A contact confirms their client's open request. Returns a Confirmation, or None when there
+    is nothing to confirm (no request for this client, or the incident is over). Confirming again
+    changes nothing; the first confirmation goes on the timeline."""
+    at = at or timezone.now()
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update().get(pk=incident.pk)
+        if incident.is_final:
+            return None
+        rows = list(
+            ClientAcknowledgement.objects.select_for_update()
+            .filter(incident=incident, client_id=contact.client_id)
+            .order_by("-requested_at", "-id")
+        )
+        row = next((row for row in rows if not row.is_confirmed), rows[0] if rows else None)
+        if row is None:
+            return None
+        if row.is_confirmed:
+            return Confirmation(row, False)
+        row.confirmed_at = at
+        row.confirmed_by = contact
+        row.confirmed_via = via
+        row.save(update_fields=["confirmed_at", "confirmed_by", "confirmed_via"])
+        _, request, _ = acknowledgement_words(
+            acknowledgement_config(incident, row.stage), [incident.plan.get("default_language")]
+        )
+        how = "on the status page" if via == AcknowledgementVia.PAGE else "by SMS"
+        client_name = contact.client.name
+        timeline_record(
+            incident=incident,
+            kind=TimelineKind.CLIENT_REPLY,
+            note=f"{client_name} confirmed ({contact.name}, {how}): {request}",
+            data={"event": "acknowledged", "acknowledgement": row.pk, "client": contact.client_id,
+                  "contact": contact.pk, "via": via, "stage": row.stage},
+            at=at,
+        )
+    return Confirmation(row, True)
+
+
+def acknowledgement_from_reply(*, incident, contact, body, at=None):
+    """An SMS reply that is the keyword of the client's open request confirms it. Returns the
+    Confirmation, or None when the reply is not a confirmation (it is then an ordinary reply)."""
+    if contact is None:
+        return None
+    row = open_acknowledgement(incident=incident, client_id=contact.client_id)
+    if row is None:
+        return None
+    config = acknowledgement_config(incident, row.stage) or {}
+    keywords = {words["keyword"] for words in config.get("texts", {}).values()}
+    if normalize_keyword(body) not in keywords:
+        return None
+    return acknowledgement_confirm(incident=incident, contact=contact, via=AcknowledgementVia.SMS, at=at)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chasing
+
+
+def acknowledgements_chase(*, incident, now):
+    """Remind every client whose request is overdue and unconfirmed, and tell their account
+    owner; each client is chased once (the row records it), so running again does nothing again.
+    Nothing is chased once the incident is no longer live. Returns the rows chased now."""
+    with transaction.atomic():
+        incident = Incident.objects.select_for_update(of=("self",)).select_related("organization").get(pk=incident.pk)
+        if not incident.is_live:
+            return []
+        due = list(
+            # Lock only the rows (an account owner may be missing: PostgreSQL locks no outer join).
+            ClientAcknowledgement.objects.select_for_update(of=("self",))
+            .filter(incident=incident, confirmed_at__isnull=True, reminded_at__isnull=True, chase_at__lte=now)
+            .select_related("client__account_owner")
+            .order_by("id")
+        )
+        if not due:
+            return []
+        reminded = _queue_reminders(incident, due)
+        for row in due:
+            row.reminded_at = now
+            row.escalated_at = now
+        ClientAcknowledgement.objects.bulk_update(due, ["reminded_at", "escalated_at"])
+        timeline_record(
+            incident=incident,
+            kind=TimelineKind.REMINDER,
+            note=f"Reminded {len(due)} client(s) who have not confirmed: {_names(row.client for row in due)} "
+                 f"({reminded['email']} by email, {reminded['sms']} by SMS).",
+            data={"event": "acknowledgement_reminder", "acknowledgements": [row.pk for row in due],
+                  "clients": [row.client_id for row in due], **reminded},
+            at=now,
+        )
+        by_owner = defaultdict(list)
+        for row in due:
+            by_owner[row.client.account_owner].append(row)
+        for owner, rows in by_owner.items():
+            clients = _names(row.client for row in rows)
+            if owner is None:
+                note = f"No confirmation from {clients}, who have no account owner: follow up directly."
+            else:
+                note = f"No confirmation from {clients}: escalated to their account owner " \
+                       f"{owner.get_full_name() or owner.username}" + (f" ({owner.email})." if owner.email else ".")
+            timeline_record(
+                incident=incident,
+                kind=TimelineKind.ESCALATION,
+                note=note,
+                data={"event": "acknowledgement_escalation", "account_owner": owner.pk if owner else None,
+                      "clients": [row.client_id for row in rows], "acknowledgements": [row.pk for row in rows]},
+                at=now,
+            )
+            if owner is not None:
+                _tell_account_owner(incident, owner, rows)
+    return due
+
+
+def _names(clients):
+    return ", ".join(sorted(client.name for client in clients))
+
+
+def _queue_reminders(incident, rows):
+    """One reminder per reachable contact of each client, on each channel they accept."""
+    clients = {row.client_id: row for row in rows}
+    contacts = Contact.objects.filter(client_id__in=clients, is_active=True).select_related("client").order_by("id")
+    contents, recipients = {}, []
+    counts = {"email": 0, "sms": 0}
+    organization = incident.organization
+    for contact in contacts:
+        row = clients[contact.client_id]
+        config = acknowledgement_config(incident, row.stage)
+        language, request, keyword = acknowledgement_words(
+            config, [contact.language, contact.client.default_language, incident.plan.get("default_language")]
+        )
+        if language is None:
+            continue
+        words = REMINDER_WORDS.get(language, REMINDER_WORDS["en"])
+        substitutions = {
+            PER_RECIPIENT_TOKENS["contact_name"]: contact.name,
+            PER_RECIPIENT_TOKENS["client_name"]: contact.client.name,
+            PER_RECIPIENT_TOKENS["status_url"]: status_url(incident.pk, contact.pk),
+            PER_RECIPIENT_TOKENS["preferences_url"]: preferences_url(contact.pk),
+        }
+        if contact.can_receive_email:
+            key = f"email:{language}:{row.stage}"
+            contents.setdefault(key, ContentSpec(
+                "email", language, f"{words['subject']} – {incident.title}",
+                f"{words['intro']}\n\n{request}\n\n{words['page']} {PER_RECIPIENT_TOKENS['status_url']}\n\n"
+                f"{organization.name}\n\n{words['preferences']} {PER_RECIPIENT_TOKENS['preferences_url']}",
+            ))
+            recipients.append(RecipientSpec(contact, "email", key, substitutions))
+            counts["email"] += 1
+        if contact.can_receive_sms:
+            key = f"sms:{language}:{row.stage}"
+            body = sms_friendly(
+                f"{organization.name}: {words['intro']} {request} "
+                f"{words['reply'].format(keyword=keyword)} {PER_RECIPIENT_TOKENS['status_url']}"
+            )
+            contents.setdefault(key, ContentSpec("sms", language, "", body))
+            size = sms_size(body.replace(PER_RECIPIENT_TOKENS["status_url"], substitutions[PER_RECIPIENT_TOKENS["status_url"]]))
+            recipients.append(RecipientSpec(contact, "sms", key, substitutions, segments=size.segments))
+            counts["sms"] += 1
+    if recipients:
+        # One source per incident: a contact is never reminded twice, whatever runs again.
+        messages_queue(organization=organization, topic=f"incident:{incident.pk}",
+                       source=f"ack-reminder:{incident.pk}", contents=contents, recipients=recipients)
+    return counts
+
+
+def _tell_account_owner(incident, owner, rows):
+    """The account owner knows the client best: email (and SMS) them which clients are silent."""
+    _, request, _ = acknowledgement_words(
+        acknowledgement_config(incident, rows[0].stage), [incident.plan.get("default_language")]
+    )
+    names = _names(row.client for row in rows)
+    lines = "\n".join(f"- {row.client.name} (asked {row.requested_at:%Y-%m-%d %H:%M} UTC)" for row in rows)
+    team_notify(
+        organization=incident.organization,
+        users=[owner],
+        topic=f"incident:{incident.pk}",
+        # One alert per owner and chase: the first row chased now names it.
+        source=f"ack-escalation:{incident.pk}:{owner.pk}:{rows[0].pk}",
+        subject=f"Not confirmed: {names} ({incident.title})",
+        body=f"These clients of yours have not confirmed for incident #{incident.pk} {incident.title}:\n\n"
+             f"{lines}\n\nWhat they were asked: {request}\n\nThey have been sent a reminder; a call from you "
+             f"may help.",
+        link=f"{settings.CANDOR_PUBLIC_URL}/incidents/{incident.pk}/",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+
+
+@dataclass(frozen=True)
+class AcknowledgementStatus:
+    """One client's answer to one stage's request, for the commander."""
+
+    acknowledgement_id: int
+    client_id: int
+    client_name: str
+    stage: str
+    request: str
+    requested_at: dt.datetime
+    confirmed_at: dt.datetime | None
+    confirmed_by: str  # the contact's name, "" while pending
+    confirmed_via: str  # "page" or "sms", "" while pending
+    reminded_at: dt.datetime | None
+    escalated_at: dt.datetime | None
+
+    @property
+    def is_confirmed(self):
+        return self.confirmed_at is not None
+
+
+def acknowledgement_status(*, incident):
+    """Per client and requesting stage: confirmed by whom, when and how, or pending (and
+    whether it was chased). Pending first, then by client name. The caller has scoped the
+    incident to the user's organisation (playbooks.incidents.selectors.incident_get)."""
+    rows = ClientAcknowledgement.objects.filter(incident=incident).select_related("client", "confirmed_by")
+    statuses = [
+        AcknowledgementStatus(
+            acknowledgement_id=row.pk,
+            client_id=row.client_id,
+            client_name=row.client.name,
+            stage=row.stage,
+            request=acknowledgement_words(acknowledgement_config(incident, row.stage), [incident.plan.get("default_language")])[1],
+            requested_at=row.requested_at,
+            confirmed_at=row.confirmed_at,
+            confirmed_by=row.confirmed_by.name if row.confirmed_by else "",
+            confirmed_via=row.confirmed_via,
+            reminded_at=row.reminded_at,
+            escalated_at=row.escalated_at,
+        )
+        for row in rows
+    ]
+    return sorted(statuses, key=lambda status: (status.is_confirmed, status.client_name.lower(), status.requested_at))

@@ -1,0 +1,234 @@
+"""Forms of the commander console. They parse and validate input; the services decide."""
+
+import re
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from accounts.models import LANGUAGES, ClientAccount, JargonTerm, User
+from comms.rendering import MessageTemplateError, render_text
+
+from playbooks.models import Playbook, Severity
+from playbooks.updates.services import TEXT_FIELDS
+
+LANGUAGE_NAMES = dict(LANGUAGES)
+TEXT_FIELD_LABELS = {"email_subject": "Email subject", "email_body": "Email text", "sms_body": "SMS text"}
+
+
+def split_words(value):
+    return [word.strip() for word in re.split(r"[,;\s]+", value or "") if word.strip()]
+
+
+def add_service_errors(form, error):
+    """Put a service's ValidationError next to the form's fields (unknown fields on the form)."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+class IncidentCreateForm(forms.Form):
+    playbook = forms.ModelChoiceField(queryset=Playbook.objects.none(), empty_label="Choose a playbook")
+    title = forms.CharField(max_length=200, help_text="Short and plain, e.g. “Payments API errors”. Clients see it.")
+    severity = forms.TypedChoiceField(
+        choices=[("", "The playbook's default")] + list(Severity.choices),
+        coerce=int,
+        required=False,
+        empty_value=None,
+    )
+    summary = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+        help_text="What happened, in a sentence or two. Messages may include it.",
+    )
+    affected_clients = forms.ModelMultipleChoiceField(
+        queryset=ClientAccount.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Leave all scope fields empty to use the playbook's audience rule.",
+    )
+    affected_tags = forms.CharField(
+        required=False, help_text="Clients with any of these tags, separated by commas (e.g. api, payments)."
+    )
+    affected_countries = forms.CharField(
+        required=False, help_text="Clients in these countries: ISO codes separated by commas (e.g. DE, AT)."
+    )
+    backup_commander = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["playbook"].queryset = Playbook.objects.filter(organization=organization, is_active=True)
+        self.fields["affected_clients"].queryset = ClientAccount.objects.filter(organization=organization)
+        self.fields["backup_commander"].queryset = User.objects.filter(
+            organization=organization, role__in=["commander", "admin"], is_active=True
+        )
+
+    def clean_affected_tags(self):
+        return split_words(self.cleaned_data["affected_tags"])
+
+    def clean_affected_countries(self):
+        countries = [code.upper() for code in split_words(self.cleaned_data["affected_countries"])]
+        wrong = [code for code in countries if not re.fullmatch(r"[A-Z]{2}", code)]
+        if wrong:
+            raise ValidationError(f"Use two-letter country codes; not {', '.join(wrong)}.")
+        return countries
+
+
+class TransitionForm(forms.Form):
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.TextInput, label="Note for the timeline (optional)"
+    )
+    resolution_summary = forms.CharField(
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="How the problem was resolved. Required to resolve.",
+    )
+
+    def __init__(self, *args, needs=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        if "resolution_summary" in needs:
+            self.fields["resolution_summary"].required = True
+        else:
+            del self.fields["resolution_summary"]
+
+
+class ChecklistCompleteForm(forms.Form):
+    note = forms.CharField(required=False, max_length=2000, label="Note")
+
+
+class ApproveForm(forms.Form):
+    note = forms.CharField(
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="Approval note",
+        help_text="What you checked, for the timeline.",
+    )
+
+
+class UpdateTextsForm(forms.Form):
+    """The words of an update in each of its languages, with optional added and removed languages."""
+
+    next_update_due_at = forms.DateTimeField(
+        required=False,
+        label="Promise the next update by",
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="In the organisation's timezone. Empty: the stage's cadence from the moment of publishing.",
+    )
+    add_language = forms.ChoiceField(required=False, label="Add a language")
+
+    def __init__(self, *args, texts, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.languages = list(texts)
+        for language in self.languages:
+            name = LANGUAGE_NAMES.get(language, language)
+            for field in TEXT_FIELDS:
+                widget = (
+                    forms.TextInput()
+                    if field == "email_subject"
+                    else forms.Textarea(attrs={"rows": 14 if field == "email_body" else 3})
+                )
+                self.fields[self.field_name(language, field)] = forms.CharField(
+                    required=False,
+                    label=f"{TEXT_FIELD_LABELS[field]} ({name})",
+                    widget=widget,
+                    initial=texts[language].get(field, ""),
+                    max_length=200 if field == "email_subject" else 20000,
+                )
+            if len(self.languages) > 1:
+                self.fields[self.field_name(language, "remove")] = forms.BooleanField(
+                    required=False, label=f"Remove the {name} version"
+                )
+        self.fields["add_language"].choices = [("", "—")] + [
+            (code, name) for code, name in LANGUAGES if code not in self.languages
+        ]
+
+    @staticmethod
+    def field_name(language, field):
+        return f"{language}__{field}"
+
+    def language_fields(self):
+        """[(language, name, [bound fields], remove field or None)] for the template."""
+        rows = []
+        for language in self.languages:
+            remove = self.field_name(language, "remove")
+            rows.append(
+                (
+                    language,
+                    LANGUAGE_NAMES.get(language, language),
+                    [self[self.field_name(language, field)] for field in TEXT_FIELDS],
+                    self[remove] if remove in self.fields else None,
+                )
+            )
+        return rows
+
+    def clean(self):
+        cleaned = super().clean()
+        for language in self.languages:
+            for field in TEXT_FIELDS:
+                name = self.field_name(language, field)
+                try:
+                    render_text(cleaned.get(name) or "", {})
+                except MessageTemplateError as exc:
+                    self.add_error(name, f"{exc}. Variables look like {{{{ next_update_at }}}}.")
+        return cleaned
+
+    def texts(self, *, added_texts=None):
+        """The texts to save: edited languages minus removed ones, plus an added language."""
+        texts = {}
+        for language in self.languages:
+            if self.cleaned_data.get(self.field_name(language, "remove")):
+                continue
+            texts[language] = {
+                field: self.cleaned_data.get(self.field_name(language, field)) or "" for field in TEXT_FIELDS
+            }
+        added = self.cleaned_data.get("add_language")
+        if added and added not in texts and added_texts:
+            texts[added] = added_texts
+        return texts
+
+    def add_text_errors(self, error):
+        """Service errors about texts go next to the language's field they concern."""
+        messages = error.message_dict.get("texts", []) if hasattr(error, "error_dict") else error.messages
+        for message in messages:
+            language = self._language_of(message)
+            if language is None:
+                self.add_error(None, message)
+                continue
+            if "subject" in message:
+                field = "email_subject"
+            elif "SMS" in message:
+                field = "sms_body"
+            else:
+                field = "email_body"
+            self.add_error(self.field_name(language, field), message)
+        if hasattr(error, "error_dict"):
+            for field, field_messages in error.message_dict.items():
+                if field != "texts":
+                    self.add_error(field if field in self.fields else None, field_messages)
+
+    def _language_of(self, message):
+        for language in self.languages:
+            if message.startswith(f"{language}:") or f"The {language} SMS" in message:
+                return language
+        return None
+
+
+class JargonTermForm(forms.ModelForm):
+    class Meta:
+        model = JargonTerm
+        fields = ["term", "plain_words", "language"]
+        widgets = {"language": forms.Select(choices=[("", "Every language")] + LANGUAGES)}
+        help_texts = {"term": "The word or phrase clients may not know, e.g. “latency”."}
+
+    def __init__(self, *args, organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.instance.organization = organization
+
+    def validate_unique(self):
+        # organization is not a form field, so Django would skip the (organization, term, language) check.
+        try:
+            self.instance.validate_constraints()
+        except ValidationError:
+            self.add_error("term", "This term is already on the list.")

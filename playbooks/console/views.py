@@ -1,0 +1,453 @@
+"""The commander console: incidents, activation with the audience preview, updates with the
+plain-language check, approval and publishing, transitions and the checklist.
+
+Views are thin: they parse a form, call one service and render. Service errors become a message
+next to the field (400), a refused transition a message on the page (409); PermissionDenied is
+Django's 403 and another organisation's object a 404.
+"""
+
+import functools
+import zoneinfo
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.models import JargonTerm
+from comms.rendering import MessageTemplateError
+from comms.selectors import reply_list
+
+from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
+from playbooks.promises.services import cadence_adherence
+from playbooks.console.selectors import (
+    audience_preview,
+    delivery_counts_by_update,
+    incidents_live_first,
+    sample_previews,
+    sms_send_estimate,
+    transitions_available,
+    update_get,
+    update_status,
+)
+from playbooks.incidents.deadlines import deadline_statuses
+from playbooks.console.forms import (
+    ApproveForm,
+    ChecklistCompleteForm,
+    IncidentCreateForm,
+    JargonTermForm,
+    TransitionForm,
+    UpdateTextsForm,
+    add_service_errors,
+)
+from playbooks.models import AlertStatus, IncidentChecklistItem, IncidentUpdate
+from playbooks.updates.plain_language import plain_language_check
+from playbooks.incidents.selectors import incident_get
+from playbooks.incidents.services import TransitionRefused, checklist_item_complete, incident_create, incident_transition
+from playbooks.updates.services import (
+    PUBLISHABLE_STATES,
+    stage_texts,
+    update_approve,
+    update_draft,
+    update_edit,
+    update_preview,
+    update_publish,
+)
+
+TIMELINE_LIMIT = 200
+
+
+def console_view(view):
+    """Logged-in members of an organisation only; times shown in the organisation's timezone."""
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        organization = request.user.organization
+        if organization is None:
+            raise PermissionDenied("The console is for members of an organisation.")
+        with timezone.override(zoneinfo.ZoneInfo(organization.timezone)):
+            return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def countdown(due_at, now=None):
+    """{"at", "text", "overdue"} for a deadline, e.g. "in 25 min" or "overdue by 5 min"."""
+    if due_at is None:
+        return None
+    now = now or timezone.now()
+    seconds = int((due_at - now).total_seconds())
+    overdue = seconds < 0
+    minutes = abs(seconds) // 60
+    if minutes >= 48 * 60:
+        words = f"{minutes // (24 * 60)} days"
+    elif minutes >= 60:
+        words = f"{minutes // 60} h {minutes % 60} min"
+    else:
+        words = f"{minutes} min"
+    return {"at": due_at, "text": f"overdue by {words}" if overdue else f"in {words}", "overdue": overdue}
+
+
+# ---------------------------------------------------------------------------------------------
+# Incidents
+
+
+OPEN_ALERT_STATUSES = [AlertStatus.PENDING, AlertStatus.RESOLVED]
+
+
+@console_view
+def incident_list_view(request):
+    now = timezone.now()
+    incidents = list(incidents_live_first(user=request.user)[:200])
+    for incident in incidents:
+        incident.countdown = countdown(incident.next_update_due_at, now) if incident.is_live else None
+    alerts = alert_list(organization=request.user.organization).filter(status__in=OPEN_ALERT_STATUSES)[:20]
+    return render(request, "playbooks/console/incident_list.html", {"incidents": incidents, "alerts": alerts})
+
+
+@console_view
+@require_POST
+def alert_decide(request, pk, decision):
+    """Confirm an alert from monitoring (its draft incident is activated) or dismiss it."""
+    alert = get_object_or_404(alert_list(organization=request.user.organization), pk=pk)
+    note = (request.POST.get("note") or "")[:2000]
+    decide = {"confirm": alert_confirm, "dismiss": alert_dismiss}.get(decision)
+    if decide is None:
+        raise Http404("No such decision.")
+    try:
+        alert = decide(alert=alert, actor=request.user, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("incident_list")
+    if decision == "confirm":
+        messages.success(
+            request, "Confirmed: the incident is active. Nothing was sent: draft and publish the first update."
+        )
+        return redirect("incident_detail", pk=alert.incident_id)
+    messages.success(request, f"Dismissed “{alert.title}”.")
+    return redirect("incident_list")
+
+
+@console_view
+def incident_new(request):
+    if not request.user.can_run_incidents:
+        raise PermissionDenied("Only commanders and admins open incidents.")
+    form = IncidentCreateForm(request.POST or None, organization=request.user.organization)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            incident = incident_create(
+                playbook=data["playbook"],
+                actor=request.user,
+                title=data["title"],
+                severity=data["severity"],
+                summary=data["summary"],
+                backup_commander=data["backup_commander"],
+                affected_clients=data["affected_clients"],
+                affected_tags=data["affected_tags"],
+                affected_countries=data["affected_countries"],
+            )
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, "Draft created. Nothing has been sent: check the audience, then activate.")
+            return redirect("incident_detail", pk=incident.pk)
+    status = 400 if form.is_bound else 200
+    return render(request, "playbooks/console/incident_new.html", {"form": form}, status=status)
+
+
+def _live_context(request, incident):
+    """What the incident page refreshes every few seconds: state, promise, updates, replies, timeline."""
+    now = timezone.now()
+    counts = delivery_counts_by_update(incident=incident)
+    updates = list(incident.updates.select_related("author", "approver", "published_by").order_by("-created_at"))
+    for update in updates:
+        update.status_text = update_status(update)
+        update.delivery = counts.get(update.pk)
+    timeline = list(incident.timeline.select_related("actor").order_by("-at", "-id")[:TIMELINE_LIMIT])
+    replies = list(
+        reply_list(organization=incident.organization, topic=f"incident:{incident.pk}").select_related(
+            "contact__client"
+        )[:20]
+    )
+    adherence = cadence_adherence(incident=incident, now=now)
+    return {
+        "incident": incident,
+        "countdown": countdown(incident.next_update_due_at, now) if incident.is_live else None,
+        "adherence": adherence if adherence.promises else None,
+        "updates": updates,
+        "timeline": timeline,
+        "replies": replies,
+    }
+
+
+def _incident_context(request, incident, *, transition_forms=None, error=None):
+    user = request.user
+    transition_forms = transition_forms or {}
+    transitions = [
+        (
+            transition,
+            transition_forms.get(transition.name) or TransitionForm(needs=transition.needs, prefix=transition.name),
+        )
+        for transition in transitions_available(incident=incident, user=user)
+    ]
+    now = timezone.now()
+    checklist = []
+    for item, status in deadline_statuses(incident=incident, now=now):
+        item.deadline = status  # ok, due_soon, overdue, done, done_late or no_deadline
+        item.countdown = None if item.is_done else countdown(item.due_at, now)
+        checklist.append(item)
+    context = _live_context(request, incident)
+    context.update(
+        {
+            "transitions": transitions,
+            "error": error,
+            "checklist": checklist,
+            "checklist_form": ChecklistCompleteForm(),
+            "can_draft": user.can_draft_updates and incident.state in PUBLISHABLE_STATES,
+            "can_complete_checklist": user.can_draft_updates and not incident.is_final,
+            "preview": audience_preview(incident=incident) if incident.state == "draft" else None,
+        }
+    )
+    return context
+
+
+@console_view
+def incident_detail(request, pk):
+    incident = incident_get(user=request.user, pk=pk)
+    return render(request, "playbooks/console/incident_detail.html", _incident_context(request, incident))
+
+
+@console_view
+def incident_live(request, pk):
+    incident = incident_get(user=request.user, pk=pk)
+    return render(request, "playbooks/console/_live.html", _live_context(request, incident))
+
+
+@console_view
+@require_POST
+def incident_transition_view(request, pk, name):
+    incident = incident_get(user=request.user, pk=pk)
+    available = {
+        transition.name: transition for transition in transitions_available(incident=incident, user=request.user)
+    }
+    needs = available[name].needs if name in available else ()
+    form = TransitionForm(request.POST, needs=needs, prefix=name)
+    template = "playbooks/console/incident_detail.html"
+    if not form.is_valid():
+        return render(
+            request, template, _incident_context(request, incident, transition_forms={name: form}), status=400
+        )
+    try:
+        incident = incident_transition(
+            incident=incident,
+            name=name,
+            actor=request.user,
+            note=form.cleaned_data["note"],
+            resolution_summary=form.cleaned_data.get("resolution_summary") or None,
+        )
+    except TransitionRefused as refused:
+        incident = incident_get(user=request.user, pk=pk)
+        return render(request, template, _incident_context(request, incident, error=str(refused)), status=409)
+    except ValidationError as error:
+        add_service_errors(form, error)
+        return render(
+            request, template, _incident_context(request, incident, transition_forms={name: form}), status=400
+        )
+    messages.success(request, f"The incident is now: {incident.state_label}.")
+    return redirect("incident_detail", pk=incident.pk)
+
+
+@console_view
+@require_POST
+def checklist_complete(request, pk, item_pk):
+    incident = incident_get(user=request.user, pk=pk)
+    item = get_object_or_404(IncidentChecklistItem, pk=item_pk, incident=incident)
+    form = ChecklistCompleteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        checklist_item_complete(item=item, actor=request.user, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, f"Done: {item.title}.")
+    return redirect(reverse("incident_detail", kwargs={"pk": incident.pk}) + "#checklist")
+
+
+# ---------------------------------------------------------------------------------------------
+# Updates
+
+
+@console_view
+@require_POST
+def update_new(request, pk):
+    incident = incident_get(user=request.user, pk=pk)
+    try:
+        update = update_draft(
+            incident=incident, author=request.user, is_holding_statement=request.POST.get("holding") == "1"
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("incident_detail", pk=incident.pk)
+    return redirect("update_detail", pk=update.pk)
+
+
+def _added_language_texts(update, language):
+    """A new language starts from the playbook's words for it, else from a copy to translate."""
+    prepared = stage_texts(update.incident, update.stage, "holding" if update.is_holding_statement else "update")
+    if language in prepared:
+        return prepared[language]
+    default = update.incident.plan.get("default_language") or "en"
+    source = update.texts.get(default) or next(iter(update.texts.values()))
+    return dict(source)
+
+
+def _update_context(request, update, form, *, publish_errors=None):
+    user = request.user
+    incident = update.incident
+    context = {
+        "update": update,
+        "incident": incident,
+        "form": form,
+        "status_text": update_status(update),
+        "publish_errors": publish_errors or [],
+        "delivery": delivery_counts_by_update(incident=incident).get(update.pk),
+        "approve_form": ApproveForm(),
+        "can_edit": user.can_draft_updates and not update.is_published,
+        "can_run": user.can_run_incidents_of(incident.organization_id),
+        "is_author": update.author_id == user.pk,
+    }
+    if update.is_published:
+        return context
+    try:
+        preview = update_preview(update=update, sample_timezone=incident.organization.timezone)
+    except MessageTemplateError as error:
+        context["preview_error"] = str(error)
+        preview = None
+    if preview:
+        context["preview"] = preview
+        context["samples"] = sample_previews(update=update, preview=preview)
+        context["sms_send"] = sms_send_estimate(segments=preview["sms_segments_total"])
+    context["checks"] = plain_language_check(update=update)
+    context["warning_count"] = sum(len(check.warnings) for check in context["checks"].values())
+    blockers = []
+    if update.needs_approval and not update.is_approved:
+        blockers.append("This stage needs a second commander's approval of the current words.")
+    if update.stage != incident.state and not update.is_holding_statement:
+        blockers.append(
+            f"Drafted for the {update.stage} stage; the incident is now {incident.state}. Draft a new update."
+        )
+    context["publish_blockers"] = blockers
+    return context
+
+
+@console_view
+def update_detail(request, pk):
+    update = update_get(user=request.user, pk=pk)
+    form = UpdateTextsForm(
+        request.POST or None, texts=update.texts, initial={"next_update_due_at": update.next_update_due_at}
+    )
+    if request.method == "POST":
+        if not request.user.can_draft_updates:
+            raise PermissionDenied("Only the incident team edits updates.")
+        if update.is_published:
+            messages.error(request, "This update is published; publish a correction as a new update.")
+            return redirect("update_detail", pk=update.pk)
+        if form.is_valid():
+            added = form.cleaned_data.get("add_language")
+            texts = form.texts(added_texts=_added_language_texts(update, added) if added else None)
+            was_approved = update.is_approved
+            try:
+                update = update_edit(
+                    update=update,
+                    actor=request.user,
+                    texts=texts,
+                    next_update_due_at=form.cleaned_data["next_update_due_at"],
+                )
+            except ValidationError as error:
+                form.add_text_errors(error)
+            else:
+                note = "Saved."
+                if was_approved and not update.is_approved:
+                    note += " The words changed, so the approval was withdrawn: it needs approving again."
+                messages.success(request, note)
+                return redirect("update_detail", pk=update.pk)
+        return render(
+            request, "playbooks/console/update_detail.html", _update_context(request, update, form), status=400
+        )
+    return render(request, "playbooks/console/update_detail.html", _update_context(request, update, form))
+
+
+@console_view
+@require_POST
+def update_approve_view(request, pk):
+    update = update_get(user=request.user, pk=pk)
+    form = ApproveForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        update_approve(update=update, actor=request.user, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Approved. The author or another commander can publish it now.")
+    return redirect("update_detail", pk=update.pk)
+
+
+@console_view
+@require_POST
+def update_publish_view(request, pk):
+    update = update_get(user=request.user, pk=pk)
+    try:
+        update = update_publish(update=update, actor=request.user)
+    except ValidationError as error:
+        update = IncidentUpdate.objects.select_related("incident").get(pk=update.pk)
+        form = UpdateTextsForm(texts=update.texts, initial={"next_update_due_at": update.next_update_due_at})
+        context = _update_context(request, update, form, publish_errors=error.messages)
+        return render(request, "playbooks/console/update_detail.html", context, status=400)
+    audience = update.audience or {}
+    messages.success(
+        request,
+        f"Published to {audience.get('email', 0)} contacts by email and {audience.get('sms', 0)} by SMS. "
+        "Delivery counts update below.",
+    )
+    return redirect("incident_detail", pk=update.incident_id)
+
+
+# ---------------------------------------------------------------------------------------------
+# The organisation's jargon list
+
+
+@console_view
+def jargon_list(request):
+    organization = request.user.organization
+    form = JargonTermForm(request.POST or None, organization=organization)
+    if request.method == "POST":
+        if not request.user.can_draft_updates:
+            raise PermissionDenied("Only the incident team edits the jargon list.")
+        if form.is_valid():
+            form.save()
+            messages.success(request, f"Added “{form.instance.term}”.")
+            return redirect("jargon_list")
+    terms = JargonTerm.objects.filter(organization=organization)
+    return render(
+        request,
+        "playbooks/console/jargon_list.html",
+        {"form": form, "terms": terms},
+        status=400 if form.is_bound else 200,
+    )
+
+
+@console_view
+@require_POST
+def jargon_delete(request, pk):
+    if not request.user.can_draft_updates:
+        raise PermissionDenied("Only the incident team edits the jargon list.")
+    term = get_object_or_404(JargonTerm, pk=pk, organization=request.user.organization)
+    term.delete()
+    messages.success(request, f"Removed “{term.term}”.")
+    return redirect("jargon_list")

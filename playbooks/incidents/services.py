@@ -1,0 +1,219 @@
+"""Use cases that change incidents: create, transition, complete checklist items.
+
+Each service runs in one database transaction and writes its timeline entry in it.
+"""
+import datetime as dt
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django_fsm import ConcurrentTransition, TransitionNotAllowed, has_transition_perm
+
+from playbooks.incidents.deadlines import checklist_due_at
+from playbooks.models import (
+    INCIDENT_MODELS,
+    STATE_LABELS,
+    Incident,
+    IncidentChecklistItem,
+    Playbook,
+    TimelineEntry,
+    TimelineKind,
+)
+
+
+class TransitionRefused(Exception):
+    """A transition that cannot happen now: illegal from this state, or lost to a concurrent one.
+
+    The message says which state the incident is in now (the API answers 409 with it).
+    """
+
+    def __init__(self, message, *, state):
+        super().__init__(message)
+        self.state = state
+
+
+def _ensure_can_run(actor, organization_id):
+    if not (actor and actor.is_authenticated and actor.can_run_incidents_of(organization_id)):
+        raise PermissionDenied("Only commanders and admins of this organisation may run incidents.")
+
+
+def timeline_record(*, incident, kind, actor=None, note="", from_state="", to_state="", data=None, at=None):
+    """Append one entry to the incident's timeline (call inside the service's transaction)."""
+    return TimelineEntry.objects.create(
+        incident=incident,
+        kind=kind,
+        actor=actor,
+        note=note,
+        from_state=from_state,
+        to_state=to_state,
+        data=data or {},
+        at=at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def incident_create(
+    *,
+    playbook,
+    actor,
+    title,
+    severity=None,
+    summary="",
+    commander=None,
+    backup_commander=None,
+    detected_at=None,
+    affected_clients=(),
+    affected_tags=(),
+    affected_countries=(),
+):
+    """Open a draft incident from a playbook, freezing the playbook's current version into it."""
+    _ensure_can_run(actor, playbook.organization_id)
+    playbook = Playbook.objects.select_related("organization").get(pk=playbook.pk)
+    organization = playbook.organization
+    errors = {}
+    if not playbook.is_active:
+        errors["playbook"] = "This playbook is not active."
+    if not (title or "").strip():
+        errors["title"] = "Give the incident a short title."
+    commander = commander or actor
+    if not commander.can_run_incidents_of(organization.pk):
+        errors["commander"] = "The commander must be a commander or admin of this organisation."
+    if backup_commander is not None and (
+        backup_commander == commander or not backup_commander.can_run_incidents_of(organization.pk)
+    ):
+        errors["backup_commander"] = "The backup must be another commander or admin of this organisation."
+    clients = list(affected_clients)
+    if any(client.organization_id != organization.pk for client in clients):
+        errors["affected_clients"] = "Affected clients must belong to this organisation."
+    now = timezone.now()
+    detected_at = detected_at or now
+    if detected_at > now + dt.timedelta(minutes=5):
+        errors["detected_at"] = "Detection cannot be in the future."
+    if errors:
+        raise ValidationError(errors)
+
+    model = INCIDENT_MODELS[playbook.kind]
+    plan = playbook.snapshot()
+    incident = model.objects.create(
+        organization=organization,
+        kind=playbook.kind,
+        playbook=playbook,
+        playbook_version=plan["version"],
+        plan=plan,
+        title=title.strip(),
+        summary=summary,
+        severity=severity or playbook.default_severity,
+        commander=commander,
+        backup_commander=backup_commander,
+        detected_at=detected_at,
+        affected_tags=list(affected_tags),
+        affected_countries=[country.upper() for country in affected_countries],
+    )
+    incident.affected_clients.set(clients)
+    IncidentChecklistItem.objects.bulk_create(
+        IncidentChecklistItem(
+            incident=incident,
+            position=position,
+            title=item["title"],
+            description=item["description"],
+            guidance=item["guidance"],
+            due_at=checklist_due_at(
+                detected_at=detected_at,
+                due_after_hours=item["due_after_hours"],
+                due_after_business_days=item["due_after_business_days"],
+                country=organization.country,
+                timezone_name=organization.timezone,
+            ),
+        )
+        for position, item in enumerate(plan["checklist"])
+    )
+    timeline_record(
+        incident=incident,
+        kind=TimelineKind.CREATED,
+        actor=actor,
+        to_state=incident.state,
+        note=f"Created from playbook {plan['name']} v{plan['version']}.",
+        data={"playbook_version": plan["version"]},
+    )
+    return incident
+
+
+def incident_transition(*, incident, name, actor, note="", resolution_summary=None):
+    """Move an incident along its lifecycle, checking permission, and record it on the timeline.
+
+    Raises PermissionDenied (not this user's to do), TransitionRefused (not possible from the
+    current state, a guard failed, or another commander moved it first) or ValidationError.
+    """
+    with transaction.atomic():
+        locked = Incident.objects.select_for_update().get(pk=incident.pk)
+        method = getattr(locked, name, None)
+        if method is None or not hasattr(method, "_django_fsm"):
+            raise TransitionRefused(
+                f"{name!r} is not a step of a {locked.kind} incident.", state=locked.state
+            )
+        if not actor.can_run_incidents_of(locked.organization_id):
+            raise PermissionDenied("Only commanders and admins of this organisation may run incidents.")
+        if resolution_summary is not None:
+            locked.resolution_summary = resolution_summary.strip()
+        transition = method._django_fsm.get_transition(locked.state)
+        needs = (transition.custom or {}).get("needs", []) if transition else []
+        if "resolution_summary" in needs and not locked.resolution_summary:
+            raise ValidationError({"resolution_summary": "Say how the problem was resolved before resolving."})
+        from_state = locked.state
+        if not has_transition_perm(method, actor):
+            raise TransitionRefused(
+                f"Cannot {name.replace('_', ' ')} now: the incident is {STATE_LABELS.get(from_state, from_state)!r} "
+                f"({from_state}).",
+                state=from_state,
+            )
+        try:
+            method()
+            locked.save()
+        except (TransitionNotAllowed, ConcurrentTransition) as exc:
+            current = Incident.objects.filter(pk=locked.pk).values_list("state", flat=True).first()
+            raise TransitionRefused(
+                f"Cannot {name.replace('_', ' ')}: the incident is now {current!r}.", state=current
+            ) from exc
+        timeline_record(
+            incident=locked,
+            kind=TimelineKind.TRANSITION,
+            actor=actor,
+            from_state=from_state,
+            to_state=locked.state,
+            note=note or (locked.resolution_summary if "resolution_summary" in needs else ""),
+            data={"transition": name},
+        )
+        if from_state == "draft" and locked.is_live:
+            from playbooks.promises.services import deadline_clocks_schedule  # cadence builds on these services
+
+            deadline_clocks_schedule(incident=locked)
+        if locked.state == "debriefing":
+            from playbooks.debriefs.services import debriefing_begin  # the debrief and the client survey build on these services
+
+            debriefing_begin(incident=locked)
+    incident.refresh_from_db()
+    return locked
+
+
+@transaction.atomic
+def checklist_item_complete(*, item, actor, note=""):
+    """Tick a checklist item off, recording who, when and a note."""
+    item = IncidentChecklistItem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=item.pk)
+    if not actor.can_draft_updates or actor.organization_id != item.incident.organization_id:
+        raise PermissionDenied("Only the incident team may complete checklist items.")
+    if item.incident.is_final:
+        raise ValidationError("This incident is closed or cancelled.")
+    if item.is_done:
+        raise ValidationError("This item is already done.")
+    item.completed_at = timezone.now()
+    item.completed_by = actor
+    item.completion_note = note
+    item.save(update_fields=["completed_at", "completed_by", "completion_note"])
+    timeline_record(
+        incident=item.incident,
+        kind=TimelineKind.CHECKLIST,
+        actor=actor,
+        note=f"Done: {item.title}" + (f" ({note})" if note else ""),
+        data={"checklist_item": item.pk, "late": bool(item.due_at and item.completed_at > item.due_at)},
+    )
+    return item

@@ -1,0 +1,12 @@
+"""Client pages without login: private status pages (signed links) and public status pages."""
+from django.urls import path
+
+from playbooks.status_pages import views as public_views
+from playbooks.status_pages.feeds import public_updates_feed
+
+urlpatterns = [
+    path("s/<str:token>/", public_views.status_page, name="status-page"),
+    path("s/<str:token>/confirm/", public_views.status_confirm, name="status-confirm"),
+    path("status/<slug:org_slug>/", public_views.public_status, name="public-status"),
+    path("status/<slug:org_slug>/feed.atom", public_updates_feed, name="public-feed"),
+]

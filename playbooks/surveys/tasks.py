@@ -1,0 +1,22 @@
+"""Durable timers of the client survey (queue "timers"). Thin: each calls one service, which
+re-reads the survey and does only what is due now, so a timer that runs late or twice is harmless."""
+from django.utils import timezone
+from django_tasks import task
+
+from playbooks.debriefs import services as debriefs
+from playbooks.models import ClientSurvey
+
+
+@task(queue_name="timers")
+def survey_timer(survey_id):
+    """Scheduled at the send time, the reminder time and the closing time of a survey."""
+    survey = ClientSurvey.objects.filter(pk=survey_id).first()
+    if survey is None:
+        return []
+    return debriefs.survey_advance(survey=survey, now=timezone.now())
+
+
+@task(queue_name="timers")
+def sweep_surveys():
+    """Advance every survey whose timer was lost."""
+    return debriefs.surveys_sweep(now=timezone.now())

@@ -1,0 +1,406 @@
+"""Use cases of incident updates: draft from the playbook, edit, approve, preview and publish.
+
+Publishing resolves the audience at that moment, renders each message once per (language,
+timezone) group with per-recipient values left as tokens, and queues everything through comms
+in one transaction: nothing queued for a rolled-back publish, nothing lost for a committed one.
+"""
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.models import Contact
+from comms.links import preferences_url
+from comms.rendering import (
+    MAX_SMS_SEGMENTS,
+    PER_RECIPIENT_TOKENS,
+    apply_substitutions,
+    choose_language,
+    format_local_time,
+    render_text,
+    sms_friendly,
+    sms_size,
+    typical_substitutions,
+)
+from comms.services import ContentSpec, RecipientSpec, messages_queue
+
+from playbooks.acknowledgements.services import acknowledgements_request
+from playbooks.incidents.links import status_url
+from playbooks.models import RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
+from playbooks.incidents.selectors import audience_clients
+from playbooks.incidents.services import timeline_record
+from playbooks.updates.wording import stage_words
+
+TEXT_FIELDS = ("email_subject", "email_body", "sms_body")
+# What publishing reads of a contact; loading less keeps a 100,000-contact publish quick.
+AUDIENCE_FIELDS = (
+    "name", "email", "email_status", "phone", "language", "timezone", "accepts_email", "accepts_sms",
+    "sms_consent", "is_active", "client__name", "client__default_language", "client__timezone",
+)
+# Stages in which updates may go out: the live ones and the resolution notice.
+PUBLISHABLE_STATES = {
+    "investigating", "identified", "monitoring", "resolved", "assessing", "announced", "remedy_available",
+    "remedy_in_progress", "completed", "authority_notified", "clients_notified", "remediating",
+}
+
+
+def _ensure_team(actor, incident):
+    if not (actor and actor.is_authenticated and actor.can_draft_updates and actor.organization_id == incident.organization_id):
+        raise PermissionDenied("Only the incident team may draft updates.")
+
+
+def _clean_texts(texts):
+    if not isinstance(texts, dict) or not texts:
+        raise ValidationError({"texts": "Give the update's words in at least one language."})
+    cleaned = {}
+    for language, fields in texts.items():
+        if not isinstance(fields, dict) or set(fields) - set(TEXT_FIELDS):
+            raise ValidationError({"texts": f"{language}: use only {', '.join(TEXT_FIELDS)}."})
+        cleaned[language] = {field: (fields.get(field) or "").strip() for field in TEXT_FIELDS}
+        if not cleaned[language]["email_body"] and not cleaned[language]["sms_body"]:
+            raise ValidationError({"texts": f"{language}: the email body and the SMS are both empty."})
+        if cleaned[language]["email_body"] and not cleaned[language]["email_subject"]:
+            raise ValidationError({"texts": f"{language}: an email needs a subject."})
+    return cleaned
+
+
+def stage_texts(incident, stage, purpose="update"):
+    """The playbook's prepared words for a stage, per language, as update texts."""
+    messages = incident.stage_plan(stage).get("messages", {}).get(purpose, {})
+    texts = {}
+    for language, channels in messages.items():
+        texts[language] = {
+            "email_subject": channels.get("email", {}).get("subject", ""),
+            "email_body": channels.get("email", {}).get("body", ""),
+            "sms_body": channels.get("sms", {}).get("body", ""),
+        }
+    return texts
+
+
+@transaction.atomic
+def update_draft(*, incident, author, texts=None, next_update_due_at=None, is_holding_statement=False):
+    """Start an update in the incident's current stage, pre-filled from the playbook."""
+    incident = Incident.objects.select_for_update().get(pk=incident.pk)
+    if author is not None:
+        _ensure_team(author, incident)
+    if incident.state not in PUBLISHABLE_STATES:
+        raise ValidationError(f"No updates can be drafted while the incident is {incident.state}.")
+    purpose = "holding" if is_holding_statement else "update"
+    texts = _clean_texts(texts if texts is not None else stage_texts(incident, incident.state, purpose))
+    _check_due(next_update_due_at)
+    return IncidentUpdate.objects.create(
+        incident=incident,
+        stage=incident.state,
+        author=author,
+        texts=texts,
+        next_update_due_at=next_update_due_at,
+        is_holding_statement=is_holding_statement,
+    )
+
+
+def _check_due(next_update_due_at):
+    if next_update_due_at is not None and next_update_due_at <= timezone.now():
+        raise ValidationError({"next_update_due_at": "The next update must be promised for a future time."})
+
+
+@transaction.atomic
+def update_edit(*, update, actor, texts=None, next_update_due_at=None):
+    """Change a draft. Changing any language's words withdraws an approval."""
+    update = IncidentUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
+    _ensure_team(actor, update.incident)
+    if update.is_published:
+        raise ValidationError("This update is published; publish a correction as a new update.")
+    if texts is not None:
+        update.texts = _clean_texts(texts)
+    if next_update_due_at is not None:
+        _check_due(next_update_due_at)
+        update.next_update_due_at = next_update_due_at
+    update.save()
+    return update
+
+
+@transaction.atomic
+def update_approve(*, update, actor, note=""):
+    """A second person of the right role approves every language variant as it stands now."""
+    update = IncidentUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
+    incident = update.incident
+    if not actor.can_run_incidents_of(incident.organization_id):
+        raise PermissionDenied("Only commanders and admins of this organisation may approve updates.")
+    if update.author_id == actor.pk:
+        raise PermissionDenied("The author cannot approve their own update; ask another commander.")
+    if update.is_published:
+        raise ValidationError("This update is already published.")
+    update.approver = actor
+    update.approved_at = timezone.now()
+    update.approval_note = note
+    update.approved_digest = update.content_digest()
+    update.save()
+    timeline_record(
+        incident=incident, kind=TimelineKind.NOTE, actor=actor,
+        note=f"Update #{update.pk} approved" + (f": {note}" if note else "."),
+        data={"update": update.pk, "approved": True},
+    )
+    return update
+
+
+# ---------------------------------------------------------------------------------------------
+# Audience and rendering
+
+
+@dataclass
+class Audience:
+    contacts: list  # active contacts of affected clients
+    email: list  # contacts reached by email
+    sms: list  # contacts reached by SMS
+    unreachable: list  # (contact, reason)
+
+
+def audience_for(*, incident):
+    """Affected clients -> active contacts -> accepted channels, minus opted-out SMS and bad emails."""
+    clients = audience_clients(incident=incident)
+    contacts = list(
+        Contact.objects.filter(client__in=clients, is_active=True)
+        .select_related("client")
+        .only(*AUDIENCE_FIELDS)
+        .order_by("id")
+    )
+    email, sms, unreachable = [], [], []
+    for contact in contacts:
+        reached = False
+        if contact.can_receive_email:
+            email.append(contact)
+            reached = True
+        if contact.can_receive_sms:
+            sms.append(contact)
+            reached = True
+        if not reached:
+            unreachable.append((contact, _unreachable_reason(contact)))
+    return Audience(contacts=contacts, email=email, sms=sms, unreachable=unreachable)
+
+
+def _unreachable_reason(contact):
+    reasons = []
+    if contact.accepts_email:
+        reasons.append("no email address" if not contact.email else f"email {contact.email_status}")
+    if contact.accepts_sms:
+        if not contact.phone:
+            reasons.append("no mobile number")
+        else:
+            reasons.append(f"SMS consent {contact.sms_consent}")
+    return ", ".join(reasons) or "accepts no channel"
+
+
+def _language_for(contact, update, incident):
+    return choose_language(
+        [contact.language, contact.client.default_language, incident.plan.get("default_language")],
+        update.texts.keys(),
+    )
+
+
+def message_context(*, organization_name, title, summary, stage, language, timezone_name, next_update_due_at):
+    """The variables of a message template (comms.rendering.MESSAGE_VARIABLES) for one language and
+    timezone; per-recipient values stay substitution tokens."""
+    return {
+        "organization_name": organization_name,
+        "incident_title": title,
+        "incident_summary": summary,
+        "stage": stage_words(stage, language),
+        "next_update_at": format_local_time(next_update_due_at, language=language, timezone_name=timezone_name),
+        **PER_RECIPIENT_TOKENS,
+    }
+
+
+def _render_group(update, incident, language, timezone_name, due_at):
+    context = message_context(
+        organization_name=incident.organization.name, title=incident.title, summary=incident.summary,
+        stage=update.stage, language=language, timezone_name=timezone_name, next_update_due_at=due_at,
+    )
+    texts = update.texts[language]
+    return {
+        "email_subject": render_text(texts["email_subject"], context),
+        "email_body": render_text(texts["email_body"], context),
+        "sms_body": sms_friendly(render_text(texts["sms_body"], context)),
+    }
+
+
+def _substitutions(incident, contact):
+    return {
+        PER_RECIPIENT_TOKENS["contact_name"]: contact.name,
+        PER_RECIPIENT_TOKENS["client_name"]: contact.client.name,
+        PER_RECIPIENT_TOKENS["status_url"]: status_url(incident.pk, contact.pk),
+        PER_RECIPIENT_TOKENS["preferences_url"]: preferences_url(contact.pk),
+    }
+
+
+def promised_next_update_at(update, at):
+    if update.next_update_due_at:
+        return update.next_update_due_at
+    if update.stage in RESOLVED_STATES:
+        return None  # a resolution notice promises nothing more
+    cadence = update.incident.stage_plan(update.stage).get("cadence_minutes") or 60
+    return at + dt.timedelta(minutes=cadence)
+
+
+def update_preview(*, update, sample_timezone=None):
+    """Each language's rendered email and SMS for a sample reader, with SMS size and counts."""
+    incident = update.incident
+    due_at = promised_next_update_at(update, timezone.now())
+    audience = audience_for(incident=incident)
+    per_language = Counter()
+    sms_per_language = Counter()
+    for contact in audience.email:
+        per_language[_language_for(contact, update, incident)] += 1
+    for contact in audience.sms:
+        sms_per_language[_language_for(contact, update, incident)] += 1
+    previews = {}
+    for language in update.texts:
+        rendered = _render_group(update, incident, language, sample_timezone or incident.organization.timezone, due_at)
+        sample = typical_substitutions()
+        sms_body = apply_substitutions(rendered["sms_body"], sample)
+        size = sms_size(sms_body) if rendered["sms_body"] else None
+        previews[language] = {
+            "email_subject": rendered["email_subject"],
+            "email_body": rendered["email_body"],
+            "sms_body": rendered["sms_body"],
+            "sms_encoding": size.encoding if size else "",
+            "sms_segments": size.segments if size else 0,
+            "email_recipients": per_language[language],
+            "sms_recipients": sms_per_language[language],
+            "sms_messages": (size.segments if size else 0) * sms_per_language[language],
+        }
+    return {
+        "next_update_due_at": due_at,
+        "languages": previews,
+        "email_recipients": len(audience.email),
+        "sms_recipients": len(audience.sms),
+        "sms_segments_total": sum(p["sms_messages"] for p in previews.values()),
+        "unreachable": [{"contact": c.pk, "name": c.name, "client": c.client.name, "reason": r}
+                        for c, r in audience.unreachable],
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Publishing
+
+
+def update_publish(*, update, actor):
+    """Publish an update to every affected contact. Idempotent: publishing again changes nothing.
+
+    Raises PermissionDenied, or ValidationError when approval is missing or an SMS would be
+    longer than the 4-segment limit (naming the language and the length).
+    """
+    with transaction.atomic():
+        update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
+        incident = Incident.objects.select_for_update(of=("self",)).select_related("organization").get(pk=update.incident_id)
+        if update.is_published:
+            return update
+        if actor is not None and not actor.can_run_incidents_of(incident.organization_id):
+            raise PermissionDenied("Only commanders and admins of this organisation may publish updates.")
+        if incident.state not in PUBLISHABLE_STATES:
+            raise ValidationError(f"Updates cannot be published while the incident is {incident.state}.")
+        if update.stage != incident.state and not update.is_holding_statement:
+            raise ValidationError(
+                f"This update was drafted for the {update.stage} stage; the incident is now {incident.state}. "
+                "Draft a new update."
+            )
+        if update.needs_approval and not update.is_approved:
+            raise ValidationError("This stage needs a second person's approval of the current words before publishing.")
+
+        now = timezone.now()
+        due_at = promised_next_update_at(update, now)
+        audience = audience_for(incident=incident)
+        contents, recipients = _messages_for(update, incident, audience, due_at)
+
+        update.published_at = now
+        update.published_by = actor
+        update.next_update_due_at = due_at
+        update.audience = {
+            "contacts": len(audience.contacts),
+            "email": len(audience.email),
+            "sms": len(audience.sms),
+            "unreachable": [{"contact": c.pk, "reason": r} for c, r in audience.unreachable],
+            "languages": dict(Counter(spec.language for spec in contents.values() if spec.channel != "fallback")),
+        }
+        update.save()
+        Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due_at)
+        messages_queue(
+            organization=incident.organization,
+            topic=f"incident:{incident.pk}",
+            source=f"update:{update.pk}",
+            contents=contents,
+            recipients=recipients,
+        )
+        timeline_record(
+            incident=incident,
+            kind=TimelineKind.UPDATE_PUBLISHED,
+            actor=actor,
+            note=("Holding statement" if update.is_holding_statement else "Update") + f" #{update.pk} published "
+                 f"to {len(audience.email)} by email and {len(audience.sms)} by SMS"
+                 + (f"; {len(audience.unreachable)} contacts unreachable." if audience.unreachable else "."),
+            data={"update": update.pk, "next_update_due_at": due_at.isoformat() if due_at else None,
+                  "email": len(audience.email), "sms": len(audience.sms),
+                  "unreachable": len(audience.unreachable), "holding": update.is_holding_statement},
+            at=now,
+        )
+        acknowledgements_request(update=update, incident=incident, at=now)
+        from playbooks.promises.services import promise_timers_schedule  # cadence publishes holding statements through here
+
+        promise_timers_schedule(update=update)
+    return update
+
+
+def _messages_for(update, incident, audience, due_at):
+    contents, recipients = {}, []
+    rendered_groups = {}
+    too_long = {}
+
+    def group(contact):
+        language = _language_for(contact, update, incident)
+        tz = contact.effective_timezone
+        key = (language, tz)
+        if key not in rendered_groups:
+            rendered_groups[key] = _render_group(update, incident, language, tz, due_at)
+        return language, tz, rendered_groups[key]
+
+    for contact in audience.email:
+        language, tz, rendered = group(contact)
+        if not rendered["email_body"]:
+            continue
+        key = f"email:{language}:{tz}"
+        contents.setdefault(key, ContentSpec("email", language, rendered["email_subject"], rendered["email_body"]))
+        recipients.append(RecipientSpec(contact, "email", key, _substitutions(incident, contact)))
+    for contact in audience.sms:
+        language, tz, rendered = group(contact)
+        if not rendered["sms_body"]:
+            continue
+        key = f"sms:{language}:{tz}"
+        contents.setdefault(key, ContentSpec("sms", language, "", rendered["sms_body"]))
+        substitutions = _substitutions(incident, contact)
+        size = sms_size(apply_substitutions(rendered["sms_body"], substitutions))
+        if size.segments > MAX_SMS_SEGMENTS:
+            too_long[language] = max(too_long.get(language, (0, None)), (size.units, size.encoding))
+            continue
+        fallback_key = ""
+        if contact.can_receive_email:
+            # An SMS-only update falls back to an email carrying the SMS words.
+            fallback_key = f"email:{language}:{tz}" if rendered["email_body"] else f"email-from-sms:{language}:{tz}"
+            contents.setdefault(fallback_key, ContentSpec(
+                "email", language,
+                rendered["email_subject"] or f"{incident.organization.name}: {incident.title}",
+                rendered["email_body"] or rendered["sms_body"],
+            ))
+        recipients.append(
+            RecipientSpec(contact, "sms", key, substitutions, segments=size.segments, fallback_content_key=fallback_key)
+        )
+    if too_long:
+        raise ValidationError({
+            "texts": [
+                f"The {language} SMS is {units} {encoding} characters once filled in, more than "
+                f"{MAX_SMS_SEGMENTS} segments; shorten it."
+                for language, (units, encoding) in sorted(too_long.items())
+            ]
+        })
+    return contents, recipients
