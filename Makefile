@@ -7,7 +7,8 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv migrate demo run test browser bench bench-pages diagrams clean
+# `make format` rewrites the code in ruff's format.
+.PHONY: venv migrate demo run test lint format browser bench bench-pages diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -43,8 +44,13 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
-test: venv browser
+test: venv browser lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# ruff: lint and format, as configured in pyproject.toml.
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 # Outbox fan-out: N recipients (default 10000) on $(DATABASE_URL) (default var/bench.sqlite3).
 N ?= 10000
@@ -60,6 +66,10 @@ diagrams: venv
 	for kind in Outage Recall Compliance; do \
 	  $(BIN)/python manage.py graph_transitions -o docs/$$(echo $$kind | tr A-Z a-z)-lifecycle.png playbooks.$${kind}Incident && rm -f docs/$$(echo $$kind | tr A-Z a-z)-lifecycle; \
 	done
+
+format: venv
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

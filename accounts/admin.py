@@ -36,8 +36,8 @@ class UserAdmin(DjangoUserAdmin):
     list_display = ["username", "first_name", "last_name", "email", "organization", "role", "is_staff", "is_active"]
     list_filter = ["organization", "role", "is_staff", "is_superuser", "is_active"]
     list_select_related = ["organization"]
-    fieldsets = DjangoUserAdmin.fieldsets + (("Candor", {"fields": ["organization", "role", "phone"]}),)
-    add_fieldsets = DjangoUserAdmin.add_fieldsets + (("Candor", {"fields": ["organization", "role", "phone"]}),)
+    fieldsets = (*DjangoUserAdmin.fieldsets, ("Candor", {"fields": ["organization", "role", "phone"]}))
+    add_fieldsets = (*DjangoUserAdmin.add_fieldsets, ("Candor", {"fields": ["organization", "role", "phone"]}))
 
 
 class ContactInline(admin.TabularInline):

@@ -196,8 +196,8 @@ def contacts_export_csv(*, clients):
                 name for name, accepted in [("email", contact.accepts_email), ("sms", contact.accepts_sms)] if accepted
             ]
             writer.writerow(
-                client_values
-                + [
+                [
+                    *client_values,
                     contact.name,
                     contact.title,
                     contact.seniority,

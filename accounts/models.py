@@ -1,4 +1,5 @@
 """Who: organisations (the tenants), their members and roles, client accounts and their contacts."""
+
 import zoneinfo
 
 import phonenumbers
@@ -24,9 +25,7 @@ LANGUAGE_CODES = {code for code, _ in LANGUAGES}
 
 def validate_language(value):
     if value and value not in LANGUAGE_CODES:
-        raise ValidationError(
-            f"Unknown language {value!r}; use one of {', '.join(sorted(LANGUAGE_CODES))}."
-        )
+        raise ValidationError(f"Unknown language {value!r}; use one of {', '.join(sorted(LANGUAGE_CODES))}.")
 
 
 def validate_timezone(value):
@@ -127,7 +126,7 @@ class ClientAccount(models.Model):
     tags = models.JSONField(
         default=list,
         blank=True,
-        help_text="Products, services and regions this client uses, e.g. [\"api\", \"eu-west\"].",
+        help_text='Products, services and regions this client uses, e.g. ["api", "eu-west"].',
     )
     account_owner = models.ForeignKey(
         User, null=True, blank=True, on_delete=models.SET_NULL, related_name="owned_clients"
@@ -136,9 +135,7 @@ class ClientAccount(models.Model):
 
     class Meta:
         ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "name"], name="unique_client_name_per_org")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "name"], name="unique_client_name_per_org")]
 
     def __str__(self):
         return self.name
@@ -223,12 +220,7 @@ class Contact(models.Model):
 
     @property
     def can_receive_sms(self):
-        return (
-            self.is_active
-            and self.accepts_sms
-            and bool(self.phone)
-            and self.sms_consent == SmsConsent.GRANTED
-        )
+        return self.is_active and self.accepts_sms and bool(self.phone) and self.sms_consent == SmsConsent.GRANTED
 
     @property
     def can_receive_email(self):

@@ -13,6 +13,7 @@ p50/p99 latency for full responses (200) and for revalidations (If-None-Match ->
 Server settings (see bench/README.md for why): gunicorn gthread workers, WORKERS (default: CPU
 count) processes x THREADS (default 4) threads each, keep-alive 30 s.
 """
+
 import argparse
 import asyncio
 import os
@@ -109,9 +110,22 @@ def run(command, env, **kwargs):
 def start_gunicorn(env, port, workers, threads):
     gunicorn = Path(sys.executable).with_name("gunicorn")
     command = [
-        str(gunicorn) if gunicorn.exists() else "gunicorn", "candor.wsgi:application",
-        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-        "--worker-class", "gthread", "--keep-alive", "30", "--backlog", "2048", "--log-level", "warning",
+        str(gunicorn) if gunicorn.exists() else "gunicorn",
+        "candor.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(workers),
+        "--threads",
+        str(threads),
+        "--worker-class",
+        "gthread",
+        "--keep-alive",
+        "30",
+        "--backlog",
+        "2048",
+        "--log-level",
+        "warning",
     ]
     process = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True)
     deadline = time.monotonic() + 30
@@ -176,9 +190,12 @@ def server_cpu_seconds(server, database_url):
 
     name = database_url.rpartition("/")[2]
     with psycopg.connect(database_url, autocommit=True) as connection:
-        backends = [row[0] for row in connection.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
-        )]
+        backends = [
+            row[0]
+            for row in connection.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", [name]
+            )
+        ]
     return sum(_cpu_seconds(pid) for pid in _process_group(server.pid) + backends)
 
 
@@ -194,7 +211,7 @@ def load_with_wrk(url, *, seconds, connections, threads, headers):
     command = ["wrk", "--latency", "-t", str(threads), "-c", str(connections), "-d", f"{seconds}s"]
     for name, value in headers.items():
         command += ["-H", f"{name}: {value}"]
-    output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
+    output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     percentiles = {
         int(p): _milliseconds(value, unit)
         for p, value, unit in re.findall(r"^\s+(\d+)%\s+([\d.]+)(us|ms|s|m)\s*$", output, re.MULTILINE)
@@ -237,13 +254,19 @@ async def _python_load(url, seconds, connections, headers):
     request = ("\r\n".join(lines) + "\r\n\r\n").encode()
     latencies, failures = [], []
     started = time.perf_counter()
-    await asyncio.gather(*[
-        _connection(host, port, request, started + seconds, latencies, failures) for _ in range(connections)
-    ])
+    await asyncio.gather(
+        *[_connection(host, port, request, started + seconds, latencies, failures) for _ in range(connections)]
+    )
     elapsed = time.perf_counter() - started
     quantiles = statistics.quantiles(latencies, n=100)
-    return {"rps": len(latencies) / elapsed, "p50": quantiles[49] * 1000, "p99": quantiles[98] * 1000,
-            "requests": len(latencies), "errors": len(failures), "note": "python load generator"}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50": quantiles[49] * 1000,
+        "p99": quantiles[98] * 1000,
+        "requests": len(latencies),
+        "errors": len(failures),
+        "note": "python load generator",
+    }
 
 
 def load_with_python(url, *, seconds, connections, threads, headers):
@@ -273,41 +296,58 @@ def main():
         reset_database(args.database_url)
         run([sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"], env)
         run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"], env)
-        private_path = run([sys.executable, "-c", SEED], env, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-        print(f"gunicorn: {args.workers} gthread workers x {args.threads} threads; load: "
-              f"{'wrk' if load is load_with_wrk else 'built-in asyncio client'}, {args.connections} keep-alive "
-              f"connections, {args.seconds} s per run, loopback.", flush=True)
+        private_path = (
+            run([sys.executable, "-c", SEED], env, capture_output=True, text=True).stdout.strip().splitlines()[-1]
+        )
+        print(
+            f"gunicorn: {args.workers} gthread workers x {args.threads} threads; load: "
+            f"{'wrk' if load is load_with_wrk else 'built-in asyncio client'}, {args.connections} keep-alive "
+            f"connections, {args.seconds} s per run, loopback.",
+            flush=True,
+        )
         server = start_gunicorn(env, port, args.workers, args.threads)
         try:
             base = f"http://127.0.0.1:{port}"
             results = []
-            for name, path in [("private status page", private_path), ("public status page", "/status/bench/"),
-                               ("public Atom feed", "/status/bench/feed.atom")]:
+            for name, path in [
+                ("private status page", private_path),
+                ("public status page", "/status/bench/"),
+                ("public Atom feed", "/status/bench/feed.atom"),
+            ]:
                 status, headers, body = fetch(base + path)
                 assert status == 200, f"{path} answered {status}"
                 etag = headers["ETag"]
                 assert fetch(base + path, {"If-None-Match": etag})[0] == 304
                 for _ in range(2):  # warm every worker's cache and connection
                     load(base + path, seconds=1, connections=args.connections, threads=2, headers={})
-                for label, headers in [(f"{name} (200, {len(body) // 1024} KiB)", {}),
-                                       (f"{name} (304 revalidation)", {"If-None-Match": etag})]:
+                for label, headers in [
+                    (f"{name} (200, {len(body) // 1024} KiB)", {}),
+                    (f"{name} (304 revalidation)", {"If-None-Match": etag}),
+                ]:
                     cpu_before = server_cpu_seconds(server, args.database_url)
-                    result = load(base + path, seconds=args.seconds, connections=args.connections, threads=2,
-                                  headers=headers)
+                    result = load(
+                        base + path, seconds=args.seconds, connections=args.connections, threads=2, headers=headers
+                    )
                     cpu = server_cpu_seconds(server, args.database_url) - cpu_before
                     result["cpu_ms"] = cpu * 1000 / max(result["requests"], 1)
                     results.append((label, result))
         finally:
             stop(server)
     cores = os.cpu_count() or 1
-    print(f"\nLoad average now: {os.getloadavg()[0]:.1f} on {cores} cores (other work on the machine lowers requests/s;"
-          " the server CPU per request is steadier).")
-    print(f"{'page':<42} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU ms/req':>11}"
-          f" {'req/s if ' + str(cores) + ' cores served only this':>34}")
+    print(
+        f"\nLoad average now: {os.getloadavg()[0]:.1f} on {cores} cores (other work on the machine lowers requests/s;"
+        " the server CPU per request is steadier)."
+    )
+    print(
+        f"{'page':<42} {'requests/s':>11} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'CPU ms/req':>11}"
+        f" {'req/s if ' + str(cores) + ' cores served only this':>34}"
+    )
     for name, result in results:
-        print(f"{name:<42} {result['rps']:>11.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} {result['errors']:>7}"
-              f" {result['cpu_ms']:>11.2f} {cores * 1000 / max(result['cpu_ms'], 0.001):>34.0f}"
-              + (f"  ({result['note']})" if result["note"] else ""))
+        print(
+            f"{name:<42} {result['rps']:>11.0f} {result['p50']:>8.2f} {result['p99']:>8.2f} {result['errors']:>7}"
+            f" {result['cpu_ms']:>11.2f} {cores * 1000 / max(result['cpu_ms'], 0.001):>34.0f}"
+            + (f"  ({result['note']})" if result["note"] else "")
+        )
     print("\nCPU ms/req: gunicorn plus its PostgreSQL backends, load generator excluded.")
     print("Targets (figures, not tests): >= 1000 requests/s with p99 < 50 ms on 2 cores.")
 

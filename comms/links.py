@@ -3,6 +3,7 @@
 Tokens are "<value>.<signature>" with a truncated HMAC-SHA256 (128 bits) keyed by SECRET_KEY
 and a per-purpose salt: short enough for an SMS, computed fast enough for 100,000 recipients.
 """
+
 import base64
 import functools
 import hashlib

@@ -3,6 +3,7 @@
 They travel through the same outbox and providers as client messages, addressed to users instead
 of contacts. Users have no consent state: these alerts are operational, not marketing.
 """
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -50,7 +51,9 @@ def team_notify(*, organization, users, topic, source, subject, body, link=""):
     if link:
         body = f"{body}\n\n{link}"
     already = set(
-        Message.objects.filter(source=source, user__in=[user.pk for user in recipients]).values_list("user_id", "channel")
+        Message.objects.filter(source=source, user__in=[user.pk for user in recipients]).values_list(
+            "user_id", "channel"
+        )
     )
     wanted = [
         (user, channel, address)
@@ -63,26 +66,37 @@ def team_notify(*, organization, users, topic, source, subject, body, link=""):
     words = {"email": (subject, body), "sms": ("", sms_text)}
     specs = {
         channel: MessageContent(
-            source=source, channel=channel, language="en", subject=words[channel][0], body=words[channel][1],
-            digest=MessageContent.digest_of(channel=channel, language="en", subject=words[channel][0],
-                                            body=words[channel][1]),
+            source=source,
+            channel=channel,
+            language="en",
+            subject=words[channel][0],
+            body=words[channel][1],
+            digest=MessageContent.digest_of(
+                channel=channel, language="en", subject=words[channel][0], body=words[channel][1]
+            ),
         )
         for channel in {channel for _, channel, _ in wanted}
     }
     MessageContent.objects.bulk_create(specs.values(), ignore_conflicts=True)
     contents = {
         content.channel: content
-        for content in MessageContent.objects.filter(
-            source=source, digest__in=[spec.digest for spec in specs.values()]
-        )
+        for content in MessageContent.objects.filter(source=source, digest__in=[spec.digest for spec in specs.values()])
     }
     segments = sms_size(sms_text).segments
     Message.objects.bulk_create(
         [
             Message(
-                organization=organization, user=user, channel=channel, topic=topic, source=source,
-                content=contents[channel], to_address=address, segments=segments if channel == "sms" else 1,
-                queued_at=now, next_attempt_at=now, status_changed_at=now,
+                organization=organization,
+                user=user,
+                channel=channel,
+                topic=topic,
+                source=source,
+                content=contents[channel],
+                to_address=address,
+                segments=segments if channel == "sms" else 1,
+                queued_at=now,
+                next_attempt_at=now,
+                status_changed_at=now,
             )
             for user, channel, address in wanted
         ],
@@ -97,5 +111,7 @@ def team_notice_count(*, topic, source_prefix, since):
     """How many internal alerts of one kind (sources starting with `source_prefix`) a topic got since then."""
     return (
         Message.objects.filter(topic=topic, source__startswith=source_prefix, user__isnull=False, queued_at__gte=since)
-        .values("source").distinct().count()
+        .values("source")
+        .distinct()
+        .count()
     )

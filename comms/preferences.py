@@ -3,6 +3,7 @@
 Each change is made on the contact row (with consent timestamps) and kept as a PreferenceChange
 audit row. Publishing reads the contact when it runs, so a change applies to the very next message.
 """
+
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -48,8 +49,17 @@ def contact_preferences_change(*, contact, accepts_email, wants_sms, language, v
         contact.opt_out_of_sms(at=at)
     changes = _changes(before, _snapshot(contact))
     if changes:
-        contact.save(update_fields=["accepts_email", "accepts_sms", "language", "sms_consent", "sms_consent_at",
-                                    "sms_opted_out_at", "updated_at"])
+        contact.save(
+            update_fields=[
+                "accepts_email",
+                "accepts_sms",
+                "language",
+                "sms_consent",
+                "sms_consent_at",
+                "sms_opted_out_at",
+                "updated_at",
+            ]
+        )
     return _record(contact, changes, via, at)
 
 

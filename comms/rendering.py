@@ -4,6 +4,7 @@ Messages are rendered once per (language, timezone) group; the values that diffe
 are left as substitution tokens (see PER_RECIPIENT_TOKENS) filled in at send time. That keeps
 100,000 recipients to a handful of rendered texts, and is how SendGrid batches them.
 """
+
 import zoneinfo
 from dataclasses import dataclass
 
@@ -129,6 +130,4 @@ def sms_friendly(text):
 
 
 def typical_substitutions():
-    return {
-        token: "x" * TYPICAL_VALUE_LENGTHS[name] for name, token in PER_RECIPIENT_TOKENS.items()
-    }
+    return {token: "x" * TYPICAL_VALUE_LENGTHS[name] for name, token in PER_RECIPIENT_TOKENS.items()}

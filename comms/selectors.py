@@ -1,4 +1,5 @@
 """Read queries about messages, for callers that know their own topics and sources."""
+
 from collections import defaultdict
 
 from django.db.models import Count

@@ -1,4 +1,5 @@
 """Provider webhooks, mounted under /hooks/ (Twilio signs the exact public URL: keep these paths)."""
+
 from django.urls import path
 
 from . import webhooks

@@ -1,6 +1,7 @@
 """What comms hands back up (settings.CANDOR_COMMS_EVENT_HANDLER): onto the incident timeline, and
 to the incident's commander and backup when they must act (a reply, an unreachable contact, a
 burst of failures)."""
+
 import datetime as dt
 
 from django.conf import settings
@@ -9,12 +10,11 @@ from django.utils import timezone
 from accounts.models import Contact, User
 from comms.notifications import team_notice_count
 from comms.selectors import message_counts
-
 from playbooks.acknowledgements.services import acknowledgement_from_reply
-from playbooks.promises.services import incident_team_notify
 from playbooks.debriefs.services import survey_answer_from_sms
-from playbooks.models import Incident, TimelineKind
 from playbooks.incidents.services import timeline_record
+from playbooks.models import Incident, TimelineKind
+from playbooks.promises.services import incident_team_notify
 
 NOTES = {
     "message_failed": "{channel} to {contact} failed: {error}",
@@ -72,8 +72,10 @@ def _tell_team(incident, event, who):
         if _over_hourly_limit(topic, "team:reply:", at):
             return
         incident_team_notify(
-            incident=incident, source=f"team:reply:{event.data.get('inbound_id') or event.message_id}",
-            subject=f"Reply from {who}", body=f"{who} replied by SMS:\n\n{event.data.get('body', '')}",
+            incident=incident,
+            source=f"team:reply:{event.data.get('inbound_id') or event.message_id}",
+            subject=f"Reply from {who}",
+            body=f"{who} replied by SMS:\n\n{event.data.get('body', '')}",
         )
     elif event.kind == "contact_unreachable":
         if not source.startswith("update:"):
@@ -81,22 +83,26 @@ def _tell_team(incident, event, who):
         if _over_hourly_limit(topic, "team:unreachable:", at):
             return
         incident_team_notify(
-            incident=incident, source=f"team:unreachable:{source}:{event.contact_id}",
+            incident=incident,
+            source=f"team:unreachable:{source}:{event.contact_id}",
             subject=f"Could not reach {who}",
             body=f"{who} could not be reached on any channel for the latest update. Consider calling them.",
         )
     elif event.kind == "message_failed" and source:
         failed = sum(
-            count for statuses in message_counts(source=source).values()
-            for status, count in statuses.items() if status in FAILED
+            count
+            for statuses in message_counts(source=source).values()
+            for status, count in statuses.items()
+            if status in FAILED
         )
         if failed >= settings.CANDOR_FAILURE_BURST_COUNT:
             # One alert per update: the unique (source, user, channel) makes repeats queue nothing.
             incident_team_notify(
-                incident=incident, source=f"team:failures:{source}",
+                incident=incident,
+                source=f"team:failures:{source}",
                 subject=f"Messages failing: {incident.title}",
                 body=f"{failed} messages of {source.replace(':', ' #')} have failed so far. "
-                     "Check the delivery counts and the providers.",
+                "Check the delivery counts and the providers.",
             )
 
 

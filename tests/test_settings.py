@@ -1,4 +1,5 @@
 """Settings: production refuses unsafe defaults and passes Django's deployment checks."""
+
 import os
 import subprocess
 import sys
@@ -16,7 +17,8 @@ PRODUCTION_ENV = {
 def manage(*args, env):
     # A fresh process environment: nothing a browser test or a developer's shell set leaks in.
     base = {
-        key: value for key, value in os.environ.items()
+        key: value
+        for key, value in os.environ.items()
         if key not in PRODUCTION_ENV and not key.startswith(("DJANGO_", "CANDOR_", "TWILIO_", "SENDGRID_"))
     }
     return subprocess.run(

@@ -56,9 +56,7 @@ def _deliver(path: Path, text: str, message_id: int) -> SendResult:
             error_code="outbox-write",
             error=str(error),
         )
-    return SendResult(
-        message_id=message_id, outcome=Outcome.ACCEPTED, provider_message_id=f"console-{message_id}"
-    )
+    return SendResult(message_id=message_id, outcome=Outcome.ACCEPTED, provider_message_id=f"console-{message_id}")
 
 
 class ConsoleSmsProvider(SmsProvider):
@@ -95,9 +93,7 @@ class ConsoleEmailProvider(EmailProvider):
         for message in messages:
             subject = apply_substitutions(message.subject, message.substitutions)
             body = apply_substitutions(message.body, message.substitutions)
-            recipient = (
-                f"{message.to_name} <{message.to_email}>" if message.to_name else message.to_email
-            )
+            recipient = f"{message.to_name} <{message.to_email}>" if message.to_name else message.to_email
             text = _render(
                 [
                     ("To", recipient),

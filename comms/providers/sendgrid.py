@@ -68,10 +68,7 @@ def plan_requests(messages: Sequence[OutgoingEmail]) -> list[list[int]]:
         requests[position].indexes.append(index)
         requests[position].addresses.add(address)
         start = first_open.get(key, 0)
-        while (
-            start < len(requests)
-            and len(requests[start].indexes) >= MAX_PERSONALIZATIONS_PER_REQUEST
-        ):
+        while start < len(requests) and len(requests[start].indexes) >= MAX_PERSONALIZATIONS_PER_REQUEST:
             start += 1
         first_open[key] = start
     return [request.indexes for requests in groups.values() for request in requests]
@@ -91,9 +88,7 @@ def _personalization(message: OutgoingEmail) -> dict:
         "custom_args": {"candor_message_id": str(message.message_id)},
     }
     if message.substitutions:
-        personalization["substitutions"] = {
-            key: str(value) for key, value in message.substitutions.items()
-        }
+        personalization["substitutions"] = {key: str(value) for key, value in message.substitutions.items()}
     if message.headers:
         personalization["headers"] = dict(message.headers)
     return personalization
@@ -115,17 +110,13 @@ class SendGridEmailProvider(EmailProvider):
         self._client = sendgrid.SendGridAPIClient(api_key, host=api_host.rstrip("/"))
         # python_http_client copies its timeout into every child client (client.mail.send...).
         self._client.client.timeout = timeout_seconds
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(1, int(concurrency)), thread_name_prefix="candor-sendgrid"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=max(1, int(concurrency)), thread_name_prefix="candor-sendgrid")
 
     def send_email(self, messages: Sequence[OutgoingEmail]) -> list[SendResult]:
         planned = plan_requests(messages)
         batches = [[messages[index] for index in indexes] for indexes in planned]
         results: list[SendResult | None] = [None] * len(messages)
-        for indexes, batch_results in zip(
-            planned, self._executor.map(self._send_batch, batches), strict=True
-        ):
+        for indexes, batch_results in zip(planned, self._executor.map(self._send_batch, batches), strict=True):
             for index, result in zip(indexes, batch_results, strict=True):
                 results[index] = result
         return results
@@ -177,9 +168,7 @@ def _describe(error: Exception) -> str:
 
 
 def _all(batch, outcome, **fields) -> list[SendResult]:
-    return [
-        SendResult(message_id=message.message_id, outcome=outcome, **fields) for message in batch
-    ]
+    return [SendResult(message_id=message.message_id, outcome=outcome, **fields) for message in batch]
 
 
 def _error_details(error: HTTPError) -> list[dict]:
@@ -210,9 +199,7 @@ def _results_for_http_error(batch: list[OutgoingEmail], error: HTTPError) -> lis
     details = _error_details(error)
     description = (
         "; ".join(
-            f"{item.get('message')} ({item['field']})"
-            if item.get("field")
-            else str(item.get("message"))
+            f"{item.get('message')} ({item['field']})" if item.get("field") else str(item.get("message"))
             for item in details
         )
         or f"HTTP {status} {error.reason}"

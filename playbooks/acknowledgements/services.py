@@ -6,6 +6,7 @@ publishing an update of that stage opens one `ClientAcknowledgement` per affecte
 schedules the chase (playbooks.acknowledgements.tasks). Every confirmation, reminder and escalation is on the
 timeline; the rows say who confirmed, when and how, and what chasing was done.
 """
+
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
@@ -24,8 +25,9 @@ from comms.rendering import (
     sms_size,
 )
 from comms.services import ContentSpec, RecipientSpec, messages_queue
-
 from playbooks.incidents.links import status_url
+from playbooks.incidents.selectors import audience_clients
+from playbooks.incidents.services import timeline_record
 from playbooks.models import (
     AcknowledgementVia,
     ClientAcknowledgement,
@@ -33,38 +35,65 @@ from playbooks.models import (
     TimelineKind,
     normalize_keyword,
 )
-from playbooks.incidents.selectors import audience_clients
-from playbooks.incidents.services import timeline_record
 
 # The words of a reminder, per language; the request itself comes from the playbook.
 REMINDER_WORDS = {
-    "en": {"subject": "Reminder: please confirm", "intro": "Reminder: we have not yet received your confirmation.",
-           "reply": "Reply {keyword} to confirm, or confirm on your status page:", "page": "Confirm on your status page:",
-           "preferences": "Your contact preferences:"},
-    "de": {"subject": "Erinnerung: bitte bestätigen",
-           "intro": "Erinnerung: Ihre Bestätigung liegt uns noch nicht vor.",
-           "reply": "Antworten Sie {keyword} oder bestätigen Sie auf Ihrer Statusseite:",
-           "page": "Bestätigen Sie auf Ihrer Statusseite:", "preferences": "Ihre Kontakteinstellungen:"},
-    "fr": {"subject": "Rappel : merci de confirmer", "intro": "Rappel : nous n'avons pas encore reçu votre confirmation.",
-           "reply": "Répondez {keyword} pour confirmer, ou confirmez sur votre page de suivi :",
-           "page": "Confirmez sur votre page de suivi :", "preferences": "Vos préférences de contact :"},
-    "es": {"subject": "Recordatorio: confirme, por favor",
-           "intro": "Recordatorio: aún no hemos recibido su confirmación.",
-           "reply": "Responda {keyword} para confirmar, o confirme en su página de estado:",
-           "page": "Confirme en su página de estado:", "preferences": "Sus preferencias de contacto:"},
-    "pt-br": {"subject": "Lembrete: confirme, por favor",
-              "intro": "Lembrete: ainda não recebemos a sua confirmação.",
-              "reply": "Responda {keyword} para confirmar, ou confirme na sua página de status:",
-              "page": "Confirme na sua página de status:", "preferences": "Suas preferências de contato:"},
-    "it": {"subject": "Promemoria: per favore confermi", "intro": "Promemoria: non abbiamo ancora ricevuto la sua conferma.",
-           "reply": "Risponda {keyword} per confermare, o confermi sulla sua pagina di stato:",
-           "page": "Confermi sulla sua pagina di stato:", "preferences": "Le sue preferenze di contatto:"},
-    "nl": {"subject": "Herinnering: graag bevestigen", "intro": "Herinnering: we hebben uw bevestiging nog niet ontvangen.",
-           "reply": "Antwoord {keyword} om te bevestigen, of bevestig op uw statuspagina:",
-           "page": "Bevestig op uw statuspagina:", "preferences": "Uw contactvoorkeuren:"},
-    "ja": {"subject": "リマインダー：ご確認のお願い", "intro": "リマインダー：まだご確認をいただいておりません。",
-           "reply": "{keyword} と返信いただくか、ステータスページでご確認ください：",
-           "page": "ステータスページでご確認ください：", "preferences": "連絡設定："},
+    "en": {
+        "subject": "Reminder: please confirm",
+        "intro": "Reminder: we have not yet received your confirmation.",
+        "reply": "Reply {keyword} to confirm, or confirm on your status page:",
+        "page": "Confirm on your status page:",
+        "preferences": "Your contact preferences:",
+    },
+    "de": {
+        "subject": "Erinnerung: bitte bestätigen",
+        "intro": "Erinnerung: Ihre Bestätigung liegt uns noch nicht vor.",
+        "reply": "Antworten Sie {keyword} oder bestätigen Sie auf Ihrer Statusseite:",
+        "page": "Bestätigen Sie auf Ihrer Statusseite:",
+        "preferences": "Ihre Kontakteinstellungen:",
+    },
+    "fr": {
+        "subject": "Rappel : merci de confirmer",
+        "intro": "Rappel : nous n'avons pas encore reçu votre confirmation.",
+        "reply": "Répondez {keyword} pour confirmer, ou confirmez sur votre page de suivi :",
+        "page": "Confirmez sur votre page de suivi :",
+        "preferences": "Vos préférences de contact :",
+    },
+    "es": {
+        "subject": "Recordatorio: confirme, por favor",
+        "intro": "Recordatorio: aún no hemos recibido su confirmación.",
+        "reply": "Responda {keyword} para confirmar, o confirme en su página de estado:",
+        "page": "Confirme en su página de estado:",
+        "preferences": "Sus preferencias de contacto:",
+    },
+    "pt-br": {
+        "subject": "Lembrete: confirme, por favor",
+        "intro": "Lembrete: ainda não recebemos a sua confirmação.",
+        "reply": "Responda {keyword} para confirmar, ou confirme na sua página de status:",
+        "page": "Confirme na sua página de status:",
+        "preferences": "Suas preferências de contato:",
+    },
+    "it": {
+        "subject": "Promemoria: per favore confermi",
+        "intro": "Promemoria: non abbiamo ancora ricevuto la sua conferma.",
+        "reply": "Risponda {keyword} per confermare, o confermi sulla sua pagina di stato:",
+        "page": "Confermi sulla sua pagina di stato:",
+        "preferences": "Le sue preferenze di contatto:",
+    },
+    "nl": {
+        "subject": "Herinnering: graag bevestigen",
+        "intro": "Herinnering: we hebben uw bevestiging nog niet ontvangen.",
+        "reply": "Antwoord {keyword} om te bevestigen, of bevestig op uw statuspagina:",
+        "page": "Bevestig op uw statuspagina:",
+        "preferences": "Uw contactvoorkeuren:",
+    },
+    "ja": {
+        "subject": "リマインダー：ご確認のお願い",
+        "intro": "リマインダー：まだご確認をいただいておりません。",
+        "reply": "{keyword} と返信いただくか、ステータスページでご確認ください：",
+        "page": "ステータスページでご確認ください：",
+        "preferences": "連絡設定：",
+    },
 }
 
 
@@ -109,7 +138,9 @@ def acknowledgements_request(*, update, incident, at):
         ClientAcknowledgement.objects.filter(incident=incident, stage=update.stage).values_list("client_id", flat=True)
     )
     new = [
-        ClientAcknowledgement(incident=incident, stage=update.stage, client_id=client_id, requested_at=at, chase_at=chase_at)
+        ClientAcknowledgement(
+            incident=incident, stage=update.stage, client_id=client_id, requested_at=at, chase_at=chase_at
+        )
         for client_id in client_ids
         if client_id not in asked
     ]
@@ -127,7 +158,9 @@ class Confirmation:
 
 def open_acknowledgement(*, incident, client_id):
     """The request this client should answer now: their latest unconfirmed one, else their latest."""
-    rows = list(ClientAcknowledgement.objects.filter(incident=incident, client_id=client_id).order_by("-requested_at", "-id"))
+    rows = list(
+        ClientAcknowledgement.objects.filter(incident=incident, client_id=client_id).order_by("-requested_at", "-id")
+    )
     return next((row for row in rows if not row.is_confirmed), rows[0] if rows else None)
 
 
@@ -163,8 +196,14 @@ def acknowledgement_confirm(*, incident, contact, via, at=None):
             incident=incident,
             kind=TimelineKind.CLIENT_REPLY,
             note=f"{client_name} confirmed ({contact.name}, {how}): {request}",
-            data={"event": "acknowledged", "acknowledgement": row.pk, "client": contact.client_id,
-                  "contact": contact.pk, "via": via, "stage": row.stage},
+            data={
+                "event": "acknowledged",
+                "acknowledgement": row.pk,
+                "client": contact.client_id,
+                "contact": contact.pk,
+                "via": via,
+                "stage": row.stage,
+            },
             at=at,
         )
     return Confirmation(row, True)
@@ -215,9 +254,13 @@ def acknowledgements_chase(*, incident, now):
             incident=incident,
             kind=TimelineKind.REMINDER,
             note=f"Reminded {len(due)} client(s) who have not confirmed: {_names(row.client for row in due)} "
-                 f"({reminded['email']} by email, {reminded['sms']} by SMS).",
-            data={"event": "acknowledgement_reminder", "acknowledgements": [row.pk for row in due],
-                  "clients": [row.client_id for row in due], **reminded},
+            f"({reminded['email']} by email, {reminded['sms']} by SMS).",
+            data={
+                "event": "acknowledgement_reminder",
+                "acknowledgements": [row.pk for row in due],
+                "clients": [row.client_id for row in due],
+                **reminded,
+            },
             at=now,
         )
         by_owner = defaultdict(list)
@@ -228,14 +271,20 @@ def acknowledgements_chase(*, incident, now):
             if owner is None:
                 note = f"No confirmation from {clients}, who have no account owner: follow up directly."
             else:
-                note = f"No confirmation from {clients}: escalated to their account owner " \
-                       f"{owner.get_full_name() or owner.username}" + (f" ({owner.email})." if owner.email else ".")
+                note = (
+                    f"No confirmation from {clients}: escalated to their account owner "
+                    f"{owner.get_full_name() or owner.username}" + (f" ({owner.email})." if owner.email else ".")
+                )
             timeline_record(
                 incident=incident,
                 kind=TimelineKind.ESCALATION,
                 note=note,
-                data={"event": "acknowledgement_escalation", "account_owner": owner.pk if owner else None,
-                      "clients": [row.client_id for row in rows], "acknowledgements": [row.pk for row in rows]},
+                data={
+                    "event": "acknowledgement_escalation",
+                    "account_owner": owner.pk if owner else None,
+                    "clients": [row.client_id for row in rows],
+                    "acknowledgements": [row.pk for row in rows],
+                },
                 at=now,
             )
             if owner is not None:
@@ -271,11 +320,16 @@ def _queue_reminders(incident, rows):
         }
         if contact.can_receive_email:
             key = f"email:{language}:{row.stage}"
-            contents.setdefault(key, ContentSpec(
-                "email", language, f"{words['subject']} – {incident.title}",
-                f"{words['intro']}\n\n{request}\n\n{words['page']} {PER_RECIPIENT_TOKENS['status_url']}\n\n"
-                f"{organization.name}\n\n{words['preferences']} {PER_RECIPIENT_TOKENS['preferences_url']}",
-            ))
+            contents.setdefault(
+                key,
+                ContentSpec(
+                    "email",
+                    language,
+                    f"{words['subject']} – {incident.title}",
+                    f"{words['intro']}\n\n{request}\n\n{words['page']} {PER_RECIPIENT_TOKENS['status_url']}\n\n"
+                    f"{organization.name}\n\n{words['preferences']} {PER_RECIPIENT_TOKENS['preferences_url']}",
+                ),
+            )
             recipients.append(RecipientSpec(contact, "email", key, substitutions))
             counts["email"] += 1
         if contact.can_receive_sms:
@@ -285,13 +339,20 @@ def _queue_reminders(incident, rows):
                 f"{words['reply'].format(keyword=keyword)} {PER_RECIPIENT_TOKENS['status_url']}"
             )
             contents.setdefault(key, ContentSpec("sms", language, "", body))
-            size = sms_size(body.replace(PER_RECIPIENT_TOKENS["status_url"], substitutions[PER_RECIPIENT_TOKENS["status_url"]]))
+            size = sms_size(
+                body.replace(PER_RECIPIENT_TOKENS["status_url"], substitutions[PER_RECIPIENT_TOKENS["status_url"]])
+            )
             recipients.append(RecipientSpec(contact, "sms", key, substitutions, segments=size.segments))
             counts["sms"] += 1
     if recipients:
         # One source per incident: a contact is never reminded twice, whatever runs again.
-        messages_queue(organization=organization, topic=f"incident:{incident.pk}",
-                       source=f"ack-reminder:{incident.pk}", contents=contents, recipients=recipients)
+        messages_queue(
+            organization=organization,
+            topic=f"incident:{incident.pk}",
+            source=f"ack-reminder:{incident.pk}",
+            contents=contents,
+            recipients=recipients,
+        )
     return counts
 
 
@@ -310,8 +371,8 @@ def _tell_account_owner(incident, owner, rows):
         source=f"ack-escalation:{incident.pk}:{owner.pk}:{rows[0].pk}",
         subject=f"Not confirmed: {names} ({incident.title})",
         body=f"These clients of yours have not confirmed for incident #{incident.pk} {incident.title}:\n\n"
-             f"{lines}\n\nWhat they were asked: {request}\n\nThey have been sent a reminder; a call from you "
-             f"may help.",
+        f"{lines}\n\nWhat they were asked: {request}\n\nThey have been sent a reminder; a call from you "
+        f"may help.",
         link=f"{settings.CANDOR_PUBLIC_URL}/incidents/{incident.pk}/",
     )
 
@@ -352,7 +413,9 @@ def acknowledgement_status(*, incident):
             client_id=row.client_id,
             client_name=row.client.name,
             stage=row.stage,
-            request=acknowledgement_words(acknowledgement_config(incident, row.stage), [incident.plan.get("default_language")])[1],
+            request=acknowledgement_words(
+                acknowledgement_config(incident, row.stage), [incident.plan.get("default_language")]
+            )[1],
             requested_at=row.requested_at,
             confirmed_at=row.confirmed_at,
             confirmed_by=row.confirmed_by.name if row.confirmed_by else "",

@@ -1,5 +1,6 @@
 """Background tasks of client acknowledgements (queue "timers"). Thin: each calls one service,
 and each is safe to run late or twice: the acknowledgement rows say what was already done."""
+
 from django.utils import timezone
 from django_tasks import task
 

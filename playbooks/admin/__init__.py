@@ -1,9 +1,11 @@
 """Admin for playbooks (editable data) and incidents (transitions only as the user may do them now)."""
+
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
+from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
 from playbooks.models import (
     ChecklistItem,
     Incident,
@@ -14,7 +16,6 @@ from playbooks.models import (
     StageMessage,
     TimelineEntry,
 )
-from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
 
 
 class OrganizationScopedAdmin(admin.ModelAdmin):
@@ -103,10 +104,18 @@ class IncidentAdmin(OrganizationScopedAdmin):
     inlines = [IncidentChecklistInline, TimelineInline]
 
     def get_readonly_fields(self, request, obj=None):
-        frozen = ["kind", "state", "playbook_version", "created_at", "activated_at", "resolved_at",
-                  "closed_at", "cancelled_at"]
+        frozen = [
+            "kind",
+            "state",
+            "playbook_version",
+            "created_at",
+            "activated_at",
+            "resolved_at",
+            "closed_at",
+            "cancelled_at",
+        ]
         if obj is not None:
-            return frozen + ["playbook", "organization", "detected_at"]
+            return [*frozen, "playbook", "organization", "detected_at"]
         return frozen
 
     def get_exclude(self, request, obj=None):
@@ -141,8 +150,9 @@ class IncidentAdmin(OrganizationScopedAdmin):
                 "<int:incident_id>/transition/<str:name>/",
                 self.admin_site.admin_view(self.transition_view),
                 name="playbooks_incident_transition",
-            )
-        ] + super().get_urls()
+            ),
+            *super().get_urls(),
+        ]
 
     def transition_view(self, request, incident_id, name):
         incident = get_object_or_404(self.get_queryset(request), pk=incident_id)

@@ -1,5 +1,6 @@
 """Admin for the survey's extra questions per playbook (registered by playbooks/admin.py). Answers,
 follow-ups and debriefs are edited on their own pages, where the rules about who may do what live."""
+
 from django.contrib import admin
 
 from playbooks.models import Playbook, SurveyQuestion

@@ -1,15 +1,15 @@
 """Admin for alert endpoints (the secret is shown once, when set or rotated), inbound alerts (confirm
 or dismiss), and the read-only records of what the promise and deadline timers did."""
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
 from accounts.models import Role, User
-
 from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_endpoint_rotate_secret
-from playbooks.models import AlertEndpoint, DeadlineAlert, InboundAlert, Playbook, PromiseEvent
 from playbooks.incidents.services import TransitionRefused
+from playbooks.models import AlertEndpoint, DeadlineAlert, InboundAlert, Playbook, PromiseEvent
 
 
 class ScopedAdmin(admin.ModelAdmin):
@@ -49,8 +49,15 @@ def _show_secret(request, endpoint, secret):
 
 @admin.register(AlertEndpoint)
 class AlertEndpointAdmin(ScopedAdmin):
-    list_display = ["name", "organization", "playbook", "on_duty_commander", "is_active", "secret_hint",
-                    "secret_rotated_at"]
+    list_display = [
+        "name",
+        "organization",
+        "playbook",
+        "on_duty_commander",
+        "is_active",
+        "secret_hint",
+        "secret_rotated_at",
+    ]
     list_filter = ["is_active"]
     readonly_fields = ["id", "receive_url", "secret_hint", "secret_rotated_at", "created_at"]
     actions = ["rotate_secret"]
@@ -95,8 +102,16 @@ class AlertEndpointAdmin(ScopedAdmin):
 @admin.register(InboundAlert)
 class InboundAlertAdmin(ReadOnlyAdmin):
     organization_path = "endpoint__organization"
-    list_display = ["title", "endpoint", "status", "is_firing", "count", "first_received_at", "last_received_at",
-                    "incident"]
+    list_display = [
+        "title",
+        "endpoint",
+        "status",
+        "is_firing",
+        "count",
+        "first_received_at",
+        "last_received_at",
+        "incident",
+    ]
     list_filter = ["status", "is_firing"]
     search_fields = ["title", "fingerprint"]
     actions = ["confirm", "dismiss"]

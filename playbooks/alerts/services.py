@@ -5,6 +5,7 @@ Two payloads are understood: a generic JSON object and the Prometheus Alertmanag
 (version 4). Repeats of one problem (same fingerprint) while its alert waits for a decision, or
 while its incident is live, only bump a counter.
 """
+
 import hashlib
 import logging
 
@@ -14,21 +15,35 @@ from django.utils import timezone
 
 from accounts.models import Role, User
 from comms.notifications import team_notify
-
-from playbooks.promises.services import incident_team_notify
-from playbooks.models import AlertEndpoint, AlertStatus, InboundAlert, Severity, TimelineKind
 from playbooks.incidents.services import incident_create, incident_transition, timeline_record
+from playbooks.models import AlertEndpoint, AlertStatus, InboundAlert, Severity, TimelineKind
+from playbooks.promises.services import incident_team_notify
 
 logger = logging.getLogger("candor.alerts")
 
 SEVERITY_WORDS = {
-    "critical": Severity.CRITICAL, "crit": Severity.CRITICAL, "fatal": Severity.CRITICAL, "page": Severity.CRITICAL,
-    "emergency": Severity.CRITICAL, "sev1": Severity.CRITICAL, "p1": Severity.CRITICAL,
-    "major": Severity.MAJOR, "high": Severity.MAJOR, "error": Severity.MAJOR, "sev2": Severity.MAJOR,
+    "critical": Severity.CRITICAL,
+    "crit": Severity.CRITICAL,
+    "fatal": Severity.CRITICAL,
+    "page": Severity.CRITICAL,
+    "emergency": Severity.CRITICAL,
+    "sev1": Severity.CRITICAL,
+    "p1": Severity.CRITICAL,
+    "major": Severity.MAJOR,
+    "high": Severity.MAJOR,
+    "error": Severity.MAJOR,
+    "sev2": Severity.MAJOR,
     "p2": Severity.MAJOR,
-    "minor": Severity.MINOR, "warning": Severity.MINOR, "warn": Severity.MINOR, "medium": Severity.MINOR,
-    "sev3": Severity.MINOR, "p3": Severity.MINOR,
-    "low": Severity.LOW, "info": Severity.LOW, "informational": Severity.LOW, "sev4": Severity.LOW,
+    "minor": Severity.MINOR,
+    "warning": Severity.MINOR,
+    "warn": Severity.MINOR,
+    "medium": Severity.MINOR,
+    "sev3": Severity.MINOR,
+    "p3": Severity.MINOR,
+    "low": Severity.LOW,
+    "info": Severity.LOW,
+    "informational": Severity.LOW,
+    "sev4": Severity.LOW,
     "p4": Severity.LOW,
 }
 MAX_TITLE = 200
@@ -127,7 +142,11 @@ def _generic_spec(payload):
     if tags:
         summary = (summary + "\n\n" if summary else "") + "Tags: " + ", ".join(tags)
     return AlertSpec(
-        fingerprint=fingerprint, title=title[:MAX_TITLE], severity=severity, summary=summary, firing=firing,
+        fingerprint=fingerprint,
+        title=title[:MAX_TITLE],
+        severity=severity,
+        summary=summary,
+        firing=firing,
         detail={"format": "generic", "tags": tags},
     )
 
@@ -154,8 +173,10 @@ def _alertmanager_spec(payload):
     first_annotations = alerts[0].get("annotations") if isinstance(alerts[0].get("annotations"), dict) else {}
     name = common_labels.get("alertname") or first_labels.get("alertname") or "Alert"
     title = str(
-        common_annotations.get("summary") or common_annotations.get("title")
-        or (first_annotations.get("summary") if len(alerts) == 1 else "") or name
+        common_annotations.get("summary")
+        or common_annotations.get("title")
+        or (first_annotations.get("summary") if len(alerts) == 1 else "")
+        or name
     ).strip()
     severity = _severity(common_labels.get("severity") or first_labels.get("severity"), "commonLabels.severity", {})
     # The group is Alertmanager's own notion of "one problem": it re-sends the whole group on every
@@ -163,7 +184,9 @@ def _alertmanager_spec(payload):
     if group_key:
         fingerprint = "am:" + _digest(group_key)
     else:
-        members = sorted(str(alert.get("fingerprint") or sorted((alert.get("labels") or {}).items())) for alert in alerts)
+        members = sorted(
+            str(alert.get("fingerprint") or sorted((alert.get("labels") or {}).items())) for alert in alerts
+        )
         fingerprint = "am:" + _digest(*members)
     lines = []
     description = common_annotations.get("description")
@@ -178,9 +201,19 @@ def _alertmanager_spec(payload):
         what = annotations.get("summary") or labels.get("alertname") or ""
         lines.append(f"- [{alert.get('status', 'firing')}] {what} {where}".rstrip())
     return AlertSpec(
-        fingerprint=fingerprint, title=title[:MAX_TITLE], severity=severity, summary="\n".join(lines), firing=firing,
-        detail={"format": "alertmanager", "group_key": group_key or "", "receiver": payload.get("receiver", ""),
-                "external_url": payload.get("externalURL", ""), "alerts": len(alerts), "firing": len(firing_alerts)},
+        fingerprint=fingerprint,
+        title=title[:MAX_TITLE],
+        severity=severity,
+        summary="\n".join(lines),
+        firing=firing,
+        detail={
+            "format": "alertmanager",
+            "group_key": group_key or "",
+            "receiver": payload.get("receiver", ""),
+            "external_url": payload.get("externalURL", ""),
+            "alerts": len(alerts),
+            "firing": len(firing_alerts),
+        },
     )
 
 
@@ -215,9 +248,11 @@ def alert_receive(*, endpoint, payload, now=None):
     results = []
     with transaction.atomic():
         # One endpoint's alerts are handled one at a time, so a burst of repeats opens one incident.
-        endpoint = AlertEndpoint.objects.select_for_update(of=("self",)).select_related(
-            "organization", "playbook", "on_duty_commander"
-        ).get(pk=endpoint.pk)
+        endpoint = (
+            AlertEndpoint.objects.select_for_update(of=("self",))
+            .select_related("organization", "playbook", "on_duty_commander")
+            .get(pk=endpoint.pk)
+        )
         for spec in specs:
             alert = _open_alert(endpoint, spec.fingerprint)
             if alert is None:
@@ -232,8 +267,14 @@ def alert_receive(*, endpoint, payload, now=None):
 
 def _alert_open(endpoint, spec, payload, now):
     alert = InboundAlert.objects.create(
-        endpoint=endpoint, fingerprint=spec.fingerprint, title=spec.title, severity=spec.severity,
-        summary=spec.summary, first_received_at=now, last_received_at=now, payload=payload,
+        endpoint=endpoint,
+        fingerprint=spec.fingerprint,
+        title=spec.title,
+        severity=spec.severity,
+        summary=spec.summary,
+        first_received_at=now,
+        last_received_at=now,
+        payload=payload,
     )
     commander = endpoint.on_duty_commander
     try:
@@ -255,26 +296,33 @@ def _alert_open(endpoint, spec, payload, now):
         logger.warning("Alert %s from endpoint %s: %s", alert.pk, endpoint.pk, problem)
         admins = User.objects.filter(organization=endpoint.organization, role=Role.ADMIN, is_active=True)
         team_notify(
-            organization=endpoint.organization, users=[commander, *admins], topic=f"alert:{alert.pk}",
-            source=f"alert:{alert.pk}:opened", subject=f"[{endpoint.organization.name}] Alert: {spec.title}",
+            organization=endpoint.organization,
+            users=[commander, *admins],
+            topic=f"alert:{alert.pk}",
+            source=f"alert:{alert.pk}:opened",
+            subject=f"[{endpoint.organization.name}] Alert: {spec.title}",
             body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nNo draft incident could be "
-                 f"opened ({problem}). Fix the alert endpoint's settings; confirming the alert opens the incident.",
+            f"opened ({problem}). Fix the alert endpoint's settings; confirming the alert opens the incident.",
         )
         return alert
     alert.incident = incident
     alert.save(update_fields=["incident"])
     timeline_record(
-        incident=incident, kind=TimelineKind.NOTE, at=now,
+        incident=incident,
+        kind=TimelineKind.NOTE,
+        at=now,
         note=f"Opened as a draft by an alert from {endpoint.name}. Waiting for "
-             f"{commander.get_full_name() or commander.username} to confirm or dismiss it; nothing has been sent.",
+        f"{commander.get_full_name() or commander.username} to confirm or dismiss it; nothing has been sent.",
         data={"alert": alert.pk, "endpoint": str(endpoint.pk), "fingerprint": spec.fingerprint, **spec.detail},
     )
     incident_team_notify(
-        incident=incident, users=[commander], source=f"alert:{alert.pk}:opened",
+        incident=incident,
+        users=[commander],
+        source=f"alert:{alert.pk}:opened",
         subject=f"Alert: {spec.title} - confirm or dismiss",
         body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nA draft incident from the playbook "
-             f"{endpoint.playbook.name} is waiting for you. Confirm it to activate the incident, or dismiss it. "
-             "Nothing reaches clients until you do.",
+        f"{endpoint.playbook.name} is waiting for you. Confirm it to activate the incident, or dismiss it. "
+        "Nothing reaches clients until you do.",
     )
     return alert
 
@@ -301,9 +349,11 @@ def _alert_repeat(alert, spec, payload, now):
     alert.save(update_fields=fields)
     if alert.incident is not None and was_firing != spec.firing:
         timeline_record(
-            incident=alert.incident, kind=TimelineKind.NOTE, at=now,
+            incident=alert.incident,
+            kind=TimelineKind.NOTE,
+            at=now,
             note=f"Monitoring ({alert.endpoint.name}) reports the alert "
-                 + ("resolved." if not spec.firing else "firing again."),
+            + ("resolved." if not spec.firing else "firing again."),
             data={"alert": alert.pk, "firing": spec.firing, "count": alert.count},
         )
     return alert
@@ -314,7 +364,11 @@ def _alert_repeat(alert, spec, payload, now):
 
 
 def _locked_alert(alert, actor):
-    alert = InboundAlert.objects.select_for_update(of=("self",)).select_related("endpoint__playbook", "incident").get(pk=alert.pk)
+    alert = (
+        InboundAlert.objects.select_for_update(of=("self",))
+        .select_related("endpoint__playbook", "incident")
+        .get(pk=alert.pk)
+    )
     if not (actor and actor.is_authenticated and actor.can_run_incidents_of(alert.endpoint.organization_id)):
         raise PermissionDenied("Only commanders and admins of this organisation may decide on alerts.")
     if not alert.is_open:
@@ -330,13 +384,19 @@ def alert_confirm(*, alert, actor, note=""):
         incident = alert.incident
         if incident is None:
             incident = incident_create(
-                playbook=alert.endpoint.playbook, actor=actor, title=alert.title, severity=alert.severity,
-                summary=alert.summary, detected_at=alert.first_received_at,
+                playbook=alert.endpoint.playbook,
+                actor=actor,
+                title=alert.title,
+                severity=alert.severity,
+                summary=alert.summary,
+                detected_at=alert.first_received_at,
             )
             alert.incident = incident
         if incident.state == "draft":
             incident = incident_transition(
-                incident=incident, name="activate", actor=actor,
+                incident=incident,
+                name="activate",
+                actor=actor,
                 note=note or f"Confirmed alert from {alert.endpoint.name}.",
             )
         elif not incident.is_live:
@@ -359,7 +419,9 @@ def alert_dismiss(*, alert, actor, note=""):
                 raise ValidationError("The incident is already active; resolve it from the incident page.")
             if incident.state == "draft":
                 incident_transition(
-                    incident=incident, name="cancel", actor=actor,
+                    incident=incident,
+                    name="cancel",
+                    actor=actor,
                     note=note or f"Dismissed alert from {alert.endpoint.name}.",
                 )
         alert.status = AlertStatus.DISMISSED

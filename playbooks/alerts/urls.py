@@ -1,4 +1,5 @@
 """Inbound monitoring alerts (mounted at /alerts/)."""
+
 from django.urls import path
 
 from playbooks.alerts.views import alert_receive_view

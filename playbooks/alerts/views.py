@@ -1,4 +1,5 @@
 """The inbound alert endpoint for monitoring: POST /alerts/<endpoint id>/ with a bearer secret."""
+
 import json
 
 from django.core.exceptions import RequestDataTooBig, ValidationError

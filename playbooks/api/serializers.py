@@ -17,7 +17,6 @@ from rest_framework.settings import api_settings
 from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, SmsConsent, User, normalize_phone
 from comms.models import Message
 from comms.rendering import MessageTemplateError, render_text
-
 from playbooks.console.selectors import delivery_counts_by_update, update_status
 from playbooks.models import (
     Incident,

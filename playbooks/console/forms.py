@@ -7,7 +7,6 @@ from django.core.exceptions import ValidationError
 
 from accounts.models import LANGUAGES, ClientAccount, JargonTerm, User
 from comms.rendering import MessageTemplateError, render_text
-
 from playbooks.models import Playbook, Severity
 from playbooks.updates.services import TEXT_FIELDS
 
@@ -32,7 +31,7 @@ class IncidentCreateForm(forms.Form):
     playbook = forms.ModelChoiceField(queryset=Playbook.objects.none(), empty_label="Choose a playbook")
     title = forms.CharField(max_length=200, help_text="Short and plain, e.g. “Payments API errors”. Clients see it.")
     severity = forms.TypedChoiceField(
-        choices=[("", "The playbook's default")] + list(Severity.choices),
+        choices=[("", "The playbook's default"), *list(Severity.choices)],
         coerce=int,
         required=False,
         empty_value=None,
@@ -219,7 +218,7 @@ class JargonTermForm(forms.ModelForm):
     class Meta:
         model = JargonTerm
         fields = ["term", "plain_words", "language"]
-        widgets = {"language": forms.Select(choices=[("", "Every language")] + LANGUAGES)}
+        widgets = {"language": forms.Select(choices=[("", "Every language"), *LANGUAGES])}
         help_texts = {"term": "The word or phrase clients may not know, e.g. “latency”."}
 
     def __init__(self, *args, organization, **kwargs):

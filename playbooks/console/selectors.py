@@ -14,10 +14,9 @@ from django.http import Http404
 
 from comms.links import preferences_url
 from comms.rendering import PER_RECIPIENT_TOKENS, apply_substitutions
-
 from playbooks.incidents.links import status_url
-from playbooks.models import LIVE_STATES, IncidentUpdate
 from playbooks.incidents.selectors import audience_clients, incident_list
+from playbooks.models import LIVE_STATES, IncidentUpdate
 from playbooks.updates.services import audience_for, stage_texts, update_preview
 
 

@@ -21,9 +21,16 @@ from django.views.decorators.http import require_POST
 from accounts.models import JargonTerm
 from comms.rendering import MessageTemplateError
 from comms.selectors import reply_list
-
 from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
-from playbooks.promises.services import cadence_adherence
+from playbooks.console.forms import (
+    ApproveForm,
+    ChecklistCompleteForm,
+    IncidentCreateForm,
+    JargonTermForm,
+    TransitionForm,
+    UpdateTextsForm,
+    add_service_errors,
+)
 from playbooks.console.selectors import (
     audience_preview,
     delivery_counts_by_update,
@@ -35,19 +42,16 @@ from playbooks.console.selectors import (
     update_status,
 )
 from playbooks.incidents.deadlines import deadline_statuses
-from playbooks.console.forms import (
-    ApproveForm,
-    ChecklistCompleteForm,
-    IncidentCreateForm,
-    JargonTermForm,
-    TransitionForm,
-    UpdateTextsForm,
-    add_service_errors,
+from playbooks.incidents.selectors import incident_get
+from playbooks.incidents.services import (
+    TransitionRefused,
+    checklist_item_complete,
+    incident_create,
+    incident_transition,
 )
 from playbooks.models import AlertStatus, IncidentChecklistItem, IncidentUpdate
+from playbooks.promises.services import cadence_adherence
 from playbooks.updates.plain_language import plain_language_check
-from playbooks.incidents.selectors import incident_get
-from playbooks.incidents.services import TransitionRefused, checklist_item_complete, incident_create, incident_transition
 from playbooks.updates.services import (
     PUBLISHABLE_STATES,
     stage_texts,

@@ -14,6 +14,7 @@ How it runs:
 - The link is signed per (incident, contact), needs no login and is answered once; an SMS reply
   "1".."5" to the invitation records the satisfaction score (playbooks.handlers).
 """
+
 import datetime as dt
 import unicodedata
 from dataclasses import dataclass
@@ -36,7 +37,8 @@ from comms.rendering import (
 )
 from comms.selectors import contacts_reached
 from comms.services import ContentSpec, RecipientSpec, messages_queue
-
+from playbooks.incidents.links import ids_from_survey_token, survey_token, survey_url  # noqa: F401  (used by views)
+from playbooks.incidents.services import timeline_record
 from playbooks.models import (
     ClientSurvey,
     Debrief,
@@ -50,8 +52,6 @@ from playbooks.models import (
     TimelineEntry,
     TimelineKind,
 )
-from playbooks.incidents.links import ids_from_survey_token, survey_token, survey_url  # noqa: F401  (used by views)
-from playbooks.incidents.services import timeline_record
 
 SURVEY_URL_TOKEN = "-survey_url-"
 CONTACT_NAME_TOKEN = "-contact_name-"
@@ -64,100 +64,100 @@ PREFERENCES_URL_TOKEN = "-preferences_url-"
 MESSAGE_WORDS = {
     "en": {
         "subject": "How did we do? {title}",
-        "body": "Dear -contact_name-,\n\nWe kept you informed about \"{title}\". It is over now, and we would like "
-                "to know how well we handled it for you.\n\nA few short questions, about two minutes:\n"
-                "-survey_url-\n\nEvery question is optional. Your answers go to the team that handled the "
-                "incident and help us do better next time.\n\nThank you,\n{organization}\n\n"
-                "Your contact preferences: -preferences_url-",
+        "body": 'Dear -contact_name-,\n\nWe kept you informed about "{title}". It is over now, and we would like '
+        "to know how well we handled it for you.\n\nA few short questions, about two minutes:\n"
+        "-survey_url-\n\nEvery question is optional. Your answers go to the team that handled the "
+        "incident and help us do better next time.\n\nThank you,\n{organization}\n\n"
+        "Your contact preferences: -preferences_url-",
         "reminder_subject": "Reminder: how did we do? {title}",
-        "reminder_body": "Dear -contact_name-,\n\nA few days ago we asked how well we handled \"{title}\" for you. "
-                         "If you have two minutes, your answers help us:\n-survey_url-\n\nThe survey is open "
-                         "until {closes}.\n\nThank you,\n{organization}\n\nYour contact preferences: -preferences_url-",
-        "sms": "{organization}: how did we handle \"{title}\"? Reply 1 (poor) to 5 (very good), or answer here: "
-               "-survey_url- Reply STOP to opt out.",
-        "reminder_sms": "{organization}: reminder - how did we handle \"{title}\"? Reply 1 (poor) to 5 (very good), "
-                        "or answer here: -survey_url-",
+        "reminder_body": 'Dear -contact_name-,\n\nA few days ago we asked how well we handled "{title}" for you. '
+        "If you have two minutes, your answers help us:\n-survey_url-\n\nThe survey is open "
+        "until {closes}.\n\nThank you,\n{organization}\n\nYour contact preferences: -preferences_url-",
+        "sms": '{organization}: how did we handle "{title}"? Reply 1 (poor) to 5 (very good), or answer here: '
+        "-survey_url- Reply STOP to opt out.",
+        "reminder_sms": '{organization}: reminder - how did we handle "{title}"? Reply 1 (poor) to 5 (very good), '
+        "or answer here: -survey_url-",
     },
     "de": {
         "subject": "Wie zufrieden waren Sie mit uns? {title}",
         "body": "Guten Tag -contact_name-,\n\nwir haben Sie über „{title}“ auf dem Laufenden gehalten. Der Vorfall "
-                "ist abgeschlossen, und wir möchten wissen, wie gut wir ihn für Sie bewältigt haben.\n\n"
-                "Einige kurze Fragen, etwa zwei Minuten:\n-survey_url-\n\nAlle Fragen sind freiwillig. Ihre "
-                "Antworten gehen an das Team, das den Vorfall bearbeitet hat, und helfen uns, es beim nächsten "
-                "Mal besser zu machen.\n\nVielen Dank\n{organization}\n\nIhre Kontakteinstellungen: -preferences_url-",
+        "ist abgeschlossen, und wir möchten wissen, wie gut wir ihn für Sie bewältigt haben.\n\n"
+        "Einige kurze Fragen, etwa zwei Minuten:\n-survey_url-\n\nAlle Fragen sind freiwillig. Ihre "
+        "Antworten gehen an das Team, das den Vorfall bearbeitet hat, und helfen uns, es beim nächsten "
+        "Mal besser zu machen.\n\nVielen Dank\n{organization}\n\nIhre Kontakteinstellungen: -preferences_url-",
         "reminder_subject": "Erinnerung: Wie zufrieden waren Sie mit uns? {title}",
         "reminder_body": "Guten Tag -contact_name-,\n\nvor einigen Tagen haben wir Sie gefragt, wie gut wir „{title}“ "
-                         "für Sie bewältigt haben. Wenn Sie zwei Minuten Zeit haben, helfen uns Ihre Antworten:\n"
-                         "-survey_url-\n\nDie Umfrage ist bis {closes} offen.\n\nVielen Dank\n{organization}\n\n"
-                         "Ihre Kontakteinstellungen: -preferences_url-",
-        "sms": "{organization}: Wie gut haben wir \"{title}\" bewältigt? Antworten Sie mit 1 (schlecht) bis "
-               "5 (sehr gut) oder hier: -survey_url- STOP zum Abmelden.",
-        "reminder_sms": "{organization}: Erinnerung - wie gut haben wir \"{title}\" bewältigt? Antworten Sie mit "
-                        "1 (schlecht) bis 5 (sehr gut) oder hier: -survey_url-",
+        "für Sie bewältigt haben. Wenn Sie zwei Minuten Zeit haben, helfen uns Ihre Antworten:\n"
+        "-survey_url-\n\nDie Umfrage ist bis {closes} offen.\n\nVielen Dank\n{organization}\n\n"
+        "Ihre Kontakteinstellungen: -preferences_url-",
+        "sms": '{organization}: Wie gut haben wir "{title}" bewältigt? Antworten Sie mit 1 (schlecht) bis '
+        "5 (sehr gut) oder hier: -survey_url- STOP zum Abmelden.",
+        "reminder_sms": '{organization}: Erinnerung - wie gut haben wir "{title}" bewältigt? Antworten Sie mit '
+        "1 (schlecht) bis 5 (sehr gut) oder hier: -survey_url-",
     },
     "fr": {
         "subject": "Votre avis : {title}",
         "body": "Bonjour -contact_name-,\n\nNous vous avons tenu informé au sujet de « {title} ». L'incident est "
-                "terminé, et nous aimerions savoir comment vous jugez la façon dont nous l'avons géré.\n\n"
-                "Quelques questions courtes, environ deux minutes :\n-survey_url-\n\nToutes les questions sont "
-                "facultatives. Vos réponses vont à l'équipe qui a géré l'incident et nous aident à faire mieux la "
-                "prochaine fois.\n\nMerci,\n{organization}\n\nVos préférences de contact : -preferences_url-",
+        "terminé, et nous aimerions savoir comment vous jugez la façon dont nous l'avons géré.\n\n"
+        "Quelques questions courtes, environ deux minutes :\n-survey_url-\n\nToutes les questions sont "
+        "facultatives. Vos réponses vont à l'équipe qui a géré l'incident et nous aident à faire mieux la "
+        "prochaine fois.\n\nMerci,\n{organization}\n\nVos préférences de contact : -preferences_url-",
         "reminder_subject": "Rappel : votre avis sur {title}",
         "reminder_body": "Bonjour -contact_name-,\n\nIl y a quelques jours, nous vous avons demandé comment nous avons "
-                         "géré « {title} ». Si vous avez deux minutes, vos réponses nous aident :\n-survey_url-\n\n"
-                         "Le questionnaire est ouvert jusqu'au {closes}.\n\nMerci,\n{organization}\n\n"
-                         "Vos préférences de contact : -preferences_url-",
-        "sms": "{organization} : comment avons-nous géré \"{title}\" ? Répondez de 1 (mauvais) à 5 (très bien), "
-               "ou ici : -survey_url- STOP pour ne plus recevoir de SMS.",
-        "reminder_sms": "{organization} : rappel - comment avons-nous géré \"{title}\" ? Répondez de 1 (mauvais) "
-                        "à 5 (très bien), ou ici : -survey_url-",
+        "géré « {title} ». Si vous avez deux minutes, vos réponses nous aident :\n-survey_url-\n\n"
+        "Le questionnaire est ouvert jusqu'au {closes}.\n\nMerci,\n{organization}\n\n"
+        "Vos préférences de contact : -preferences_url-",
+        "sms": '{organization} : comment avons-nous géré "{title}" ? Répondez de 1 (mauvais) à 5 (très bien), '
+        "ou ici : -survey_url- STOP pour ne plus recevoir de SMS.",
+        "reminder_sms": '{organization} : rappel - comment avons-nous géré "{title}" ? Répondez de 1 (mauvais) '
+        "à 5 (très bien), ou ici : -survey_url-",
     },
     "es": {
         "subject": "¿Qué tal lo hicimos? {title}",
-        "body": "Hola, -contact_name-:\n\nLe mantuvimos informado sobre \"{title}\". El incidente ya terminó y "
-                "queremos saber cómo valora la forma en que lo gestionamos.\n\nUnas preguntas breves, unos dos "
-                "minutos:\n-survey_url-\n\nTodas las preguntas son opcionales. Sus respuestas llegan al equipo que "
-                "gestionó el incidente y nos ayudan a hacerlo mejor la próxima vez.\n\nGracias,\n{organization}\n\n"
-                "Sus preferencias de contacto: -preferences_url-",
+        "body": 'Hola, -contact_name-:\n\nLe mantuvimos informado sobre "{title}". El incidente ya terminó y '
+        "queremos saber cómo valora la forma en que lo gestionamos.\n\nUnas preguntas breves, unos dos "
+        "minutos:\n-survey_url-\n\nTodas las preguntas son opcionales. Sus respuestas llegan al equipo que "
+        "gestionó el incidente y nos ayudan a hacerlo mejor la próxima vez.\n\nGracias,\n{organization}\n\n"
+        "Sus preferencias de contacto: -preferences_url-",
         "reminder_subject": "Recordatorio: ¿qué tal lo hicimos? {title}",
-        "reminder_body": "Hola, -contact_name-:\n\nHace unos días le preguntamos cómo gestionamos \"{title}\". Si tiene "
-                         "dos minutos, sus respuestas nos ayudan:\n-survey_url-\n\nLa encuesta está abierta hasta el "
-                         "{closes}.\n\nGracias,\n{organization}\n\nSus preferencias de contacto: -preferences_url-",
-        "sms": "{organization}: ¿como gestionamos \"{title}\"? Responda del 1 (mal) al 5 (muy bien), o aqui: "
-               "-survey_url- STOP para darse de baja.",
-        "reminder_sms": "{organization}: recordatorio - ¿como gestionamos \"{title}\"? Responda del 1 (mal) al "
-                        "5 (muy bien), o aqui: -survey_url-",
+        "reminder_body": 'Hola, -contact_name-:\n\nHace unos días le preguntamos cómo gestionamos "{title}". Si tiene '
+        "dos minutos, sus respuestas nos ayudan:\n-survey_url-\n\nLa encuesta está abierta hasta el "
+        "{closes}.\n\nGracias,\n{organization}\n\nSus preferencias de contacto: -preferences_url-",
+        "sms": '{organization}: ¿como gestionamos "{title}"? Responda del 1 (mal) al 5 (muy bien), o aqui: '
+        "-survey_url- STOP para darse de baja.",
+        "reminder_sms": '{organization}: recordatorio - ¿como gestionamos "{title}"? Responda del 1 (mal) al '
+        "5 (muy bien), o aqui: -survey_url-",
     },
     "pt-br": {
         "subject": "Como nos saímos? {title}",
-        "body": "Olá, -contact_name-,\n\nMantivemos você informado sobre \"{title}\". A situação já foi resolvida, "
-                "e gostaríamos muito de saber como foi, para você, a forma como cuidamos disso.\n\nSão poucas "
-                "perguntas rápidas, uns dois minutos:\n-survey_url-\n\nTodas as perguntas são opcionais. Suas "
-                "respostas vão para a equipe que cuidou do incidente e nos ajudam a fazer melhor da próxima vez."
-                "\n\nMuito obrigado!\n{organization}\n\nSuas preferências de contato: -preferences_url-",
+        "body": 'Olá, -contact_name-,\n\nMantivemos você informado sobre "{title}". A situação já foi resolvida, '
+        "e gostaríamos muito de saber como foi, para você, a forma como cuidamos disso.\n\nSão poucas "
+        "perguntas rápidas, uns dois minutos:\n-survey_url-\n\nTodas as perguntas são opcionais. Suas "
+        "respostas vão para a equipe que cuidou do incidente e nos ajudam a fazer melhor da próxima vez."
+        "\n\nMuito obrigado!\n{organization}\n\nSuas preferências de contato: -preferences_url-",
         "reminder_subject": "Lembrete: como nos saímos? {title}",
         "reminder_body": "Olá, -contact_name-,\n\nHá alguns dias perguntamos como foi a forma como cuidamos de "
-                         "\"{title}\". Se tiver dois minutinhos, suas respostas ajudam muito:\n-survey_url-\n\n"
-                         "A pesquisa fica aberta até {closes}.\n\nMuito obrigado!\n{organization}\n\n"
-                         "Suas preferências de contato: -preferences_url-",
-        "sms": "{organization}: como cuidamos de \"{title}\"? Responda de 1 (ruim) a 5 (otimo), ou aqui: "
-               "-survey_url- STOP para sair.",
-        "reminder_sms": "{organization}: lembrete - como cuidamos de \"{title}\"? Responda de 1 (ruim) a 5 (otimo), "
-                        "ou aqui: -survey_url-",
+        '"{title}". Se tiver dois minutinhos, suas respostas ajudam muito:\n-survey_url-\n\n'
+        "A pesquisa fica aberta até {closes}.\n\nMuito obrigado!\n{organization}\n\n"
+        "Suas preferências de contato: -preferences_url-",
+        "sms": '{organization}: como cuidamos de "{title}"? Responda de 1 (ruim) a 5 (otimo), ou aqui: '
+        "-survey_url- STOP para sair.",
+        "reminder_sms": '{organization}: lembrete - como cuidamos de "{title}"? Responda de 1 (ruim) a 5 (otimo), '
+        "ou aqui: -survey_url-",
     },
     "ja": {
         "subject": "ご対応についてのアンケート：{title}",
         "body": "-contact_name- 様\n\n「{title}」への当社の対応について、アンケートへのご協力をお願いいたします"
-                "（数問、約2分）。\n-survey_url-\n\n本件は収束いたしました。すべての質問は任意です。ご回答は対応"
-                "チームに共有し、今後の改善に役立てます。\n\n{organization}\n\n連絡設定：-preferences_url-",
+        "（数問、約2分）。\n-survey_url-\n\n本件は収束いたしました。すべての質問は任意です。ご回答は対応"
+        "チームに共有し、今後の改善に役立てます。\n\n{organization}\n\n連絡設定：-preferences_url-",
         "reminder_subject": "【再送】ご対応についてのアンケート：{title}",
         "reminder_body": "-contact_name- 様\n\n先日お送りした「{title}」への対応に関するアンケートです。2分ほどで"
-                         "ご回答いただけます。\n-survey_url-\n\n回答期限：{closes}\n\n{organization}\n\n"
-                         "連絡設定：-preferences_url-",
+        "ご回答いただけます。\n-survey_url-\n\n回答期限：{closes}\n\n{organization}\n\n"
+        "連絡設定：-preferences_url-",
         "sms": "{organization}：「{title}」への対応はいかがでしたか。1（不満）～5（満足）の数字でご返信いただくか、"
-               "こちらからご回答ください：-survey_url- 配信停止はSTOP",
+        "こちらからご回答ください：-survey_url- 配信停止はSTOP",
         "reminder_sms": "{organization}：【再送】「{title}」への対応について、1（不満）～5（満足）でご返信いただくか、"
-                        "こちらからご回答ください：-survey_url-",
+        "こちらからご回答ください：-survey_url-",
     },
 }
 SMS_TITLE_CHARS = 60
@@ -179,7 +179,9 @@ def _sms_body(template, *, organization, title):
     """An SMS within MAX_SMS_SEGMENTS with a real link: shorten the title, then drop it."""
     example_url = survey_url(10**9, 10**9)
     for title_text in (_shorten(title, SMS_TITLE_CHARS), _shorten(title, 30), "..."):
-        body = sms_friendly(template.format(organization=_shorten(organization, SMS_ORGANIZATION_CHARS), title=title_text))
+        body = sms_friendly(
+            template.format(organization=_shorten(organization, SMS_ORGANIZATION_CHARS), title=title_text)
+        )
         if sms_size(body.replace(SURVEY_URL_TOKEN, example_url)).segments <= MAX_SMS_SEGMENTS:
             return body
     return body
@@ -205,7 +207,8 @@ def _messages_for(incident, survey, contacts, *, reminder):
             if key not in contents:
                 closes = format_local_time(survey.closes_at, language=language, timezone_name=tz) if reminder else ""
                 contents[key] = ContentSpec(
-                    "email", language,
+                    "email",
+                    language,
                     words[f"{prefix}subject"].format(title=incident.title),
                     words[f"{prefix}body"].format(title=incident.title, organization=organization, closes=closes),
                 )
@@ -215,7 +218,10 @@ def _messages_for(incident, survey, contacts, *, reminder):
             key = f"sms:{language}"
             if key not in contents:
                 contents[key] = ContentSpec(
-                    "sms", language, "", _sms_body(words[f"{prefix}sms"], organization=organization, title=incident.title)
+                    "sms",
+                    language,
+                    "",
+                    _sms_body(words[f"{prefix}sms"], organization=organization, title=incident.title),
                 )
             size = sms_size(apply_substitutions(contents[key].body, substitutions))
             recipients.append(RecipientSpec(contact, "sms", key, substitutions, segments=size.segments))
@@ -265,7 +271,9 @@ def survey_schedule(*, incident, now=None):
     survey = ClientSurvey.objects.create(incident=incident, send_at=send_at, questions=questions, created_at=now)
     _enqueue_survey_timer(survey, send_at)
     timeline_record(
-        incident=incident, kind=TimelineKind.NOTE, at=now,
+        incident=incident,
+        kind=TimelineKind.NOTE,
+        at=now,
         note=f"Client survey scheduled for {_local(incident, send_at)}.",
         data={"event": "survey_scheduled", "survey": survey.pk, "send_at": send_at.isoformat()},
     )
@@ -307,7 +315,11 @@ def surveys_sweep(*, now):
 def survey_invite(*, survey, now):
     """Invite every contact an update reached, on each channel they accept now. Once per survey."""
     with transaction.atomic():
-        survey = ClientSurvey.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=survey.pk)
+        survey = (
+            ClientSurvey.objects.select_for_update(of=("self",))
+            .select_related("incident__organization")
+            .get(pk=survey.pk)
+        )
         if survey.invited_at is not None:
             return 0
         incident = survey.incident
@@ -321,20 +333,34 @@ def survey_invite(*, survey, now):
         contents, recipients, channels = _messages_for(incident, survey, contacts, reminder=False)
         SurveyInvitation.objects.bulk_create(
             [
-                SurveyInvitation(survey=survey, contact=contact, client_id=contact.client_id, language=channels[contact.pk][0],
-                                 channels=channels[contact.pk][1], invited_at=now)
-                for contact in contacts if contact.pk in channels
+                SurveyInvitation(
+                    survey=survey,
+                    contact=contact,
+                    client_id=contact.client_id,
+                    language=channels[contact.pk][0],
+                    channels=channels[contact.pk][1],
+                    invited_at=now,
+                )
+                for contact in contacts
+                if contact.pk in channels
             ],
             ignore_conflicts=True,
         )
         if recipients:
-            messages_queue(organization=incident.organization, topic=f"incident:{incident.pk}",
-                           source=f"survey:{incident.pk}", contents=contents, recipients=recipients)
+            messages_queue(
+                organization=incident.organization,
+                topic=f"incident:{incident.pk}",
+                source=f"survey:{incident.pk}",
+                contents=contents,
+                recipients=recipients,
+            )
         by_channel = {channel: sum(1 for r in recipients if r.channel == channel) for channel in ("email", "sms")}
         timeline_record(
-            incident=incident, kind=TimelineKind.NOTE, at=now,
+            incident=incident,
+            kind=TimelineKind.NOTE,
+            at=now,
             note=f"Client survey sent to {len(channels)} contact(s) ({by_channel['email']} by email, "
-                 f"{by_channel['sms']} by SMS); open until {_local(incident, survey.closes_at)}.",
+            f"{by_channel['sms']} by SMS); open until {_local(incident, survey.closes_at)}.",
             data={"event": "survey_invited", "survey": survey.pk, "contacts": len(channels), **by_channel},
         )
         _enqueue_survey_timer(survey, reminder_due_at(survey))
@@ -345,23 +371,32 @@ def survey_invite(*, survey, now):
 def survey_remind(*, survey, now):
     """Remind, once, the invited contacts who have not answered yet."""
     with transaction.atomic():
-        survey = ClientSurvey.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=survey.pk)
+        survey = (
+            ClientSurvey.objects.select_for_update(of=("self",))
+            .select_related("incident__organization")
+            .get(pk=survey.pk)
+        )
         if survey.invited_at is None or survey.reminded_at is not None or not survey.is_open_at(now):
             return 0
         incident = survey.incident
-        silent = list(
-            survey.invitations.filter(response__isnull=True).select_related("contact__client").order_by("id")
-        )
+        silent = list(survey.invitations.filter(response__isnull=True).select_related("contact__client").order_by("id"))
         contacts = [invitation.contact for invitation in silent if invitation.contact.is_active]
         contents, recipients, channels = _messages_for(incident, survey, contacts, reminder=True)
         survey.reminded_at = now
         survey.save(update_fields=["reminded_at"])
         SurveyInvitation.objects.filter(survey=survey, contact_id__in=list(channels)).update(reminded_at=now)
         if recipients:
-            messages_queue(organization=incident.organization, topic=f"incident:{incident.pk}",
-                           source=f"survey-reminder:{incident.pk}", contents=contents, recipients=recipients)
+            messages_queue(
+                organization=incident.organization,
+                topic=f"incident:{incident.pk}",
+                source=f"survey-reminder:{incident.pk}",
+                contents=contents,
+                recipients=recipients,
+            )
         timeline_record(
-            incident=incident, kind=TimelineKind.REMINDER, at=now,
+            incident=incident,
+            kind=TimelineKind.REMINDER,
+            at=now,
             note=f"Survey reminder sent to {len(channels)} contact(s) who have not answered.",
             data={"event": "survey_reminded", "survey": survey.pk, "contacts": len(channels)},
         )
@@ -379,7 +414,9 @@ def survey_close(*, survey, now):
         invited = survey.invitations.count()
         answered = SurveyResponse.objects.filter(invitation__survey=survey).count()
         timeline_record(
-            incident=survey.incident, kind=TimelineKind.NOTE, at=now,
+            incident=survey.incident,
+            kind=TimelineKind.NOTE,
+            at=now,
             note=f"Client survey closed: {answered} of {invited} contact(s) answered.",
             data={"event": "survey_closed", "survey": survey.pk, "invited": invited, "answered": answered},
         )
@@ -440,9 +477,11 @@ def survey_answer(*, invitation, answers, now=None):
     if not given and not extra:
         raise ValidationError("Answer at least one question.")
     with transaction.atomic():
-        invitation = SurveyInvitation.objects.select_for_update(of=("self",)).select_related(
-            "survey__incident", "contact__client"
-        ).get(pk=invitation.pk)
+        invitation = (
+            SurveyInvitation.objects.select_for_update(of=("self",))
+            .select_related("survey__incident", "contact__client")
+            .get(pk=invitation.pk)
+        )
         response = SurveyResponse.objects.filter(invitation=invitation).first()
         if response is not None and response.page_submitted_at is not None:
             raise SurveyAlreadyAnswered()
@@ -450,8 +489,9 @@ def survey_answer(*, invitation, answers, now=None):
             raise SurveyClosed()
         incident = invitation.survey.incident
         if response is None:
-            response = SurveyResponse(invitation=invitation, incident=incident, client_id=invitation.client_id,
-                                      first_answered_at=now)
+            response = SurveyResponse(
+                invitation=invitation, incident=incident, client_id=invitation.client_id, first_answered_at=now
+            )
         for field, value in given.items():
             setattr(response, field, value.strip() if isinstance(value, str) else value)
         if "csat" in given:
@@ -462,7 +502,9 @@ def survey_answer(*, invitation, answers, now=None):
         response.save()
         contact = invitation.contact
         timeline_record(
-            incident=incident, kind=TimelineKind.CLIENT_REPLY, at=now,
+            incident=incident,
+            kind=TimelineKind.CLIENT_REPLY,
+            at=now,
             note=f"{contact.name} ({contact.client.name}) answered the survey: {_scores(response)}.",
             data={"event": "survey_answered", "response": response.pk, "contact": contact.pk, "via": "page"},
         )
@@ -512,13 +554,16 @@ def survey_answer_from_sms(*, incident, contact, body, at=None):
         if response is not None and response.csat is not None:
             return None
         if response is None:
-            response = SurveyResponse(invitation=invitation, incident=incident, client_id=invitation.client_id,
-                                      first_answered_at=at)
+            response = SurveyResponse(
+                invitation=invitation, incident=incident, client_id=invitation.client_id, first_answered_at=at
+            )
         response.csat = score
         response.csat_via = ResponseVia.SMS
         response.save()
         timeline_record(
-            incident=incident, kind=TimelineKind.CLIENT_REPLY, at=at,
+            incident=incident,
+            kind=TimelineKind.CLIENT_REPLY,
+            at=at,
             note=f"{contact.name} ({contact.client.name}) answered the survey by SMS: satisfaction {score}/5.",
             data={"event": "survey_answered", "response": response.pk, "contact": contact.pk, "via": "sms"},
         )
@@ -552,25 +597,33 @@ def follow_up_open_if_low(*, response, now):
         owner = incident.commander
     contact = response.invitation.contact
     follow_up = FollowUp.objects.create(
-        incident=incident, response=response, client=client, owner=owner,
+        incident=incident,
+        response=response,
+        client=client,
+        owner=owner,
         reason=f"{contact.name} gave " + " and ".join(reasons),
-        opened_at=now, due_at=now + dt.timedelta(days=settings.CANDOR_FOLLOWUP_DUE_DAYS),
+        opened_at=now,
+        due_at=now + dt.timedelta(days=settings.CANDOR_FOLLOWUP_DUE_DAYS),
     )
     timeline_record(
-        incident=incident, kind=TimelineKind.NOTE, at=now,
+        incident=incident,
+        kind=TimelineKind.NOTE,
+        at=now,
         note=f"Follow-up opened for {owner.get_full_name() or owner.username} with {client.name}: "
-             f"{follow_up.reason}; due {_local(incident, follow_up.due_at)}.",
+        f"{follow_up.reason}; due {_local(incident, follow_up.due_at)}.",
         data={"event": "follow_up_opened", "follow_up": follow_up.pk, "owner": owner.pk, "client": client.pk},
     )
     comment = f"\n\nTheir comment: {response.comment}" if response.comment else ""
     team_notify(
-        organization=incident.organization, users=[owner], topic=f"incident:{incident.pk}",
+        organization=incident.organization,
+        users=[owner],
+        topic=f"incident:{incident.pk}",
         source=f"follow-up:{follow_up.pk}",
         subject=f"Follow up with {client.name}: {follow_up.reason}",
         body=f"{contact.name} of {client.name} gave a low score in the survey about incident #{incident.pk} "
-             f"\"{incident.title}\": {', '.join(reasons)}.{comment}\n\nPlease get in touch, then close the "
-             f"follow-up with a note of what was done (due {_local(incident, follow_up.due_at)}):\n"
-             f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
+        f'"{incident.title}": {", ".join(reasons)}.{comment}\n\nPlease get in touch, then close the '
+        f"follow-up with a note of what was done (due {_local(incident, follow_up.due_at)}):\n"
+        f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
     )
     return follow_up
 
@@ -578,7 +631,9 @@ def follow_up_open_if_low(*, response, now):
 def can_close_follow_up(user, follow_up):
     """Its owner may close it; so may the organisation's commanders and admins. Leadership users
     close only their own."""
-    if not (user and user.is_authenticated and user.is_active and user.organization_id == follow_up.incident.organization_id):
+    if not (
+        user and user.is_authenticated and user.is_active and user.organization_id == follow_up.incident.organization_id
+    ):
         return False
     return follow_up.owner_id == user.pk or user.can_run_incidents
 
@@ -588,7 +643,9 @@ def follow_up_close(*, follow_up, actor, note, now=None):
     now = now or timezone.now()
     note = (note or "").strip()
     with transaction.atomic():
-        follow_up = FollowUp.objects.select_for_update(of=("self",)).select_related("incident", "client").get(pk=follow_up.pk)
+        follow_up = (
+            FollowUp.objects.select_for_update(of=("self",)).select_related("incident", "client").get(pk=follow_up.pk)
+        )
         if not can_close_follow_up(actor, follow_up):
             raise PermissionDenied("Only the follow-up's owner, a commander or an admin may close it.")
         if not note:
@@ -600,7 +657,10 @@ def follow_up_close(*, follow_up, actor, note, now=None):
         follow_up.close_note = note
         follow_up.save(update_fields=["closed_at", "closed_by", "close_note"])
         timeline_record(
-            incident=follow_up.incident, kind=TimelineKind.NOTE, actor=actor, at=now,
+            incident=follow_up.incident,
+            kind=TimelineKind.NOTE,
+            actor=actor,
+            at=now,
             note=f"Follow-up with {follow_up.client.name} closed: {note}",
             data={"event": "follow_up_closed", "follow_up": follow_up.pk},
         )
@@ -612,7 +672,10 @@ def follow_up_close(*, follow_up, actor, note, now=None):
 
 # Timeline kinds worth retelling in "what happened"; delivery reports and replies are too many.
 RETOLD_KINDS = {
-    TimelineKind.CREATED, TimelineKind.TRANSITION, TimelineKind.UPDATE_PUBLISHED, TimelineKind.CHECKLIST,
+    TimelineKind.CREATED,
+    TimelineKind.TRANSITION,
+    TimelineKind.UPDATE_PUBLISHED,
+    TimelineKind.CHECKLIST,
     TimelineKind.ESCALATION,
 }
 
@@ -653,13 +716,18 @@ def debrief_get_or_open(*, incident):
 def can_edit_debrief(user, incident):
     """Commanders, admins and communicators of the organisation, until the incident is over."""
     return bool(
-        user and user.is_authenticated and user.is_active and user.can_draft_updates
+        user
+        and user.is_authenticated
+        and user.is_active
+        and user.can_draft_updates
         and user.organization_id == incident.organization_id
     )
 
 
 def _locked_debrief(debrief, actor):
-    debrief = Debrief.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=debrief.pk)
+    debrief = (
+        Debrief.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=debrief.pk)
+    )
     if not can_edit_debrief(actor, debrief.incident):
         raise PermissionDenied("Only the incident team (commanders, admins, communicators) may edit the debrief.")
     if debrief.incident.is_final:
@@ -697,7 +765,9 @@ def debrief_action_add(*, debrief, actor, description, owner, due_on):
         errors["due_on"] = "Give a due date."
     if errors:
         raise ValidationError(errors)
-    return DebriefActionItem.objects.create(debrief=debrief, description=description.strip(), owner=owner, due_on=due_on)
+    return DebriefActionItem.objects.create(
+        debrief=debrief, description=description.strip(), owner=owner, due_on=due_on
+    )
 
 
 @transaction.atomic
@@ -730,7 +800,10 @@ def debrief_complete(*, debrief, actor):
     debrief.save(update_fields=["completed_at", "completed_by"])
     items = debrief.action_items.count()
     timeline_record(
-        incident=debrief.incident, kind=TimelineKind.NOTE, actor=actor, at=debrief.completed_at,
+        incident=debrief.incident,
+        kind=TimelineKind.NOTE,
+        actor=actor,
+        at=debrief.completed_at,
         note=f"Internal debrief complete, with {items} action item(s).",
         data={"event": "debrief_completed", "debrief": debrief.pk, "action_items": items},
     )
@@ -747,15 +820,20 @@ def debrief_reopen(*, debrief, actor):
     debrief.completed_by = None
     debrief.save(update_fields=["completed_at", "completed_by"])
     timeline_record(
-        incident=debrief.incident, kind=TimelineKind.NOTE, actor=actor,
-        note="Internal debrief reopened.", data={"event": "debrief_reopened", "debrief": debrief.pk},
+        incident=debrief.incident,
+        kind=TimelineKind.NOTE,
+        actor=actor,
+        note="Internal debrief reopened.",
+        data={"event": "debrief_reopened", "debrief": debrief.pk},
     )
     return debrief
 
 
 def organization_members(*, organization):
     """Who may own an action item."""
-    return User.objects.filter(organization=organization, is_active=True).order_by("first_name", "last_name", "username")
+    return User.objects.filter(organization=organization, is_active=True).order_by(
+        "first_name", "last_name", "username"
+    )
 
 
 def question_text(question, language, default_language="en"):

@@ -1,5 +1,6 @@
 """After the crisis: the client survey (signed link, no login), the internal debrief, the
 leadership review with its exports, the proof of notification and the follow-ups."""
+
 from django.urls import path
 
 from playbooks.debriefs import views

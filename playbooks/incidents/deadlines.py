@@ -1,5 +1,6 @@
 """Deadline arithmetic (hours, or business days in the organisation's country and timezone), and
 where a checklist deadline stands at a moment: the countdown the console shows."""
+
 import datetime as dt
 import zoneinfo
 from dataclasses import dataclass
@@ -30,7 +31,7 @@ def add_business_days(*, start, business_days, country, timezone_name):
         if day.weekday() < 5 and day not in days_off:
             remaining -= 1
     naive = dt.datetime.combine(day, local.timetz().replace(tzinfo=None))
-    return naive.replace(tzinfo=tz).astimezone(dt.timezone.utc)
+    return naive.replace(tzinfo=tz).astimezone(dt.UTC)
 
 
 def checklist_due_at(*, detected_at, due_after_hours, due_after_business_days, country, timezone_name):

@@ -1,5 +1,6 @@
 """Signed links a contact opens without logging in: the private status page and the survey of
 one incident. Unguessable; each purpose has its own salt, so one link never opens the other."""
+
 from django.conf import settings
 
 from comms.links import sign_value, unsign_value

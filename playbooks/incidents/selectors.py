@@ -1,8 +1,8 @@
 """Read queries for incidents and playbooks, always scoped to an organisation or a user."""
+
 from django.http import Http404
 
 from accounts.models import ClientAccount
-
 from playbooks.models import Incident, Playbook
 
 
@@ -10,9 +10,7 @@ def incident_list(*, user):
     """The incidents this user may see: their organisation's, live ones first."""
     if not user.is_authenticated or user.organization_id is None:
         return Incident.objects.none()
-    return Incident.objects.filter(organization_id=user.organization_id).select_related(
-        "playbook", "commander"
-    )
+    return Incident.objects.filter(organization_id=user.organization_id).select_related("playbook", "commander")
 
 
 def incident_get(*, user, pk):

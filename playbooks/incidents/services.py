@@ -2,6 +2,7 @@
 
 Each service runs in one database transaction and writes its timeline entry in it.
 """
+
 import datetime as dt
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -148,9 +149,7 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         method = getattr(locked, name, None)
         if method is None or not hasattr(method, "_django_fsm"):
-            raise TransitionRefused(
-                f"{name!r} is not a step of a {locked.kind} incident.", state=locked.state
-            )
+            raise TransitionRefused(f"{name!r} is not a step of a {locked.kind} incident.", state=locked.state)
         if not actor.can_run_incidents_of(locked.organization_id):
             raise PermissionDenied("Only commanders and admins of this organisation may run incidents.")
         if resolution_summary is not None:
@@ -188,7 +187,9 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
 
             deadline_clocks_schedule(incident=locked)
         if locked.state == "debriefing":
-            from playbooks.debriefs.services import debriefing_begin  # the debrief and the client survey build on these services
+            from playbooks.debriefs.services import (
+                debriefing_begin,
+            )  # the debrief and the client survey build on these services
 
             debriefing_begin(incident=locked)
     incident.refresh_from_db()

@@ -4,6 +4,7 @@ A chart is an `<svg role="img">` with a `<title>` and a `<desc>` that lists ever
 screen reader reads), real text labels and values, and a viewBox so it scales with its container.
 The pages show the same figures in a table next to it.
 """
+
 from dataclasses import dataclass
 
 from django.utils.html import escape
@@ -52,7 +53,7 @@ def bar_chart(*, chart_id, title, description, bars, unit="", minimum=None, maxi
     zero = x(0)
     height = TOP + ROW_HEIGHT * max(len(bars), 1) + AXIS_HEIGHT
     texts = [bar.text or (_number(bar.value) + unit if bar.value is not None else "no data") for bar in bars]
-    summary = "; ".join(f"{bar.label}: {text}" for bar, text in zip(bars, texts)) or "no data"
+    summary = "; ".join(f"{bar.label}: {text}" for bar, text in zip(bars, texts, strict=False)) or "no data"
     title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
     parts = [
         (
@@ -63,7 +64,7 @@ def bar_chart(*, chart_id, title, description, bars, unit="", minimum=None, maxi
         f'<title id="{title_id}">{escape(title)}</title>',
         f'<desc id="{desc_id}">{escape(description)} {escape(summary)}.</desc>',
     ]
-    for row, (bar, text) in enumerate(zip(bars, texts)):
+    for row, (bar, text) in enumerate(zip(bars, texts, strict=False)):
         y = TOP + row * ROW_HEIGHT
         middle = y + ROW_HEIGHT / 2
         parts.append('<g class="bar-row">')
@@ -89,7 +90,7 @@ def bar_chart(*, chart_id, title, description, bars, unit="", minimum=None, maxi
     parts.append(
         f'<text class="chart-scale" x="{LABEL_WIDTH}" y="{axis_y + 15}">{escape(_number(low) + unit)}</text>'
         f'<text class="chart-scale" x="{LABEL_WIDTH + plot_width}" y="{axis_y + 15}" text-anchor="end">'
-        f'{escape(_number(high) + unit)}</text>'
+        f"{escape(_number(high) + unit)}</text>"
     )
     parts.append("</svg>")
     return mark_safe("".join(parts))

@@ -13,6 +13,7 @@ Definitions (the README's leadership section says the same):
   that reached one of its contacts (sent_at) - detection.
 - NPS: % promoters (9-10) - % detractors (0-6) of those who answered it, from -100 to 100.
 """
+
 import datetime as dt
 import zoneinfo
 from collections import Counter
@@ -23,9 +24,8 @@ from django.utils import timezone
 from accounts.models import Contact
 from comms.models import FAILED_STATUSES, REACHED_STATUSES, MessageStatus
 from comms.selectors import message_list
-
 from playbooks.acknowledgements.services import acknowledgement_status
-from playbooks.promises.services import Outcome, cadence_adherence_for
+from playbooks.incidents.selectors import audience_clients
 from playbooks.models import (
     ClientSurvey,
     Incident,
@@ -35,7 +35,7 @@ from playbooks.models import (
     SurveyInvitation,
     SurveyResponse,
 )
-from playbooks.incidents.selectors import audience_clients
+from playbooks.promises.services import Outcome, cadence_adherence_for
 
 CHANNELS = ("email", "sms")
 PROMISE_OUTCOMES = (Outcome.KEPT, Outcome.KEPT_LATE, Outcome.HOLDING, Outcome.MISSED)
@@ -296,8 +296,9 @@ def incident_metrics(*, incident, adherence=None, now=None):
     affected = affected_contact_ids(incident, messages, published)
     contacts = {
         contact.pk: contact
-        for contact in Contact.objects.filter(pk__in=affected, client__organization_id=incident.organization_id)
-        .select_related("client")
+        for contact in Contact.objects.filter(
+            pk__in=affected, client__organization_id=incident.organization_id
+        ).select_related("client")
     }
     clients = {}
 
@@ -337,11 +338,16 @@ def incident_metrics(*, incident, adherence=None, now=None):
         QuestionFigures(text=_question_words(question, incident), kind=question["kind"])
         for question in (survey.questions if survey else [])
     ]
-    by_question = {str(question["id"]): figures for question, figures in zip(survey.questions if survey else [], questions)}
+    by_question = {
+        str(question["id"]): figures
+        for question, figures in zip(survey.questions if survey else [], questions, strict=False)
+    }
     scores = Scores()
     comments = []
     responses = list(
-        SurveyResponse.objects.filter(incident=incident).select_related("invitation__contact", "client").order_by("first_answered_at", "id")
+        SurveyResponse.objects.filter(incident=incident)
+        .select_related("invitation__contact", "client")
+        .order_by("first_answered_at", "id")
     )
     for response in responses:
         contact = response.invitation.contact
@@ -350,7 +356,12 @@ def incident_metrics(*, incident, adherence=None, now=None):
         figures.scores.add_response(response)
         scores.add_response(response)
         if response.comment.strip():
-            comment = Comment(figures.name, contact.name, response.comment.strip(), response.page_submitted_at or response.first_answered_at)
+            comment = Comment(
+                figures.name,
+                contact.name,
+                response.comment.strip(),
+                response.page_submitted_at or response.first_answered_at,
+            )
             comments.append(comment)
             figures.comments.append(comment)
         for key, value in (response.extra_answers or {}).items():
@@ -359,11 +370,18 @@ def incident_metrics(*, incident, adherence=None, now=None):
                 continue
             question.values.append(value)
             if question.kind == QuestionKind.TEXT and str(value).strip():
-                comment = Comment(figures.name, contact.name, str(value).strip(),
-                                  response.page_submitted_at or response.first_answered_at, question.text)
+                comment = Comment(
+                    figures.name,
+                    contact.name,
+                    str(value).strip(),
+                    response.page_submitted_at or response.first_answered_at,
+                    question.text,
+                )
                 comments.append(comment)
                 figures.comments.append(comment)
-    follow_ups = list(incident.follow_ups.select_related("client", "owner", "closed_by").order_by("closed_at", "due_at"))
+    follow_ups = list(
+        incident.follow_ups.select_related("client", "owner", "closed_by").order_by("closed_at", "due_at")
+    )
     for follow_up in follow_ups:
         if follow_up.is_open and follow_up.client_id in clients:
             clients[follow_up.client_id].open_follow_ups += 1
@@ -556,30 +574,73 @@ def _hours(delta):
 
 
 FIGURE_HEADER = [
-    "incidents", "first_notice_minutes", "resolution_hours", "updates_sent", "promises_kept", "promises_kept_late",
-    "promises_holding", "promises_missed", "kept_on_time_percent", "contacts_affected", "contacts_reached",
-    "reach_percent", "email_messages", "email_reached_percent", "email_delivered_percent", "email_failed_percent",
-    "sms_messages", "sms_reached_percent", "sms_delivered_percent", "sms_failed_percent", "invited", "answered", "response_rate_percent", "csat_average",
-    "kept_informed_average", "clarity_average", "nps", "nps_answers", "open_follow_ups",
+    "incidents",
+    "first_notice_minutes",
+    "resolution_hours",
+    "updates_sent",
+    "promises_kept",
+    "promises_kept_late",
+    "promises_holding",
+    "promises_missed",
+    "kept_on_time_percent",
+    "contacts_affected",
+    "contacts_reached",
+    "reach_percent",
+    "email_messages",
+    "email_reached_percent",
+    "email_delivered_percent",
+    "email_failed_percent",
+    "sms_messages",
+    "sms_reached_percent",
+    "sms_delivered_percent",
+    "sms_failed_percent",
+    "invited",
+    "answered",
+    "response_rate_percent",
+    "csat_average",
+    "kept_informed_average",
+    "clarity_average",
+    "nps",
+    "nps_answers",
+    "open_follow_ups",
 ]
 
 
 def _channel_columns(delivery):
-    return [delivery.messages, _percent(delivery.reached_share), _percent(delivery.delivered_share),
-            _percent(delivery.failed_share)]
+    return [
+        delivery.messages,
+        _percent(delivery.reached_share),
+        _percent(delivery.delivered_share),
+        _percent(delivery.failed_share),
+    ]
 
 
 def totals_row(totals):
     """The FIGURE_HEADER values of a group, as CSV strings."""
     return [
-        totals.incidents, _number(totals.first_notice_minutes), _number(totals.resolution_hours), totals.updates_sent,
-        totals.promises[Outcome.KEPT], totals.promises[Outcome.KEPT_LATE], totals.promises[Outcome.HOLDING],
-        totals.promises[Outcome.MISSED], _percent(totals.kept_on_time_share), totals.contacts_affected,
-        totals.contacts_reached, _percent(totals.reach),
-        *_channel_columns(totals.channels["email"]), *_channel_columns(totals.channels["sms"]),
-        totals.invited, totals.answered, _percent(totals.response_rate), _number(totals.scores.csat_average, 2),
-        _number(totals.scores.kept_informed_average, 2), _number(totals.scores.clarity_average, 2),
-        _number(totals.scores.nps), len(totals.scores.nps_answers), totals.open_follow_ups,
+        totals.incidents,
+        _number(totals.first_notice_minutes),
+        _number(totals.resolution_hours),
+        totals.updates_sent,
+        totals.promises[Outcome.KEPT],
+        totals.promises[Outcome.KEPT_LATE],
+        totals.promises[Outcome.HOLDING],
+        totals.promises[Outcome.MISSED],
+        _percent(totals.kept_on_time_share),
+        totals.contacts_affected,
+        totals.contacts_reached,
+        _percent(totals.reach),
+        *_channel_columns(totals.channels["email"]),
+        *_channel_columns(totals.channels["sms"]),
+        totals.invited,
+        totals.answered,
+        _percent(totals.response_rate),
+        _number(totals.scores.csat_average, 2),
+        _number(totals.scores.kept_informed_average, 2),
+        _number(totals.scores.clarity_average, 2),
+        _number(totals.scores.nps),
+        len(totals.scores.nps_answers),
+        totals.open_follow_ups,
     ]
 
 
@@ -596,13 +657,19 @@ def overview_csv_rows(overview, *, group="incident"):
             single.add_incident(figures)
             countries = sorted({client.country for client in figures.clients if client.country})
             yield [
-                incident.pk, incident.title, incident.kind, incident.playbook.name, incident.state,
-                incident.detected_at.astimezone(dt.UTC).isoformat(), month_of(incident), " ".join(countries),
+                incident.pk,
+                incident.title,
+                incident.kind,
+                incident.playbook.name,
+                incident.state,
+                incident.detected_at.astimezone(dt.UTC).isoformat(),
+                month_of(incident),
+                " ".join(countries),
                 *totals_row(single),
             ]
         return
     groups = {"kind": overview.by_kind, "country": overview.by_country, "month": overview.by_month}[group]
-    yield [group, "label"] + FIGURE_HEADER
+    yield [group, "label", *FIGURE_HEADER]
     for totals in [*groups]:
         yield [totals.key, totals.label, *totals_row(totals)]
     yield ["all", overview.total.label, *totals_row(overview.total)]
@@ -654,7 +721,11 @@ class ProofContact:
 
     @property
     def was_reached(self):
-        return any(message.status in REACHED_STATUSES for message in self.messages if message.what.startswith(("Update", "Holding")))
+        return any(
+            message.status in REACHED_STATUSES
+            for message in self.messages
+            if message.what.startswith(("Update", "Holding"))
+        )
 
 
 @dataclass
@@ -672,8 +743,10 @@ class ProofClient:
 
 def _acknowledgement_text(status):
     if status.is_confirmed:
-        return (f"{status.stage}: confirmed {status.confirmed_at.astimezone(dt.UTC).isoformat()} by "
-                f"{status.confirmed_by or 'unknown'} via {status.confirmed_via}")
+        return (
+            f"{status.stage}: confirmed {status.confirmed_at.astimezone(dt.UTC).isoformat()} by "
+            f"{status.confirmed_by or 'unknown'} via {status.confirmed_via}"
+        )
     return f"{status.stage}: not confirmed (asked {status.requested_at.astimezone(dt.UTC).isoformat()})"
 
 
@@ -696,7 +769,9 @@ def proof_of_notification(*, incident, now=None):
     """Every affected contact with every message sent to them about the incident (updates,
     reminders, survey), its channel, times, provider id, final status and the consent state at
     send time; per client, the acknowledgements. Contacts never messaged say why."""
-    published = list(IncidentUpdate.objects.filter(incident=incident, published_at__isnull=False).order_by("published_at"))
+    published = list(
+        IncidentUpdate.objects.filter(incident=incident, published_at__isnull=False).order_by("published_at")
+    )
     holding_ids = {update.pk for update in published if update.is_holding_statement}
     reasons = {}
     for update in published:
@@ -708,15 +783,20 @@ def proof_of_notification(*, incident, now=None):
         .order_by("queued_at", "id")
     )
     affected = affected_contact_ids(
-        incident, [{"contact_id": message.contact_id} for message in messages if message.source.startswith("update:")],
+        incident,
+        [{"contact_id": message.contact_id} for message in messages if message.source.startswith("update:")],
         published,
     )
     contact_ids = affected | {message.contact_id for message in messages}
-    contacts = Contact.objects.filter(pk__in=contact_ids, client__organization_id=incident.organization_id).select_related("client")
+    contacts = Contact.objects.filter(
+        pk__in=contact_ids, client__organization_id=incident.organization_id
+    ).select_related("client")
     clients = {}
     people = {}
     for contact in sorted(contacts, key=lambda c: (c.client.name.lower(), c.name.lower(), c.pk)):
-        client = clients.setdefault(contact.client_id, ProofClient(contact.client_id, contact.client.name, contact.client.country))
+        client = clients.setdefault(
+            contact.client_id, ProofClient(contact.client_id, contact.client.name, contact.client.country)
+        )
         person = ProofContact(contact.pk, contact.name, contact.pk in affected, reasons.get(contact.pk, ""))
         client.contacts.append(person)
         people[contact.pk] = person
@@ -724,27 +804,53 @@ def proof_of_notification(*, incident, now=None):
         person = people.get(message.contact_id)
         if person is None:
             continue
-        person.messages.append(ProofMessage(
-            message_id=message.pk, what=source_label(message.source, holding_ids), channel=message.channel,
-            to_address=message.to_address, queued_at=message.queued_at, sent_at=message.sent_at,
-            delivered_at=message.delivered_at, failed_at=message.failed_at, status=message.status,
-            provider=message.provider, provider_message_id=message.provider_message_id,
-            error=" ".join(part for part in (message.error_code, message.last_error) if part),
-            consent_at_send=message.consent_at_send,
-        ))
+        person.messages.append(
+            ProofMessage(
+                message_id=message.pk,
+                what=source_label(message.source, holding_ids),
+                channel=message.channel,
+                to_address=message.to_address,
+                queued_at=message.queued_at,
+                sent_at=message.sent_at,
+                delivered_at=message.delivered_at,
+                failed_at=message.failed_at,
+                status=message.status,
+                provider=message.provider,
+                provider_message_id=message.provider_message_id,
+                error=" ".join(part for part in (message.error_code, message.last_error) if part),
+                consent_at_send=message.consent_at_send,
+            )
+        )
     for status in acknowledgement_status(incident=incident):
         if status.client_id in clients:
             clients[status.client_id].acknowledgements.append(status)
     return ProofOfNotification(
-        incident=incident, generated_at=now or timezone.now(),
+        incident=incident,
+        generated_at=now or timezone.now(),
         clients=sorted(clients.values(), key=lambda client: client.name.lower()),
     )
 
 
 PROOF_HEADER = [
-    "incident_id", "client", "client_country", "contact_id", "contact", "message_id", "what", "channel", "to_address",
-    "queued_at", "sent_at", "delivered_at", "failed_at", "final_status", "provider", "provider_message_id", "error",
-    "consent_at_send", "client_acknowledgements",
+    "incident_id",
+    "client",
+    "client_country",
+    "contact_id",
+    "contact",
+    "message_id",
+    "what",
+    "channel",
+    "to_address",
+    "queued_at",
+    "sent_at",
+    "delivered_at",
+    "failed_at",
+    "final_status",
+    "provider",
+    "provider_message_id",
+    "error",
+    "consent_at_send",
+    "client_acknowledgements",
 ]
 
 
@@ -761,13 +867,39 @@ def proof_csv_rows(proof):
         for person in client.contacts:
             base = [incident_id, client.name, client.country, person.contact_id, person.name]
             if not person.messages:
-                yield [*base, "", "", "", "", "", "", "", "",
-                       f"not sent: {person.not_reached_reason or 'no accepted channel'}", "", "", "", "", acknowledgements]
+                yield [
+                    *base,
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    f"not sent: {person.not_reached_reason or 'no accepted channel'}",
+                    "",
+                    "",
+                    "",
+                    "",
+                    acknowledgements,
+                ]
                 continue
             for message in person.messages:
                 yield [
-                    *base, message.message_id, message.what, message.channel, message.to_address,
-                    _iso(message.queued_at), _iso(message.sent_at), _iso(message.delivered_at), _iso(message.failed_at),
-                    message.status, message.provider, message.provider_message_id, message.error,
-                    message.consent_at_send, acknowledgements,
+                    *base,
+                    message.message_id,
+                    message.what,
+                    message.channel,
+                    message.to_address,
+                    _iso(message.queued_at),
+                    _iso(message.sent_at),
+                    _iso(message.delivered_at),
+                    _iso(message.failed_at),
+                    message.status,
+                    message.provider,
+                    message.provider_message_id,
+                    message.error,
+                    message.consent_at_send,
+                    acknowledgements,
                 ]

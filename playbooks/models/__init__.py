@@ -1,5 +1,6 @@
 """The playbooks app's models, one module per concept; everything is importable from here."""
-from playbooks.models.core import *  # noqa: F401,F403
-from playbooks.models.acknowledgements import *  # noqa: F401,F403
-from playbooks.models.promises import *  # noqa: F401,F403
-from playbooks.models.debriefs import *  # noqa: F401,F403
+
+from playbooks.models.acknowledgements import *  # noqa: F403
+from playbooks.models.core import *  # noqa: F403
+from playbooks.models.debriefs import *  # noqa: F403
+from playbooks.models.promises import *  # noqa: F403

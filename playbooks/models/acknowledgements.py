@@ -5,6 +5,7 @@ A stage's `StageAcknowledgement` is edited with the playbook and frozen into eac
 `ClientAcknowledgement` per affected client; a contact confirms on the private status page or by
 replying the keyword by SMS, and clients who have not confirmed in time are chased once.
 """
+
 import re
 
 from django.core.exceptions import ValidationError
@@ -12,7 +13,6 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import LANGUAGE_CODES, ClientAccount, Contact
-
 from playbooks.models.core import Incident, PlaybookStage, bump_playbook_version
 
 __all__ = ["AcknowledgementVia", "ClientAcknowledgement", "StageAcknowledgement", "normalize_keyword"]
@@ -41,12 +41,14 @@ class StageAcknowledgement(models.Model):
     chase_after_minutes = models.PositiveIntegerField(
         default=240,
         help_text="Clients who have not confirmed this long after the first update of the stage get a reminder, "
-                  "and their account owner is told.",
+        "and their account owner is told.",
     )
 
     class Meta:
         constraints = [
-            models.CheckConstraint(name="chase_after_at_least_5_minutes", condition=models.Q(chase_after_minutes__gte=5))
+            models.CheckConstraint(
+                name="chase_after_at_least_5_minutes", condition=models.Q(chase_after_minutes__gte=5)
+            )
         ]
 
     def __str__(self):

@@ -5,6 +5,7 @@ Each crisis kind is its own django-fsm state machine: `OutageIncident`, `RecallI
 `ComplianceIncident` are proxy models over one `incidents` table, so updates, messages and the
 timeline point at one `Incident` while each kind keeps its own transitions in code.
 """
+
 import copy
 
 from django.core.exceptions import ValidationError
@@ -14,7 +15,6 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import ClientAccount, Organization, User, validate_language
-
 from playbooks.models.debriefs import debrief_is_complete  # the close guard: the internal debrief is complete
 
 
@@ -58,20 +58,51 @@ STATE_LABELS = {
 
 # The stages of each kind in their usual order; stage settings in a playbook use these names.
 KIND_STATES = {
-    Kind.OUTAGE: ["draft", "investigating", "identified", "monitoring", "resolved", "debriefing", "closed", "cancelled"],
+    Kind.OUTAGE: [
+        "draft",
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "debriefing",
+        "closed",
+        "cancelled",
+    ],
     Kind.RECALL: [
-        "draft", "assessing", "announced", "remedy_available", "remedy_in_progress", "completed",
-        "debriefing", "closed", "cancelled",
+        "draft",
+        "assessing",
+        "announced",
+        "remedy_available",
+        "remedy_in_progress",
+        "completed",
+        "debriefing",
+        "closed",
+        "cancelled",
     ],
     Kind.COMPLIANCE: [
-        "draft", "assessing", "authority_notified", "clients_notified", "remediating", "resolved",
-        "debriefing", "closed", "cancelled",
+        "draft",
+        "assessing",
+        "authority_notified",
+        "clients_notified",
+        "remediating",
+        "resolved",
+        "debriefing",
+        "closed",
+        "cancelled",
     ],
 }
 # States in which the incident is live: updates go out and their cadence is kept.
 LIVE_STATES = {
-    "investigating", "identified", "monitoring", "assessing", "announced", "remedy_available",
-    "remedy_in_progress", "authority_notified", "clients_notified", "remediating",
+    "investigating",
+    "identified",
+    "monitoring",
+    "assessing",
+    "announced",
+    "remedy_available",
+    "remedy_in_progress",
+    "authority_notified",
+    "clients_notified",
+    "remediating",
 }
 # States after which the crisis is over for clients (resolution reached).
 RESOLVED_STATES = {"resolved", "completed", "debriefing", "closed"}
@@ -117,9 +148,7 @@ class Playbook(models.Model):
 
     class Meta:
         ordering = ["kind", "name"]
-        constraints = [
-            models.UniqueConstraint(fields=["organization", "slug"], name="unique_playbook_slug_per_org")
-        ]
+        constraints = [models.UniqueConstraint(fields=["organization", "slug"], name="unique_playbook_slug_per_org")]
 
     def __str__(self):
         return f"{self.name} (v{self.version})"
@@ -208,8 +237,10 @@ class PlaybookStage(models.Model):
         super().clean()
         if self.playbook_id and self.stage not in KIND_STATES[self.playbook.kind]:
             raise ValidationError(
-                {"stage": f"{self.stage!r} is not a stage of a {self.playbook.kind} playbook: "
-                          f"use one of {', '.join(KIND_STATES[self.playbook.kind])}."}
+                {
+                    "stage": f"{self.stage!r} is not a stage of a {self.playbook.kind} playbook: "
+                    f"use one of {', '.join(KIND_STATES[self.playbook.kind])}."
+                }
             )
 
     def save(self, *args, **kwargs):
@@ -238,9 +269,7 @@ class StageMessage(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(
-                fields=["stage", "purpose", "language", "channel"], name="unique_stage_message"
-            )
+            models.UniqueConstraint(fields=["stage", "purpose", "language", "channel"], name="unique_stage_message")
         ]
 
     def __str__(self):
@@ -406,44 +435,85 @@ class OutageIncident(Incident):
     class Meta:
         proxy = True
 
-    @transition(field="state", source="draft", target="investigating", permission=may_run_incident,
-                custom={"label": "Activate: start investigating"})
+    @transition(
+        field="state",
+        source="draft",
+        target="investigating",
+        permission=may_run_incident,
+        custom={"label": "Activate: start investigating"},
+    )
     def activate(self):
         self.activated_at = timezone.now()
 
-    @transition(field="state", source="investigating", target="identified", permission=may_run_incident,
-                custom={"label": "Cause identified"})
+    @transition(
+        field="state",
+        source="investigating",
+        target="identified",
+        permission=may_run_incident,
+        custom={"label": "Cause identified"},
+    )
     def identify(self):
         pass
 
-    @transition(field="state", source="identified", target="monitoring", permission=may_run_incident,
-                custom={"label": "Fix in place: monitoring"})
+    @transition(
+        field="state",
+        source="identified",
+        target="monitoring",
+        permission=may_run_incident,
+        custom={"label": "Fix in place: monitoring"},
+    )
     def monitor(self):
         pass
 
-    @transition(field="state", source="monitoring", target="investigating", permission=may_run_incident,
-                custom={"label": "Problem is back: investigate again"})
+    @transition(
+        field="state",
+        source="monitoring",
+        target="investigating",
+        permission=may_run_incident,
+        custom={"label": "Problem is back: investigate again"},
+    )
     def reopen(self):
         pass
 
-    @transition(field="state", source=["identified", "monitoring"], target="resolved",
-                conditions=[has_resolution_summary], permission=may_run_incident,
-                custom={"label": "Resolve", "needs": ["resolution_summary"]})
+    @transition(
+        field="state",
+        source=["identified", "monitoring"],
+        target="resolved",
+        conditions=[has_resolution_summary],
+        permission=may_run_incident,
+        custom={"label": "Resolve", "needs": ["resolution_summary"]},
+    )
     def resolve(self):
         self.resolved_at = timezone.now()
 
-    @transition(field="state", source="resolved", target="debriefing", permission=may_run_incident,
-                custom={"label": "Start the debrief"})
+    @transition(
+        field="state",
+        source="resolved",
+        target="debriefing",
+        permission=may_run_incident,
+        custom={"label": "Start the debrief"},
+    )
     def start_debrief(self):
         pass
 
-    @transition(field="state", source="debriefing", target="closed", conditions=[debrief_is_complete],
-                permission=may_run_incident, custom={"label": "Close"})
+    @transition(
+        field="state",
+        source="debriefing",
+        target="closed",
+        conditions=[debrief_is_complete],
+        permission=may_run_incident,
+        custom={"label": "Close"},
+    )
     def close(self):
         self.closed_at = timezone.now()
 
-    @transition(field="state", source="draft", target="cancelled", permission=may_run_incident,
-                custom={"label": "Cancel (nothing was sent)"})
+    @transition(
+        field="state",
+        source="draft",
+        target="cancelled",
+        permission=may_run_incident,
+        custom={"label": "Cancel (nothing was sent)"},
+    )
     def cancel(self):
         self.cancelled_at = timezone.now()
 
@@ -455,44 +525,85 @@ class RecallIncident(Incident):
     class Meta:
         proxy = True
 
-    @transition(field="state", source="draft", target="assessing", permission=may_run_incident,
-                custom={"label": "Activate: start assessing"})
+    @transition(
+        field="state",
+        source="draft",
+        target="assessing",
+        permission=may_run_incident,
+        custom={"label": "Activate: start assessing"},
+    )
     def activate(self):
         self.activated_at = timezone.now()
 
-    @transition(field="state", source="assessing", target="announced", permission=may_run_incident,
-                custom={"label": "Announce the recall"})
+    @transition(
+        field="state",
+        source="assessing",
+        target="announced",
+        permission=may_run_incident,
+        custom={"label": "Announce the recall"},
+    )
     def announce(self):
         pass
 
-    @transition(field="state", source="announced", target="remedy_available", permission=may_run_incident,
-                custom={"label": "Remedy available"})
+    @transition(
+        field="state",
+        source="announced",
+        target="remedy_available",
+        permission=may_run_incident,
+        custom={"label": "Remedy available"},
+    )
     def offer_remedy(self):
         pass
 
-    @transition(field="state", source="remedy_available", target="remedy_in_progress",
-                permission=may_run_incident, custom={"label": "Remedy under way"})
+    @transition(
+        field="state",
+        source="remedy_available",
+        target="remedy_in_progress",
+        permission=may_run_incident,
+        custom={"label": "Remedy under way"},
+    )
     def start_remedy(self):
         pass
 
-    @transition(field="state", source="remedy_in_progress", target="completed",
-                conditions=[has_resolution_summary], permission=may_run_incident,
-                custom={"label": "Complete the recall", "needs": ["resolution_summary"]})
+    @transition(
+        field="state",
+        source="remedy_in_progress",
+        target="completed",
+        conditions=[has_resolution_summary],
+        permission=may_run_incident,
+        custom={"label": "Complete the recall", "needs": ["resolution_summary"]},
+    )
     def complete(self):
         self.resolved_at = timezone.now()
 
-    @transition(field="state", source="completed", target="debriefing", permission=may_run_incident,
-                custom={"label": "Start the debrief"})
+    @transition(
+        field="state",
+        source="completed",
+        target="debriefing",
+        permission=may_run_incident,
+        custom={"label": "Start the debrief"},
+    )
     def start_debrief(self):
         pass
 
-    @transition(field="state", source="debriefing", target="closed", conditions=[debrief_is_complete],
-                permission=may_run_incident, custom={"label": "Close"})
+    @transition(
+        field="state",
+        source="debriefing",
+        target="closed",
+        conditions=[debrief_is_complete],
+        permission=may_run_incident,
+        custom={"label": "Close"},
+    )
     def close(self):
         self.closed_at = timezone.now()
 
-    @transition(field="state", source=["draft", "assessing"], target="cancelled", permission=may_run_incident,
-                custom={"label": "Cancel"})
+    @transition(
+        field="state",
+        source=["draft", "assessing"],
+        target="cancelled",
+        permission=may_run_incident,
+        custom={"label": "Cancel"},
+    )
     def cancel(self):
         self.cancelled_at = timezone.now()
 
@@ -504,47 +615,93 @@ class ComplianceIncident(Incident):
     class Meta:
         proxy = True
 
-    @transition(field="state", source="draft", target="assessing", permission=may_run_incident,
-                custom={"label": "Activate: start assessing"})
+    @transition(
+        field="state",
+        source="draft",
+        target="assessing",
+        permission=may_run_incident,
+        custom={"label": "Activate: start assessing"},
+    )
     def activate(self):
         self.activated_at = timezone.now()
 
-    @transition(field="state", source="assessing", target="authority_notified", permission=may_run_incident,
-                custom={"label": "Authority notified"})
+    @transition(
+        field="state",
+        source="assessing",
+        target="authority_notified",
+        permission=may_run_incident,
+        custom={"label": "Authority notified"},
+    )
     def notify_authority(self):
         pass
 
-    @transition(field="state", source="authority_notified", target="clients_notified",
-                permission=may_run_incident, custom={"label": "Notify clients"})
-    @transition(field="state", source="assessing", target="clients_notified",
-                conditions=[authority_notification_not_required], permission=may_run_incident,
-                custom={"label": "Notify clients (no authority notification needed)"})
+    @transition(
+        field="state",
+        source="authority_notified",
+        target="clients_notified",
+        permission=may_run_incident,
+        custom={"label": "Notify clients"},
+    )
+    @transition(
+        field="state",
+        source="assessing",
+        target="clients_notified",
+        conditions=[authority_notification_not_required],
+        permission=may_run_incident,
+        custom={"label": "Notify clients (no authority notification needed)"},
+    )
     def notify_clients(self):
         pass
 
-    @transition(field="state", source="clients_notified", target="remediating", permission=may_run_incident,
-                custom={"label": "Start remediation"})
+    @transition(
+        field="state",
+        source="clients_notified",
+        target="remediating",
+        permission=may_run_incident,
+        custom={"label": "Start remediation"},
+    )
     def remediate(self):
         pass
 
-    @transition(field="state", source="remediating", target="resolved",
-                conditions=[has_resolution_summary], permission=may_run_incident,
-                custom={"label": "Resolve", "needs": ["resolution_summary"]})
+    @transition(
+        field="state",
+        source="remediating",
+        target="resolved",
+        conditions=[has_resolution_summary],
+        permission=may_run_incident,
+        custom={"label": "Resolve", "needs": ["resolution_summary"]},
+    )
     def resolve(self):
         self.resolved_at = timezone.now()
 
-    @transition(field="state", source="resolved", target="debriefing", permission=may_run_incident,
-                custom={"label": "Start the debrief"})
+    @transition(
+        field="state",
+        source="resolved",
+        target="debriefing",
+        permission=may_run_incident,
+        custom={"label": "Start the debrief"},
+    )
     def start_debrief(self):
         pass
 
-    @transition(field="state", source="debriefing", target="closed", conditions=[debrief_is_complete],
-                permission=may_run_incident, custom={"label": "Close"})
+    @transition(
+        field="state",
+        source="debriefing",
+        target="closed",
+        conditions=[debrief_is_complete],
+        permission=may_run_incident,
+        custom={"label": "Close"},
+    )
     def close(self):
         self.closed_at = timezone.now()
 
-    @transition(field="state", source=["draft", "assessing"], target="cancelled", permission=may_run_incident,
-                custom={"label": "Cancel"})
+    @transition(
+        field="state",
+        source=["draft", "assessing"],
+        target="cancelled",
+        permission=may_run_incident,
+        custom={"label": "Cancel"},
+    )
     def cancel(self):
         self.cancelled_at = timezone.now()
 

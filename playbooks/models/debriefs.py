@@ -8,6 +8,7 @@ was answered (every field optional); a low score opens a `FollowUp` for the clie
 The `Debrief` must be complete before the incident can close (a guard on every kind's `close`).
 Written only by playbooks.debriefs.services.
 """
+
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -20,8 +21,16 @@ INCIDENT = "playbooks.Incident"
 PLAYBOOK = "playbooks.Playbook"
 
 __all__ = [
-    "ClientSurvey", "Debrief", "DebriefActionItem", "FollowUp", "QuestionKind", "ResponseVia",
-    "SurveyInvitation", "SurveyQuestion", "SurveyResponse", "debrief_is_complete",
+    "ClientSurvey",
+    "Debrief",
+    "DebriefActionItem",
+    "FollowUp",
+    "QuestionKind",
+    "ResponseVia",
+    "SurveyInvitation",
+    "SurveyQuestion",
+    "SurveyResponse",
+    "debrief_is_complete",
 ]
 
 
@@ -61,8 +70,11 @@ class SurveyQuestion(models.Model):
         if not isinstance(texts, dict) or not texts:
             raise ValidationError({"texts": "Give the question in at least one language."})
         errors = [f"Unknown language {language!r}." for language in texts if language not in LANGUAGE_CODES]
-        errors += [f"{language}: the question is empty." for language, text in texts.items()
-                   if not isinstance(text, str) or not text.strip()]
+        errors += [
+            f"{language}: the question is empty."
+            for language, text in texts.items()
+            if not isinstance(text, str) or not text.strip()
+        ]
         if errors:
             raise ValidationError({"texts": errors})
         self.texts = {language: text.strip() for language, text in texts.items()}
@@ -103,9 +115,7 @@ class SurveyInvitation(models.Model):
 
     class Meta:
         ordering = ["id"]
-        constraints = [
-            models.UniqueConstraint(fields=["survey", "contact"], name="one_survey_invitation_per_contact")
-        ]
+        constraints = [models.UniqueConstraint(fields=["survey", "contact"], name="one_survey_invitation_per_contact")]
 
     def __str__(self):
         return f"{self.contact} invited to {self.survey}"
@@ -129,15 +139,21 @@ class SurveyResponse(models.Model):
     invitation = models.OneToOneField(SurveyInvitation, on_delete=models.CASCADE, related_name="response")
     incident = models.ForeignKey(INCIDENT, on_delete=models.CASCADE, related_name="survey_responses")
     client = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="survey_responses")
-    csat = models.PositiveSmallIntegerField(null=True, blank=True, validators=SCALE,
-                                            help_text="Overall satisfaction with how the crisis was handled.")
-    kept_informed = models.PositiveSmallIntegerField(null=True, blank=True, validators=SCALE,
-                                                     help_text="“We kept you informed.”")
-    clarity = models.PositiveSmallIntegerField(null=True, blank=True, validators=SCALE,
-                                               help_text="Clarity of the updates.")
-    nps = models.PositiveSmallIntegerField(null=True, blank=True,
-                                           validators=[MinValueValidator(0), MaxValueValidator(10)],
-                                           help_text="Likelihood to recommend, 0-10.")
+    csat = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=SCALE, help_text="Overall satisfaction with how the crisis was handled."
+    )
+    kept_informed = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=SCALE, help_text="“We kept you informed.”"
+    )
+    clarity = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=SCALE, help_text="Clarity of the updates."
+    )
+    nps = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0), MaxValueValidator(10)],
+        help_text="Likelihood to recommend, 0-10.",
+    )
     comment = models.TextField(blank=True)
     extra_answers = models.JSONField(default=dict, blank=True, help_text="{question id: 1-5 or text}.")
     csat_via = models.CharField(max_length=10, choices=ResponseVia.choices, blank=True)
@@ -147,11 +163,19 @@ class SurveyResponse(models.Model):
     class Meta:
         ordering = ["first_answered_at", "id"]
         constraints = [
-            models.CheckConstraint(name="csat_1_to_5", condition=models.Q(csat__isnull=True) | models.Q(csat__range=(1, 5))),
-            models.CheckConstraint(name="kept_informed_1_to_5",
-                                   condition=models.Q(kept_informed__isnull=True) | models.Q(kept_informed__range=(1, 5))),
-            models.CheckConstraint(name="clarity_1_to_5", condition=models.Q(clarity__isnull=True) | models.Q(clarity__range=(1, 5))),
-            models.CheckConstraint(name="nps_0_to_10", condition=models.Q(nps__isnull=True) | models.Q(nps__range=(0, 10))),
+            models.CheckConstraint(
+                name="csat_1_to_5", condition=models.Q(csat__isnull=True) | models.Q(csat__range=(1, 5))
+            ),
+            models.CheckConstraint(
+                name="kept_informed_1_to_5",
+                condition=models.Q(kept_informed__isnull=True) | models.Q(kept_informed__range=(1, 5)),
+            ),
+            models.CheckConstraint(
+                name="clarity_1_to_5", condition=models.Q(clarity__isnull=True) | models.Q(clarity__range=(1, 5))
+            ),
+            models.CheckConstraint(
+                name="nps_0_to_10", condition=models.Q(nps__isnull=True) | models.Q(nps__range=(0, 10))
+            ),
         ]
 
     def __str__(self):
@@ -170,8 +194,12 @@ class FollowUp(models.Model):
     incident = models.ForeignKey(INCIDENT, on_delete=models.CASCADE, related_name="follow_ups")
     response = models.OneToOneField(SurveyResponse, on_delete=models.CASCADE, related_name="follow_up")
     client = models.ForeignKey(ClientAccount, on_delete=models.PROTECT, related_name="follow_ups")
-    owner = models.ForeignKey(User, on_delete=models.PROTECT, related_name="follow_ups",
-                              help_text="The client's account owner (the commander when the client has none).")
+    owner = models.ForeignKey(
+        User,
+        on_delete=models.PROTECT,
+        related_name="follow_ups",
+        help_text="The client's account owner (the commander when the client has none).",
+    )
     reason = models.CharField(max_length=300)
     opened_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()

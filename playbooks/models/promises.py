@@ -3,6 +3,7 @@
 A timer may run twice (a sweep re-enqueues what a dead worker left), so every action it takes is
 recorded here under a unique constraint first: the second run finds the row and does nothing.
 """
+
 import hashlib
 import hmac
 import secrets
@@ -13,7 +14,6 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Organization, User
-
 from playbooks.models.core import Incident, IncidentChecklistItem, IncidentUpdate, Playbook
 
 __all__ = [
@@ -43,7 +43,11 @@ class PromiseEvent(models.Model):
     kind = models.CharField(max_length=30, choices=PromiseEventKind.choices)
     at = models.DateTimeField(default=timezone.now)
     holding_update = models.ForeignKey(
-        IncidentUpdate, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        IncidentUpdate,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The holding statement published in place of the promised update.",
     )
     notified = models.JSONField(default=list, blank=True, help_text="Ids of the users alerted.")
@@ -51,9 +55,7 @@ class PromiseEvent(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["update", "kind"], name="one_promise_event_per_update_and_kind")
-        ]
+        constraints = [models.UniqueConstraint(fields=["update", "kind"], name="one_promise_event_per_update_and_kind")]
 
     def __str__(self):
         return f"{self.kind} for update #{self.update_id}"
@@ -85,9 +87,7 @@ class DeadlineAlert(models.Model):
 
     class Meta:
         ordering = ["at", "id"]
-        constraints = [
-            models.UniqueConstraint(fields=["item", "kind"], name="one_deadline_alert_per_item_and_kind")
-        ]
+        constraints = [models.UniqueConstraint(fields=["item", "kind"], name="one_deadline_alert_per_item_and_kind")]
 
     def __str__(self):
         return f"{self.kind} for checklist item #{self.item_id}"

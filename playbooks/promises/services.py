@@ -14,6 +14,7 @@ How it works:
   from detection, and an escalation when overdue.
 - `cadence_adherence` tells, from the updates and these records, how each promise ended.
 """
+
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
@@ -29,8 +30,8 @@ from django.utils import timezone
 from accounts.models import Role, User
 from comms.notifications import team_notify
 from comms.rendering import format_local_time
-
 from playbooks.incidents.deadlines import moment_at_fraction
+from playbooks.incidents.services import timeline_record
 from playbooks.models import (
     DEADLINE_ALERT_FRACTIONS,
     FINAL_STATES,
@@ -44,7 +45,6 @@ from playbooks.models import (
     PromiseEventKind,
     TimelineKind,
 )
-from playbooks.incidents.services import timeline_record
 
 logger = logging.getLogger("candor.cadence")
 
@@ -219,8 +219,13 @@ def promise_check(*, update, now):
 
 def _record(incident, update, kind, now, users, note, holding_update=None):
     return PromiseEvent.objects.create(
-        update=update, incident=incident, kind=kind, at=now, holding_update=holding_update,
-        notified=[user.pk for user in users], note=note,
+        update=update,
+        incident=incident,
+        kind=kind,
+        at=now,
+        holding_update=holding_update,
+        notified=[user.pk for user in users],
+        note=note,
     )
 
 
@@ -231,17 +236,27 @@ def _remind(incident, update, now):
     if incident.stage_plan().get("auto_holding_statement"):
         consequence = "If nothing is published by then, Candor publishes the stage's holding statement."
     else:
-        consequence = ("If nothing is published by then, Candor alerts the commander and backup, "
-                       "then leadership.")
+        consequence = "If nothing is published by then, Candor alerts the commander and backup, then leadership."
     note = f"Reminder to {_names(users)}: the next update is promised for {due_local} (in {minutes} min)."
     _record(incident, update, Action.REMINDER, now, users, note)
-    _notify(incident, users, f"promise:{update.pk}:reminder",
-            f"Update due in {minutes} min: {incident.title}",
-            f"Clients were promised the next update by {due_local}. {consequence}")
+    _notify(
+        incident,
+        users,
+        f"promise:{update.pk}:reminder",
+        f"Update due in {minutes} min: {incident.title}",
+        f"Clients were promised the next update by {due_local}. {consequence}",
+    )
     timeline_record(
-        incident=incident, kind=TimelineKind.REMINDER, note=note, at=now,
-        data={"update": update.pk, "promise": Action.REMINDER, "due_at": update.next_update_due_at.isoformat(),
-              "notified": [user.pk for user in users]},
+        incident=incident,
+        kind=TimelineKind.REMINDER,
+        note=note,
+        at=now,
+        data={
+            "update": update.pk,
+            "promise": Action.REMINDER,
+            "due_at": update.next_update_due_at.isoformat(),
+            "notified": [user.pk for user in users],
+        },
     )
     return Action.REMINDER
 
@@ -290,22 +305,36 @@ def _after_holding_statement(incident, update, holding, now):
     due_local = _local(incident, update.next_update_due_at)
     next_local = _local(incident, holding.next_update_due_at)
     reached = holding.audience.get("email", 0) + holding.audience.get("sms", 0)
-    note = (f"No update by {due_local}: the holding statement (#{holding.pk}) went out in its place "
-            f"and promises the next update by {next_local}. Told {_names(users)}.")
+    note = (
+        f"No update by {due_local}: the holding statement (#{holding.pk}) went out in its place "
+        f"and promises the next update by {next_local}. Told {_names(users)}."
+    )
     if in_a_row > 1:
         note += f" That is {in_a_row} holding statements in a row."
     _record(incident, update, Action.HOLDING, now, users, note, holding_update=holding)
-    _notify(incident, users, f"promise:{update.pk}:holding",
-            f"Holding statement sent: {incident.title}",
-            f"No update was published by {due_local}, so Candor sent the stage's holding statement "
-            f"({reached} messages). It promises the next update by {next_local}: publish a real update before then."
-            + (f" {in_a_row} holding statements in a row: nobody has told clients anything new." if in_a_row > 1 else ""))
+    _notify(
+        incident,
+        users,
+        f"promise:{update.pk}:holding",
+        f"Holding statement sent: {incident.title}",
+        f"No update was published by {due_local}, so Candor sent the stage's holding statement "
+        f"({reached} messages). It promises the next update by {next_local}: publish a real update before then."
+        + (f" {in_a_row} holding statements in a row: nobody has told clients anything new." if in_a_row > 1 else ""),
+    )
     # The holding statement's own UPDATE_PUBLISHED entry is on the timeline; this one says why.
     timeline_record(
-        incident=incident, kind=TimelineKind.NOTE, note=note, at=now,
-        data={"update": update.pk, "promise": Action.HOLDING, "holding_update": holding.pk,
-              "due_at": update.next_update_due_at.isoformat(), "notified": [user.pk for user in users],
-              "in_a_row": in_a_row},
+        incident=incident,
+        kind=TimelineKind.NOTE,
+        note=note,
+        at=now,
+        data={
+            "update": update.pk,
+            "promise": Action.HOLDING,
+            "holding_update": holding.pk,
+            "due_at": update.next_update_due_at.isoformat(),
+            "notified": [user.pk for user in users],
+            "in_a_row": in_a_row,
+        },
     )
     return Action.HOLDING
 
@@ -320,15 +349,27 @@ def _escalate(incident, update, now, problem=""):
     if problem:
         note += f" The holding statement could not be published: {problem}"
     _record(incident, update, Action.ESCALATION, now, users, note)
-    _notify(incident, users, f"promise:{update.pk}:escalation",
-            f"Update overdue: {incident.title}",
-            f"Clients were promised an update by {due_local} and none has been published. Publish one now. "
-            f"If nothing is published within {grace} minutes, the backup and leadership are alerted."
-            + (f" (The holding statement could not be sent: {problem})" if problem else ""))
+    _notify(
+        incident,
+        users,
+        f"promise:{update.pk}:escalation",
+        f"Update overdue: {incident.title}",
+        f"Clients were promised an update by {due_local} and none has been published. Publish one now. "
+        f"If nothing is published within {grace} minutes, the backup and leadership are alerted."
+        + (f" (The holding statement could not be sent: {problem})" if problem else ""),
+    )
     timeline_record(
-        incident=incident, kind=TimelineKind.ESCALATION, note=note, at=now,
-        data={"update": update.pk, "promise": Action.ESCALATION, "due_at": update.next_update_due_at.isoformat(),
-              "notified": [user.pk for user in users], "problem": problem},
+        incident=incident,
+        kind=TimelineKind.ESCALATION,
+        note=note,
+        at=now,
+        data={
+            "update": update.pk,
+            "promise": Action.ESCALATION,
+            "due_at": update.next_update_due_at.isoformat(),
+            "notified": [user.pk for user in users],
+            "problem": problem,
+        },
     )
     _enqueue_timer(promise_timer, run_after=now + escalation_grace(), update_id=update.pk)
     return Action.ESCALATION
@@ -337,18 +378,31 @@ def _escalate(incident, update, now, problem=""):
 def _escalate_again(incident, update, escalation, now):
     users = _second_line(incident)
     due_local = _local(incident, update.next_update_due_at)
-    note = (f"Still no update {settings.CANDOR_ESCALATION_GRACE_MINUTES} min after the escalation "
-            f"(promised for {due_local}): escalated to {_names(users)}.")
+    note = (
+        f"Still no update {settings.CANDOR_ESCALATION_GRACE_MINUTES} min after the escalation "
+        f"(promised for {due_local}): escalated to {_names(users)}."
+    )
     _record(incident, update, Action.SECOND_ESCALATION, now, users, note)
-    _notify(incident, users, f"promise:{update.pk}:second_escalation",
-            f"Still no update: {incident.title}",
-            f"Clients were promised an update by {due_local}. The commander ({_names([incident.commander])}) was "
-            f"alerted at {_local(incident, escalation.at)} and nothing has been published since. "
-            "Make sure someone publishes an update now.")
+    _notify(
+        incident,
+        users,
+        f"promise:{update.pk}:second_escalation",
+        f"Still no update: {incident.title}",
+        f"Clients were promised an update by {due_local}. The commander ({_names([incident.commander])}) was "
+        f"alerted at {_local(incident, escalation.at)} and nothing has been published since. "
+        "Make sure someone publishes an update now.",
+    )
     timeline_record(
-        incident=incident, kind=TimelineKind.ESCALATION, note=note, at=now,
-        data={"update": update.pk, "promise": Action.SECOND_ESCALATION,
-              "due_at": update.next_update_due_at.isoformat(), "notified": [user.pk for user in users]},
+        incident=incident,
+        kind=TimelineKind.ESCALATION,
+        note=note,
+        at=now,
+        data={
+            "update": update.pk,
+            "promise": Action.SECOND_ESCALATION,
+            "due_at": update.next_update_due_at.isoformat(),
+            "notified": [user.pk for user in users],
+        },
     )
     return Action.SECOND_ESCALATION
 
@@ -362,7 +416,8 @@ DEADLINE_ORDER = [DeadlineAlertKind.HALF, DeadlineAlertKind.NINETY, DeadlineAler
 def deadline_alerts_due(*, item, detected_at, now):
     """The alert kinds whose moment has passed at `now`, in order."""
     return [
-        kind for kind in DEADLINE_ORDER
+        kind
+        for kind in DEADLINE_ORDER
         if now >= moment_at_fraction(start=detected_at, due_at=item.due_at, fraction=DEADLINE_ALERT_FRACTIONS[kind])
     ]
 
@@ -419,9 +474,14 @@ def _announce_deadline(incident, item, kind, users, now):
     timeline_record(
         incident=incident,
         kind=TimelineKind.ESCALATION if kind == DeadlineAlertKind.OVERDUE else TimelineKind.REMINDER,
-        note=note, at=now,
-        data={"checklist_item": item.pk, "deadline": kind, "due_at": item.due_at.isoformat(),
-              "notified": [user.pk for user in users]},
+        note=note,
+        at=now,
+        data={
+            "checklist_item": item.pk,
+            "deadline": kind,
+            "due_at": item.due_at.isoformat(),
+            "notified": [user.pk for user in users],
+        },
     )
 
 
@@ -455,7 +515,8 @@ def timers_sweep(*, now):
     for incident_id in candidates:
         latest = (
             IncidentUpdate.objects.filter(incident_id=incident_id, published_at__isnull=False)
-            .order_by("-published_at", "-pk").first()
+            .order_by("-published_at", "-pk")
+            .first()
         )
         if latest is None or latest.next_update_due_at is None:
             continue
@@ -523,7 +584,8 @@ def next_update_status(*, incident, now):
         return NextUpdateStatus("none")
     latest = (
         IncidentUpdate.objects.filter(incident=incident, published_at__isnull=False)
-        .order_by("-published_at", "-pk").first()
+        .order_by("-published_at", "-pk")
+        .first()
     )
     if latest is None or latest.next_update_due_at is None:
         return NextUpdateStatus("none")
@@ -603,8 +665,12 @@ class Adherence:
         return self
 
     def as_dict(self):
-        return {"promises": self.promises, "counts": dict(self.counts), "kept_on_time_share": self.kept_on_time_share,
-                "rows": [asdict(row) for row in self.rows]}
+        return {
+            "promises": self.promises,
+            "counts": dict(self.counts),
+            "kept_on_time_share": self.kept_on_time_share,
+            "rows": [asdict(row) for row in self.rows],
+        }
 
 
 def _ended_at(incident):
@@ -641,9 +707,13 @@ def cadence_adherence_for(*, incidents, now=None):
             kinds = events[update.pk]
             following = published[position + 1] if position + 1 < len(published) else None
             row = PromiseRow(
-                update_id=update.pk, published_at=update.published_at, due_at=due_at,
-                is_holding_statement=update.is_holding_statement, outcome=Outcome.OPEN,
-                reminded=Action.REMINDER in kinds, escalated=Action.ESCALATION in kinds,
+                update_id=update.pk,
+                published_at=update.published_at,
+                due_at=due_at,
+                is_holding_statement=update.is_holding_statement,
+                outcome=Outcome.OPEN,
+                reminded=Action.REMINDER in kinds,
+                escalated=Action.ESCALATION in kinds,
                 second_escalated=Action.SECOND_ESCALATION in kinds,
             )
             if following is not None:

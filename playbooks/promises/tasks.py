@@ -1,10 +1,11 @@
 """Durable timers of kept promises, on the "timers" queue. Thin: each calls one service, which
 re-reads the database and does nothing when the moment has passed it by."""
+
 from django.utils import timezone
 from django_tasks import task
 
-from playbooks.promises import services as cadence
 from playbooks.models import IncidentChecklistItem, IncidentUpdate
+from playbooks.promises import services as cadence
 
 
 @task(queue_name="timers")
@@ -21,4 +22,3 @@ def deadline_timer(item_id):
     if item is None:
         return cadence.Action.STALE
     return cadence.deadline_check(item=item, now=timezone.now())
-

@@ -3,6 +3,7 @@
 Loading is idempotent: a playbook already present (same slug) is left alone, because once
 loaded it belongs to the organisation, which may have edited it.
 """
+
 import json
 from pathlib import Path
 

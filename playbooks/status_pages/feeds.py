@@ -4,6 +4,7 @@ Entries are the published updates of the incidents shown on the public status pa
 first, in the organisation's language and timezone. Answered with an ETag so feed readers that
 poll get a 304 until something changes.
 """
+
 from django.conf import settings
 from django.contrib.syndication.views import Feed
 from django.core.cache import cache

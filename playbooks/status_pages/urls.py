@@ -1,4 +1,5 @@
 """Client pages without login: private status pages (signed links) and public status pages."""
+
 from django.urls import path
 
 from playbooks.status_pages import views as public_views

@@ -1,6 +1,7 @@
 """Client pages: a contact's private status page (signed link, no login), its confirm button,
 and an organisation's public status page. Thin: read the head, answer 304 when the client has
 this version, else serve the cached rendering with the reader's own values filled in."""
+
 from django.conf import settings
 from django.http import Http404, HttpResponse
 from django.middleware.csrf import get_token
@@ -10,7 +11,6 @@ from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Contact
 from comms.rendering import format_local_time
-
 from playbooks.acknowledgements.services import acknowledgement_confirm
 from playbooks.incidents.links import ids_from_status_token
 from playbooks.models import FINAL_STATES, AcknowledgementVia, Incident
@@ -72,16 +72,21 @@ def _expired(request, head):
     incident, language = head.incident, head.language
     words = page_words(language)
     ended_at = incident["closed_at"] or incident["cancelled_at"]
-    response = render(request, "playbooks/public/expired.html", {
-        "page_language": language,
-        "words": words,
-        "organization_name": incident["organization_name"],
-        "text": words["expired_text"].format(
-            closed=format_local_time(ended_at, language=language, timezone_name=head.timezone_name),
-            days=settings.CANDOR_STATUS_LINK_DAYS_AFTER_CLOSE,
-            organization=incident["organization_name"],
-        ),
-    }, status=410)
+    response = render(
+        request,
+        "playbooks/public/expired.html",
+        {
+            "page_language": language,
+            "words": words,
+            "organization_name": incident["organization_name"],
+            "text": words["expired_text"].format(
+                closed=format_local_time(ended_at, language=language, timezone_name=head.timezone_name),
+                days=settings.CANDOR_STATUS_LINK_DAYS_AFTER_CLOSE,
+                organization=incident["organization_name"],
+            ),
+        },
+        status=410,
+    )
     response["Content-Language"] = language
     return _private_headers(response)
 

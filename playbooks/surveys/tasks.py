@@ -1,5 +1,6 @@
 """Durable timers of the client survey (queue "timers"). Thin: each calls one service, which
 re-reads the survey and does only what is due now, so a timer that runs late or twice is harmless."""
+
 from django.utils import timezone
 from django_tasks import task
 

@@ -14,7 +14,6 @@ from textstat.textstat import textstatistics
 
 from accounts.models import LANGUAGES, JargonTerm
 from comms.rendering import MessageTemplateError, render_text
-
 from playbooks.models import RESOLVED_STATES
 from playbooks.updates.wording import stage_words
 
@@ -523,7 +522,7 @@ def _structure(check, channel, raw, text, language, parts):
     found = {}
     for part in parts:
         variables = STRUCTURE_VARIABLES.get(part, [])
-        found[part] = any(re.search(r"{{\s*%s\s*}}" % name, raw) for name in variables) or any(
+        found[part] = any(re.search(rf"{{{{\s*{name}\s*}}}}", raw) for name in variables) or any(
             word in lowered for word in words[part]
         )
     check.structure[channel] = found

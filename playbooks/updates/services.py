@@ -4,6 +4,7 @@ Publishing resolves the audience at that moment, renders each message once per (
 timezone) group with per-recipient values left as tokens, and queues everything through comms
 in one transaction: nothing queued for a rolled-back publish, nothing lost for a committed one.
 """
+
 import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
@@ -26,29 +27,54 @@ from comms.rendering import (
     typical_substitutions,
 )
 from comms.services import ContentSpec, RecipientSpec, messages_queue
-
 from playbooks.acknowledgements.services import acknowledgements_request
 from playbooks.incidents.links import status_url
-from playbooks.models import RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
 from playbooks.incidents.selectors import audience_clients
 from playbooks.incidents.services import timeline_record
+from playbooks.models import RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
 from playbooks.updates.wording import stage_words
 
 TEXT_FIELDS = ("email_subject", "email_body", "sms_body")
 # What publishing reads of a contact; loading less keeps a 100,000-contact publish quick.
 AUDIENCE_FIELDS = (
-    "name", "email", "email_status", "phone", "language", "timezone", "accepts_email", "accepts_sms",
-    "sms_consent", "is_active", "client__name", "client__default_language", "client__timezone",
+    "name",
+    "email",
+    "email_status",
+    "phone",
+    "language",
+    "timezone",
+    "accepts_email",
+    "accepts_sms",
+    "sms_consent",
+    "is_active",
+    "client__name",
+    "client__default_language",
+    "client__timezone",
 )
 # Stages in which updates may go out: the live ones and the resolution notice.
 PUBLISHABLE_STATES = {
-    "investigating", "identified", "monitoring", "resolved", "assessing", "announced", "remedy_available",
-    "remedy_in_progress", "completed", "authority_notified", "clients_notified", "remediating",
+    "investigating",
+    "identified",
+    "monitoring",
+    "resolved",
+    "assessing",
+    "announced",
+    "remedy_available",
+    "remedy_in_progress",
+    "completed",
+    "authority_notified",
+    "clients_notified",
+    "remediating",
 }
 
 
 def _ensure_team(actor, incident):
-    if not (actor and actor.is_authenticated and actor.can_draft_updates and actor.organization_id == incident.organization_id):
+    if not (
+        actor
+        and actor.is_authenticated
+        and actor.can_draft_updates
+        and actor.organization_id == incident.organization_id
+    ):
         raise PermissionDenied("Only the incident team may draft updates.")
 
 
@@ -139,7 +165,9 @@ def update_approve(*, update, actor, note=""):
     update.approved_digest = update.content_digest()
     update.save()
     timeline_record(
-        incident=incident, kind=TimelineKind.NOTE, actor=actor,
+        incident=incident,
+        kind=TimelineKind.NOTE,
+        actor=actor,
         note=f"Update #{update.pk} approved" + (f": {note}" if note else "."),
         data={"update": update.pk, "approved": True},
     )
@@ -215,8 +243,13 @@ def message_context(*, organization_name, title, summary, stage, language, timez
 
 def _render_group(update, incident, language, timezone_name, due_at):
     context = message_context(
-        organization_name=incident.organization.name, title=incident.title, summary=incident.summary,
-        stage=update.stage, language=language, timezone_name=timezone_name, next_update_due_at=due_at,
+        organization_name=incident.organization.name,
+        title=incident.title,
+        summary=incident.summary,
+        stage=update.stage,
+        language=language,
+        timezone_name=timezone_name,
+        next_update_due_at=due_at,
     )
     texts = update.texts[language]
     return {
@@ -277,8 +310,9 @@ def update_preview(*, update, sample_timezone=None):
         "email_recipients": len(audience.email),
         "sms_recipients": len(audience.sms),
         "sms_segments_total": sum(p["sms_messages"] for p in previews.values()),
-        "unreachable": [{"contact": c.pk, "name": c.name, "client": c.client.name, "reason": r}
-                        for c, r in audience.unreachable],
+        "unreachable": [
+            {"contact": c.pk, "name": c.name, "client": c.client.name, "reason": r} for c, r in audience.unreachable
+        ],
     }
 
 
@@ -294,7 +328,9 @@ def update_publish(*, update, actor):
     """
     with transaction.atomic():
         update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
-        incident = Incident.objects.select_for_update(of=("self",)).select_related("organization").get(pk=update.incident_id)
+        incident = (
+            Incident.objects.select_for_update(of=("self",)).select_related("organization").get(pk=update.incident_id)
+        )
         if update.is_published:
             return update
         if actor is not None and not actor.can_run_incidents_of(incident.organization_id):
@@ -338,15 +374,22 @@ def update_publish(*, update, actor):
             kind=TimelineKind.UPDATE_PUBLISHED,
             actor=actor,
             note=("Holding statement" if update.is_holding_statement else "Update") + f" #{update.pk} published "
-                 f"to {len(audience.email)} by email and {len(audience.sms)} by SMS"
-                 + (f"; {len(audience.unreachable)} contacts unreachable." if audience.unreachable else "."),
-            data={"update": update.pk, "next_update_due_at": due_at.isoformat() if due_at else None,
-                  "email": len(audience.email), "sms": len(audience.sms),
-                  "unreachable": len(audience.unreachable), "holding": update.is_holding_statement},
+            f"to {len(audience.email)} by email and {len(audience.sms)} by SMS"
+            + (f"; {len(audience.unreachable)} contacts unreachable." if audience.unreachable else "."),
+            data={
+                "update": update.pk,
+                "next_update_due_at": due_at.isoformat() if due_at else None,
+                "email": len(audience.email),
+                "sms": len(audience.sms),
+                "unreachable": len(audience.unreachable),
+                "holding": update.is_holding_statement,
+            },
             at=now,
         )
         acknowledgements_request(update=update, incident=incident, at=now)
-        from playbooks.promises.services import promise_timers_schedule  # cadence publishes holding statements through here
+        from playbooks.promises.services import (
+            promise_timers_schedule,
+        )  # cadence publishes holding statements through here
 
         promise_timers_schedule(update=update)
     return update
@@ -387,20 +430,26 @@ def _messages_for(update, incident, audience, due_at):
         if contact.can_receive_email:
             # An SMS-only update falls back to an email carrying the SMS words.
             fallback_key = f"email:{language}:{tz}" if rendered["email_body"] else f"email-from-sms:{language}:{tz}"
-            contents.setdefault(fallback_key, ContentSpec(
-                "email", language,
-                rendered["email_subject"] or f"{incident.organization.name}: {incident.title}",
-                rendered["email_body"] or rendered["sms_body"],
-            ))
+            contents.setdefault(
+                fallback_key,
+                ContentSpec(
+                    "email",
+                    language,
+                    rendered["email_subject"] or f"{incident.organization.name}: {incident.title}",
+                    rendered["email_body"] or rendered["sms_body"],
+                ),
+            )
         recipients.append(
             RecipientSpec(contact, "sms", key, substitutions, segments=size.segments, fallback_content_key=fallback_key)
         )
     if too_long:
-        raise ValidationError({
-            "texts": [
-                f"The {language} SMS is {units} {encoding} characters once filled in, more than "
-                f"{MAX_SMS_SEGMENTS} segments; shorten it."
-                for language, (units, encoding) in sorted(too_long.items())
-            ]
-        })
+        raise ValidationError(
+            {
+                "texts": [
+                    f"The {language} SMS is {units} {encoding} characters once filled in, more than "
+                    f"{MAX_SMS_SEGMENTS} segments; shorten it."
+                    for language, (units, encoding) in sorted(too_long.items())
+                ]
+            }
+        )
     return contents, recipients

@@ -1,5 +1,6 @@
 """A contact's preferences page and one-click unsubscribe: changes are recorded on the contact and
 in an audit row, and the very next publish honours them."""
+
 import datetime as dt
 import re
 
@@ -39,7 +40,9 @@ def test_the_page_shows_the_contacts_channels_in_their_language(browser, anna):
     assert response.status_code == 200
     assert '<html lang="de">' in page
     assert '<label for="id_accepts_email">E-Mail an anna.schmidt@example.com</label>' in page
-    assert 'id="id_accepts_email" checked' in page and 'id="id_wants_sms" aria-describedby="sms-consent" checked' in page
+    assert (
+        'id="id_accepts_email" checked' in page and 'id="id_wants_sms" aria-describedby="sms-consent" checked' in page
+    )
     assert '<option value="" selected>Wie Berliner Bank: Deutsch</option>' in page
     assert response["Cache-Control"] == "private, no-store"
 
@@ -71,7 +74,8 @@ def test_opting_in_again_records_consent_with_its_time_and_sms_resumes(browser, 
         update = publish(recall, alice)
     assert Message.objects.filter(source=f"update:{update.pk}", contact=anna, channel="sms").exists()
     assert [c.changes for c in PreferenceChange.objects.filter(contact=anna)] == [
-        {"sms_consent": ["granted", "opted_out"]}, {"sms_consent": ["opted_out", "granted"]}
+        {"sms_consent": ["granted", "opted_out"]},
+        {"sms_consent": ["opted_out", "granted"]},
     ]
 
 
@@ -120,7 +124,9 @@ def test_one_click_unsubscribe_stops_email_without_a_csrf_token_and_is_idempoten
         [change] = PreferenceChange.objects.filter(contact=anna)
         assert (change.via, change.changes) == ("one_click", {"accepts_email": [True, False]})
         update = publish(recall, alice)
-    assert set(Message.objects.filter(source=f"update:{update.pk}", contact=anna).values_list("channel", flat=True)) == {"sms"}
+    assert set(
+        Message.objects.filter(source=f"update:{update.pk}", contact=anna).values_list("channel", flat=True)
+    ) == {"sms"}
 
 
 def test_opening_the_unsubscribe_link_only_asks(client, anna):
@@ -132,7 +138,9 @@ def test_opening_the_unsubscribe_link_only_asks(client, anna):
     assert not PreferenceChange.objects.exists()
 
 
-def test_every_email_carries_one_click_unsubscribe_headers_pointing_at_this_page(recall, anna, run_worker, settings, tmp_path):
+def test_every_email_carries_one_click_unsubscribe_headers_pointing_at_this_page(
+    recall, anna, run_worker, settings, tmp_path
+):
     settings.CANDOR_OUTBOX_DIR = tmp_path  # the console provider writes each message as sent
     with time_machine.travel(T0, tick=False):
         run_worker()

@@ -1,13 +1,14 @@
 """An organisation's public status page and its Atom feed: only the incidents it chose to show,
 in its own language and timezone, revalidated with ETags."""
+
 import datetime as dt
 import xml.etree.ElementTree as ET
 
 import pytest
 import time_machine
 
-from playbooks.models import Incident
 from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.models import Incident
 from tests.client_side.conftest import T0, make_recall_playbook, publish
 from tests.conftest import make_client, make_contact
 
@@ -24,12 +25,16 @@ def public_recall(recall):
 def past_incident(organization, alice, public_recall):
     """An earlier public recall, completed and closed, in the history."""
     with time_machine.travel(T0 - dt.timedelta(days=10), tick=False):
-        incident = incident_create(playbook=public_recall.playbook, actor=alice, title="Recall of lot 1200",
-                                   affected_tags=["lot-4711"])
+        incident = incident_create(
+            playbook=public_recall.playbook, actor=alice, title="Recall of lot 1200", affected_tags=["lot-4711"]
+        )
         for name in ["activate", "announce"]:
             incident = incident_transition(incident=incident, name=name, actor=alice)
-        publish(incident, alice, texts={"en": {"email_subject": "Lot 1200", "email_body": "Lot 1200 is recalled.",
-                                               "sms_body": ""}})
+        publish(
+            incident,
+            alice,
+            texts={"en": {"email_subject": "Lot 1200", "email_body": "Lot 1200 is recalled.", "sms_body": ""}},
+        )
         for name in ["offer_remedy", "start_remedy"]:
             incident = incident_transition(incident=incident, name=name, actor=alice)
         incident = incident_transition(incident=incident, name="complete", actor=alice, resolution_summary="Done.")
@@ -41,8 +46,9 @@ def past_incident(organization, alice, public_recall):
 def test_the_public_page_shows_opted_in_incidents_in_the_organisations_language_without_personal_details(
     client, public_recall, past_incident, organization, other_organization, alice, eve
 ):
-    private = incident_create(playbook=public_recall.playbook, actor=alice, title="Quiet internal recall",
-                              affected_tags=["lot-4711"])
+    private = incident_create(
+        playbook=public_recall.playbook, actor=alice, title="Quiet internal recall", affected_tags=["lot-4711"]
+    )
     incident_transition(incident=private, name="activate", actor=alice)
     foreign_playbook = make_recall_playbook(other_organization)
     make_contact(make_client(other_organization, name="Globex Client", tags=["x"]), "Gus")
@@ -83,7 +89,9 @@ def test_an_organisation_with_nothing_public_says_all_is_well(client, recall):
 def test_the_public_page_is_revalidated_and_changes_with_a_new_update_or_opt_in(client, public_recall, alice):
     first = client.get("/status/northwind/")
     assert client.get("/status/northwind/", headers={"If-None-Match": first["ETag"]}).status_code == 304
-    publish(public_recall, alice, texts={"en": {"email_subject": "More", "email_body": "Lot 4712 too.", "sms_body": ""}})
+    publish(
+        public_recall, alice, texts={"en": {"email_subject": "More", "email_body": "Lot 4712 too.", "sms_body": ""}}
+    )
     second = client.get("/status/northwind/", headers={"If-None-Match": first["ETag"]})
     assert second.status_code == 200 and "Lot 4712 too." in second.content.decode()
     Incident.objects.filter(pk=public_recall.pk).update(is_public=False)
@@ -93,8 +101,11 @@ def test_the_public_page_is_revalidated_and_changes_with_a_new_update_or_opt_in(
 
 @time_machine.travel(T0 + dt.timedelta(minutes=40), tick=False)
 def test_the_atom_feed_is_valid_and_lists_every_public_update(client, public_recall, past_incident, alice):
-    publish(public_recall, alice, texts={"en": {"email_subject": "Lot 4712 too", "email_body": "Lot 4712 as well.",
-                                                "sms_body": ""}})
+    publish(
+        public_recall,
+        alice,
+        texts={"en": {"email_subject": "Lot 4712 too", "email_body": "Lot 4712 as well.", "sms_body": ""}},
+    )
     response = client.get("/status/northwind/feed.atom")
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/atom+xml")
@@ -113,7 +124,9 @@ def test_the_atom_feed_is_valid_and_lists_every_public_update(client, public_rec
         "Recall of lot 1200: Lot 1200",
     ]
     ids = [entry.findtext(f"{ATOM}id") for entry in entries]
-    assert len(set(ids)) == 3 and all(entry_id.startswith("http://localhost:8000/status/northwind/#update-") for entry_id in ids)
+    assert len(set(ids)) == 3 and all(
+        entry_id.startswith("http://localhost:8000/status/northwind/#update-") for entry_id in ids
+    )
     for entry in entries:
         assert entry.findtext(f"{ATOM}updated")
         assert entry.find(f"{ATOM}link").get("href").startswith("http://localhost:8000/status/northwind/#update-")

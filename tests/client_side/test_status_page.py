@@ -1,5 +1,6 @@
 """A contact's private status page: reached only through their own signed link, in their
 language and timezone, revalidated with ETags, gone (410) some time after the incident closes."""
+
 import datetime as dt
 import re
 
@@ -10,8 +11,8 @@ from django.test.utils import CaptureQueriesContext
 
 from comms.links import sign_value
 from playbooks.incidents.links import STATUS_SALT, status_token
-from playbooks.models import Incident
 from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.models import Incident
 from tests.client_side.conftest import T0, make_recall_playbook, publish, status_path
 from tests.conftest import make_client, make_contact
 
@@ -26,7 +27,7 @@ def test_a_contact_sees_title_scope_stage_updates_next_update_and_whom_to_contac
     assert response.status_code == 200
     page = response.content.decode()
     assert html_lang(response) == "de"
-    assert "<h1 id=\"incident-title\">Recall of lot 4711</h1>" in page
+    assert '<h1 id="incident-title">Recall of lot 4711</h1>' in page
     assert "Ihre Dienste: lot-4711." in page  # what is affected for Berliner Bank
     assert "Rückruf angekündigt" in page  # the stage in plain German
     # The published update, rendered with Anna's own values; her link is her own page.
@@ -55,9 +56,7 @@ def test_a_japanese_contact_in_tokyo_reads_japanese_stage_words_and_jst_times(cl
 
 
 @time_machine.travel(T0, tick=False)
-def test_a_contact_whose_language_the_update_lacks_reads_the_update_in_their_clients_language(
-    client, recall, clients
-):
+def test_a_contact_whose_language_the_update_lacks_reads_the_update_in_their_clients_language(client, recall, clients):
     fatima = make_contact(clients["berlin"], "Fatima Kaya", language="fr")
     page = client.get(status_path(recall, fatima)).content.decode()
     assert '<html lang="fr">' in page  # the page's own words are French
@@ -174,7 +173,9 @@ def statements(queries):
 
 
 @time_machine.travel(T0 + dt.timedelta(minutes=5), tick=False)
-def test_contacts_of_one_client_share_the_rendering_but_each_reads_their_own_name_and_links(client, recall, anna, clients):
+def test_contacts_of_one_client_share_the_rendering_but_each_reads_their_own_name_and_links(
+    client, recall, anna, clients
+):
     bert = make_contact(clients["berlin"], "Bert Braun")
     anna_page = client.get(status_path(recall, anna)).content.decode()
     bert_page = client.get(status_path(recall, bert)).content.decode()
@@ -189,7 +190,11 @@ def test_values_in_update_texts_are_escaped(client, organization, alice, clients
     playbook = make_recall_playbook(organization)
     incident = incident_create(playbook=playbook, actor=alice, title="<b>Recall</b>", affected_tags=["lot-4711"])
     incident = incident_transition(incident=incident, name="activate", actor=alice)
-    publish(incident, alice, texts={"de": {"email_subject": "x", "email_body": "{{ contact_name }} <i>hi</i>", "sms_body": ""}})
+    publish(
+        incident,
+        alice,
+        texts={"de": {"email_subject": "x", "email_body": "{{ contact_name }} <i>hi</i>", "sms_body": ""}},
+    )
     page = client.get(status_path(incident, mallory)).content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;i&gt;hi&lt;/i&gt;" in page

@@ -44,9 +44,7 @@ def post_mail(connection, mail, authorization="Bearer SG.test"):
 
 def mail(recipients=1, **overrides):
     body = {
-        "personalizations": [
-            {"to": [{"email": f"contact{i}@example.com"}]} for i in range(recipients)
-        ],
+        "personalizations": [{"to": [{"email": f"contact{i}@example.com"}]} for i in range(recipients)],
         "from": {"email": "updates@northwind.example"},
         "subject": "Update",
         "content": [{"type": "text/plain", "value": "Payments are delayed."}],
@@ -67,10 +65,7 @@ def test_twilio_message_is_created_like_twilio_answers(fake_providers):
     assert message["body"] == "Hello Alice"
     assert message["account_sid"] == TWILIO_ACCOUNT_SID
     assert message["num_segments"] == "1"
-    assert (
-        message["uri"]
-        == f"/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages/{message['sid']}.json"
-    )
+    assert message["uri"] == f"/2010-04-01/Accounts/{TWILIO_ACCOUNT_SID}/Messages/{message['sid']}.json"
     [request] = fake_providers.requests
     assert request.form == ALICE_SMS
     assert request.headers["authorization"] == BASIC_AUTH

@@ -29,9 +29,7 @@ DANA = "+4915112345674"
 
 
 def sms(message_id, to=ALICE, body="Outage update: payments are delayed.", status_callback_url=""):
-    return OutgoingSms(
-        message_id=message_id, to=to, body=body, status_callback_url=status_callback_url
-    )
+    return OutgoingSms(message_id=message_id, to=to, body=body, status_callback_url=status_callback_url)
 
 
 def email(message_id, to_email=None, subject="Payments outage: update 2", body=None, **extra):
@@ -56,9 +54,7 @@ def email(message_id, to_email=None, subject="Payments outage: update 2", body=N
 # Twilio
 
 
-def test_twilio_posts_to_body_messaging_service_and_status_callback(
-    provider_settings, fake_providers
-):
+def test_twilio_posts_to_body_messaging_service_and_status_callback(provider_settings, fake_providers):
     results = get_sms_provider().send_sms(
         [sms(1, status_callback_url="https://candor.example/webhooks/twilio/status/1")]
     )
@@ -78,9 +74,7 @@ def test_twilio_posts_to_body_messaging_service_and_status_callback(
     assert result.provider_message_id.startswith("SM") and len(result.provider_message_id) == 34
 
 
-def test_twilio_sends_from_the_number_without_a_messaging_service(
-    provider_settings, fake_providers
-):
+def test_twilio_sends_from_the_number_without_a_messaging_service(provider_settings, fake_providers):
     provider_settings.TWILIO_MESSAGING_SERVICE_SID = ""
     provider_settings.TWILIO_FROM_NUMBER = TWILIO_FROM_NUMBER
 
@@ -92,9 +86,7 @@ def test_twilio_sends_from_the_number_without_a_messaging_service(
     ]
 
 
-def test_twilio_unsubscribed_recipient_is_permanent_and_opted_out(
-    provider_settings, fake_providers
-):
+def test_twilio_unsubscribed_recipient_is_permanent_and_opted_out(provider_settings, fake_providers):
     fake_providers.twilio_error_for(CHARLIE, 21610)
 
     results = get_sms_provider().send_sms([sms(1, to=ALICE), sms(2, to=CHARLIE), sms(3, to=BOB)])
@@ -114,9 +106,7 @@ def test_twilio_unsubscribed_recipient_is_permanent_and_opted_out(
 def test_twilio_invalid_number_is_permanent_without_opting_out(provider_settings, fake_providers):
     fake_providers.twilio_error_for(DANA, 21211)
 
-    [dana, malformed] = get_sms_provider().send_sms(
-        [sms(1, to=DANA), sms(2, to="0151 not a number")]
-    )
+    [dana, malformed] = get_sms_provider().send_sms([sms(1, to=DANA), sms(2, to="0151 not a number")])
 
     for result in (dana, malformed):
         assert result.outcome == Outcome.PERMANENT
@@ -190,9 +180,7 @@ def test_twilio_provider_is_reused_until_its_settings_change(provider_settings):
 # SendGrid
 
 
-def test_sendgrid_sends_2500_recipients_of_one_content_in_three_requests(
-    provider_settings, fake_providers
-):
+def test_sendgrid_sends_2500_recipients_of_one_content_in_three_requests(provider_settings, fake_providers):
     messages = [email(message_id) for message_id in range(1, 2501)]
 
     results = get_email_provider().send_email(messages)
@@ -200,9 +188,7 @@ def test_sendgrid_sends_2500_recipients_of_one_content_in_three_requests(
     mails = fake_providers.sendgrid_mails()
     assert sorted(len(mail["personalizations"]) for mail in mails) == [500, 1000, 1000]
     personalizations = [p for mail in mails for p in mail["personalizations"]]
-    assert sorted(int(p["custom_args"]["candor_message_id"]) for p in personalizations) == list(
-        range(1, 2501)
-    )
+    assert sorted(int(p["custom_args"]["candor_message_id"]) for p in personalizations) == list(range(1, 2501))
     seventh = next(p for p in personalizations if p["custom_args"]["candor_message_id"] == "7")
     assert seventh == {
         "to": [{"email": "contact7@example.com", "name": "Contact 7"}],
@@ -216,9 +202,7 @@ def test_sendgrid_sends_2500_recipients_of_one_content_in_three_requests(
     for mail in mails:
         assert mail["from"] == {"email": "updates@northwind.example", "name": "Northwind Updates"}
         assert mail["subject"] == "Payments outage: update 2"
-        assert mail["content"] == [
-            {"type": "text/plain", "value": "Payments are delayed. Follow along: -status_url-"}
-        ]
+        assert mail["content"] == [{"type": "text/plain", "value": "Payments are delayed. Follow along: -status_url-"}]
         assert "reply_to" not in mail
     assert [result.message_id for result in results] == list(range(1, 2501))
     assert all(result.outcome == Outcome.ACCEPTED for result in results)
@@ -253,11 +237,7 @@ def test_sendgrid_sends_different_contents_in_separate_requests(provider_setting
         "3",
     ]
     assert [result.outcome for result in results] == [Outcome.ACCEPTED] * 3
-    assert (
-        results[0].provider_message_id
-        == results[2].provider_message_id
-        != results[1].provider_message_id
-    )
+    assert results[0].provider_message_id == results[2].provider_message_id != results[1].provider_message_id
 
 
 def test_sendgrid_puts_a_repeated_address_in_another_request(provider_settings, fake_providers):
@@ -273,14 +253,10 @@ def test_sendgrid_quotes_a_recipient_name_with_a_comma(provider_settings, fake_p
     get_email_provider().send_email([email(1, to_name="Schmidt, Anna")])
 
     [mail] = fake_providers.sendgrid_mails()
-    assert mail["personalizations"][0]["to"] == [
-        {"email": "contact1@example.com", "name": '"Schmidt, Anna"'}
-    ]
+    assert mail["personalizations"][0]["to"] == [{"email": "contact1@example.com", "name": '"Schmidt, Anna"'}]
 
 
-def test_sendgrid_server_error_makes_every_message_of_that_request_transient(
-    provider_settings, fake_providers
-):
+def test_sendgrid_server_error_makes_every_message_of_that_request_transient(provider_settings, fake_providers):
     fake_providers.fail_next(1, "500", channel="email")
     messages = [
         email(1, subject="A"),
@@ -291,21 +267,15 @@ def test_sendgrid_server_error_makes_every_message_of_that_request_transient(
 
     results = get_email_provider().send_email(messages)
 
-    outcomes = {
-        (message.subject, result.outcome) for message, result in zip(messages, results, strict=True)
-    }
+    outcomes = {(message.subject, result.outcome) for message, result in zip(messages, results, strict=True)}
     assert outcomes in (
         {("A", Outcome.TRANSIENT), ("B", Outcome.ACCEPTED)},
         {("A", Outcome.ACCEPTED), ("B", Outcome.TRANSIENT)},
     )
-    assert {result.error_code for result in results if result.outcome == Outcome.TRANSIENT} == {
-        "http-500"
-    }
+    assert {result.error_code for result in results if result.outcome == Outcome.TRANSIENT} == {"http-500"}
 
 
-def test_sendgrid_too_many_requests_is_transient_after_retry_after(
-    provider_settings, fake_providers
-):
+def test_sendgrid_too_many_requests_is_transient_after_retry_after(provider_settings, fake_providers):
     fake_providers.fail_next(1, "429", channel="email", retry_after_seconds=7)
 
     results = get_email_provider().send_email([email(1), email(2)])
@@ -324,12 +294,8 @@ def test_sendgrid_bad_request_is_permanent_for_the_whole_request(provider_settin
     assert "from.email" in results[0].error
 
 
-def test_sendgrid_malformed_address_fails_alone_and_the_others_are_retried(
-    provider_settings, fake_providers
-):
-    results = get_email_provider().send_email(
-        [email(1), email(2, to_email="not-an-address"), email(3)]
-    )
+def test_sendgrid_malformed_address_fails_alone_and_the_others_are_retried(provider_settings, fake_providers):
+    results = get_email_provider().send_email([email(1), email(2, to_email="not-an-address"), email(3)])
 
     assert [result.outcome for result in results] == [
         Outcome.TRANSIENT,
@@ -340,17 +306,13 @@ def test_sendgrid_malformed_address_fails_alone_and_the_others_are_retried(
     assert "valid address" in results[1].error
 
 
-def test_sendgrid_timeout_is_transient_within_the_timeout_setting(
-    provider_settings, fake_providers
-):
+def test_sendgrid_timeout_is_transient_within_the_timeout_setting(provider_settings, fake_providers):
     fake_providers.fail_next(1, "timeout", channel="email", hang_seconds=5)
 
     started = time.monotonic()
     results = get_email_provider().send_email([email(1), email(2)])
 
-    assert [(result.outcome, result.error_code) for result in results] == [
-        (Outcome.TRANSIENT, "timeout")
-    ] * 2
+    assert [(result.outcome, result.error_code) for result in results] == [(Outcome.TRANSIENT, "timeout")] * 2
     assert time.monotonic() - started < 2.5
 
 

@@ -2,6 +2,7 @@
 
 Anna (an SMS and email contact at Acme) is the recipient of every message here.
 """
+
 import itertools
 import time
 
@@ -149,7 +150,9 @@ def test_a_callback_that_beats_our_own_commit_is_kept_and_applied_when_the_send_
     assert response.status_code == 204
     assert MessageEvent.objects.get().message is None
 
-    _record_results("twilio", {message.pk: message}, [SendResult(message.pk, Outcome.ACCEPTED, provider_message_id=sid)])
+    _record_results(
+        "twilio", {message.pk: message}, [SendResult(message.pk, Outcome.ACCEPTED, provider_message_id=sid)]
+    )
 
     message.refresh_from_db()
     assert (message.status, message.provider_message_id) == (MessageStatus.DELIVERED, sid)

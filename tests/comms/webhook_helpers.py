@@ -1,4 +1,5 @@
 """Sign webhook requests the way Twilio and SendGrid do, so tests exercise the real verifiers."""
+
 import base64
 import json
 import time

@@ -10,8 +10,8 @@ from django.utils import timezone
 
 from accounts.models import JargonTerm
 from comms.models import Message
-from playbooks.models import Incident, IncidentUpdate
 from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.models import Incident, IncidentUpdate
 from playbooks.updates.services import update_approve, update_draft, update_publish
 from tests.console.factories import make_outage_playbook
 

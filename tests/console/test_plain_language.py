@@ -4,9 +4,9 @@ playbook's content rules. It warns; it never blocks."""
 import pytest
 
 from accounts.models import JargonTerm
-from playbooks.updates.plain_language import check_texts, plain_language_check
 from playbooks.incidents.services import incident_create, incident_transition
 from playbooks.starter import starter_playbooks_load
+from playbooks.updates.plain_language import check_texts, plain_language_check
 from playbooks.updates.services import update_draft, update_edit
 
 PLAIN_EN = {

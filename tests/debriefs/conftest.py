@@ -5,6 +5,7 @@ Clients of Northwind: Berliner Bank (German; contacts Anna, email and SMS, and O
 out of SMS and has no email; account owner frank), Tokyo Trading (Japanese; Kenji, SMS only; no
 account owner), Boston Retail (English; John, email only; account owner carol, in leadership).
 """
+
 import datetime as dt
 from types import SimpleNamespace
 
@@ -14,8 +15,8 @@ import time_machine
 from accounts.models import SmsConsent
 from comms.models import Message
 from comms.services import message_record_event
-from playbooks.models import Playbook, PlaybookStage, StageMessage
 from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.models import Playbook, PlaybookStage, StageMessage
 from playbooks.updates.services import update_draft, update_publish
 from tests.comms.conftest import (  # noqa: F401
     fake_providers,
@@ -29,12 +30,21 @@ MINUTE = dt.timedelta(minutes=1)
 DAY = dt.timedelta(days=1)
 
 WORDS = {
-    "en": ("{{ incident_title }}: {{ stage }}", "{{ stage }}. Next update by {{ next_update_at }}. {{ status_url }}",
-           "{{ organization_name }}: {{ stage }}. Next {{ next_update_at }}. {{ status_url }}"),
-    "de": ("{{ incident_title }}: {{ stage }}", "{{ stage }}. Nächste Meldung: {{ next_update_at }}. {{ status_url }}",
-           "{{ organization_name }}: {{ stage }}. Nächste Meldung {{ next_update_at }}. {{ status_url }}"),
-    "ja": ("{{ incident_title }}：{{ stage }}", "{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
-           "{{ organization_name }}：{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}"),
+    "en": (
+        "{{ incident_title }}: {{ stage }}",
+        "{{ stage }}. Next update by {{ next_update_at }}. {{ status_url }}",
+        "{{ organization_name }}: {{ stage }}. Next {{ next_update_at }}. {{ status_url }}",
+    ),
+    "de": (
+        "{{ incident_title }}: {{ stage }}",
+        "{{ stage }}. Nächste Meldung: {{ next_update_at }}. {{ status_url }}",
+        "{{ organization_name }}: {{ stage }}. Nächste Meldung {{ next_update_at }}. {{ status_url }}",
+    ),
+    "ja": (
+        "{{ incident_title }}：{{ stage }}",
+        "{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
+        "{{ organization_name }}：{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
+    ),
 }
 STAGES = {
     "outage": ["investigating", "identified", "monitoring", "resolved"],
@@ -45,7 +55,10 @@ STAGES = {
 
 def make_playbook(organization, kind="outage", cadence=30):
     playbook = Playbook.objects.create(
-        organization=organization, kind=kind, name=f"{kind.title()} plan", slug=f"{kind}-plan",
+        organization=organization,
+        kind=kind,
+        name=f"{kind.title()} plan",
+        slug=f"{kind}-plan",
         requires_authority_notification=False,
     )
     for name in STAGES[kind]:
@@ -71,15 +84,24 @@ def complete_debrief(incident, actor):
     """Write and complete an incident's debrief, so that it may close (for tests about closing)."""
     from playbooks.debriefs.services import debrief_complete, debrief_get_or_open, debrief_save
 
-    debrief = debrief_save(debrief=debrief_get_or_open(incident=incident), actor=actor, what_happened="It broke.",
-                           went_well="We told clients fast.", went_badly="One update was late.")
+    debrief = debrief_save(
+        debrief=debrief_get_or_open(incident=incident),
+        actor=actor,
+        what_happened="It broke.",
+        went_well="We told clients fast.",
+        went_badly="One update was late.",
+    )
     return debrief_complete(debrief=debrief, actor=actor)
 
 
 def record(message, status, at):
     """A provider's report, through the service the webhooks call."""
     return message_record_event(
-        message=message, status=status, at=at, provider=message.provider or "fake", event=status,
+        message=message,
+        status=status,
+        at=at,
+        provider=message.provider or "fake",
+        event=status,
         dedup_key=f"test:{message.pk}:{status}",
     )
 
@@ -97,10 +119,23 @@ def playbook(organization):
 def clients(organization, frank, carol):
     return {
         "berlin": make_client(organization, name="Berliner Bank", tags=["payments"], account_owner=frank),
-        "tokyo": make_client(organization, name="Tokyo Trading", country="JP", default_language="ja",
-                             timezone="Asia/Tokyo", tags=["payments"]),
-        "boston": make_client(organization, name="Boston Retail", country="US", default_language="en",
-                              timezone="America/New_York", tags=["payments"], account_owner=carol),
+        "tokyo": make_client(
+            organization,
+            name="Tokyo Trading",
+            country="JP",
+            default_language="ja",
+            timezone="Asia/Tokyo",
+            tags=["payments"],
+        ),
+        "boston": make_client(
+            organization,
+            name="Boston Retail",
+            country="US",
+            default_language="en",
+            timezone="America/New_York",
+            tags=["payments"],
+            account_owner=carol,
+        ),
     }
 
 
@@ -108,25 +143,34 @@ def clients(organization, frank, carol):
 def contacts(clients):
     return {
         "anna": make_contact(clients["berlin"], "Anna Schmidt", phone="+4915112345678"),
-        "olaf": make_contact(clients["berlin"], "Olaf Opted", email="", phone="+4915198765432",
-                             sms_consent=SmsConsent.OPTED_OUT, accepts_email=False),
+        "olaf": make_contact(
+            clients["berlin"],
+            "Olaf Opted",
+            email="",
+            phone="+4915198765432",
+            sms_consent=SmsConsent.OPTED_OUT,
+            accepts_email=False,
+        ),
         "kenji": make_contact(clients["tokyo"], "Kenji Sato", email="", phone="+819012345678", accepts_email=False),
         "john": make_contact(clients["boston"], "John Miller"),
     }
 
 
 @pytest.fixture
-def resolved_incident(organization, alice, playbook, contacts, provider_settings, run_worker):  # noqa: F811
+def resolved_incident(organization, alice, playbook, contacts, provider_settings, run_worker):
     """An outage told once to everyone, delivered, then resolved: ready to enter debriefing at T0 + 1 h."""
     with time_machine.travel(T0, tick=False):
-        incident = incident_create(playbook=playbook, actor=alice, title="Payments API errors",
-                                   affected_tags=["payments"])
+        incident = incident_create(
+            playbook=playbook, actor=alice, title="Payments API errors", affected_tags=["payments"]
+        )
         incident = walk(incident, alice, "activate")
         publish(incident, alice)
         run_worker()
     with time_machine.travel(T0 + 30 * MINUTE, tick=False):
         incident = walk(incident, alice, "identify")
-        incident = incident_transition(incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back.")
+        incident = incident_transition(
+            incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back."
+        )
     return incident
 
 
@@ -140,7 +184,7 @@ def surveyed_incident(resolved_incident, alice, run_worker):
 
 
 @pytest.fixture
-def reviewed_incident(organization, alice, playbook, contacts, provider_settings, run_worker):  # noqa: F811
+def reviewed_incident(organization, alice, playbook, contacts, provider_settings, run_worker):
     """The incident whose figures were worked out by hand.
 
     08:40 detected. 09:00 created and activated. Cadence 30 min.
@@ -158,8 +202,13 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
 
     detected = T0 - 20 * MINUTE
     with time_machine.travel(T0, tick=False):
-        incident = incident_create(playbook=playbook, actor=alice, title="Payments API errors",
-                                   affected_tags=["payments"], detected_at=detected)
+        incident = incident_create(
+            playbook=playbook,
+            actor=alice,
+            title="Payments API errors",
+            affected_tags=["payments"],
+            detected_at=detected,
+        )
         incident = walk(incident, alice, "activate")
     with time_machine.travel(T0 + 10 * MINUTE, tick=False):
         first = publish(incident, alice)
@@ -180,17 +229,27 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
         run_worker()
     with time_machine.travel(T0 + 100 * MINUTE, tick=False):
         incident = walk(incident, alice, "identify")
-        incident = incident_transition(incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back.")
+        incident = incident_transition(
+            incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back."
+        )
     with time_machine.travel(T0 + 110 * MINUTE, tick=False):
         incident = walk(incident, alice, "start_debrief")
         run_worker()
     with time_machine.travel(T0 + 115 * MINUTE, tick=False):
         link = survey_link_open(token=survey_token(incident.pk, contacts["anna"].pk))
-        survey_answer(invitation=link.invitation, answers={
-            "csat": 4, "kept_informed": 5, "clarity": 4, "nps": 9, "comment": "Clear and on time.",
-        })
+        survey_answer(
+            invitation=link.invitation,
+            answers={
+                "csat": 4,
+                "kept_informed": 5,
+                "clarity": 4,
+                "nps": 9,
+                "comment": "Clear and on time.",
+            },
+        )
     with time_machine.travel(T0 + 120 * MINUTE, tick=False):
-        inbound_sms_receive(provider_message_id="SMkenji2", from_number=contacts["kenji"].phone,
-                            to_number="+15005550006", body="2")
+        inbound_sms_receive(
+            provider_message_id="SMkenji2", from_number=contacts["kenji"].phone, to_number="+15005550006", body="2"
+        )
     incident.refresh_from_db()
     return SimpleNamespace(incident=incident, detected=detected, **contacts)

@@ -1,5 +1,6 @@
 """The internal debrief: pre-filled from the timeline, written by the incident team, read by
 everyone in the organisation, and the guard that keeps an incident open until it is complete."""
+
 import datetime as dt
 
 import pytest
@@ -13,8 +14,8 @@ from playbooks.debriefs.services import (
     debrief_reopen,
     debrief_save,
 )
-from playbooks.models import Debrief, TimelineEntry
 from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
+from playbooks.models import Debrief, TimelineEntry
 
 from .conftest import T0, make_playbook, walk
 
@@ -37,8 +38,13 @@ def in_debriefing(organization, alice, kind):
 
 
 def write(debrief, actor):
-    return debrief_save(debrief=debrief, actor=actor, what_happened="The API failed.", went_well="Fast first notice.",
-                        went_badly="The second update was late.")
+    return debrief_save(
+        debrief=debrief,
+        actor=actor,
+        what_happened="The API failed.",
+        went_well="Fast first notice.",
+        went_badly="The second update was late.",
+    )
 
 
 @pytest.mark.parametrize("kind", ["outage", "recall", "compliance"])
@@ -66,8 +72,11 @@ def test_reopening_the_debrief_puts_the_guard_back(organization, alice):
     debrief_reopen(debrief=debrief, actor=alice)
     with pytest.raises(TransitionRefused):
         incident_transition(incident=incident, name="close", actor=alice)
-    assert list(TimelineEntry.objects.filter(data__event__startswith="debrief_").values_list("data__event", flat=True)) == [
-        "debrief_completed", "debrief_reopened",
+    assert list(
+        TimelineEntry.objects.filter(data__event__startswith="debrief_").values_list("data__event", flat=True)
+    ) == [
+        "debrief_completed",
+        "debrief_reopened",
     ]
 
 
@@ -85,8 +94,9 @@ def test_action_items_need_an_owner_of_the_organisation_and_a_due_date(organizat
     with pytest.raises(ValidationError) as error:
         debrief_action_add(debrief=debrief, actor=bob, description="Add a status page", owner=eve, due_on=None)
     assert set(error.value.message_dict) == {"owner", "due_on"}
-    item = debrief_action_add(debrief=debrief, actor=bob, description="Add a status page", owner=alice,
-                              due_on=dt.date(2026, 12, 15))
+    item = debrief_action_add(
+        debrief=debrief, actor=bob, description="Add a status page", owner=alice, due_on=dt.date(2026, 12, 15)
+    )
     assert item.owner == alice
 
 
@@ -107,8 +117,13 @@ def test_leadership_reads_the_debrief_but_cannot_change_it(organization, alice, 
     assert "Mark the debrief complete" not in body
     assert client.post(f"/incidents/{incident.pk}/debrief/", {"went_well": "x"}).status_code == 403
     assert client.post(f"/incidents/{incident.pk}/debrief/state/", {"do": "complete"}).status_code == 403
-    assert client.post(f"/incidents/{incident.pk}/debrief/actions/",
-                       {"description": "x", "owner": carol.pk, "due_on": "2026-12-01"}).status_code == 403
+    assert (
+        client.post(
+            f"/incidents/{incident.pk}/debrief/actions/",
+            {"description": "x", "owner": carol.pk, "due_on": "2026-12-01"},
+        ).status_code
+        == 403
+    )
     assert Debrief.objects.get().went_well == "Fast first notice."
 
 
@@ -119,13 +134,19 @@ def test_the_team_writes_and_completes_the_debrief_on_its_page(organization, ali
     assert "Created from playbook Outage plan" in page and "Mark the debrief complete" in page
     refused = client.post(f"/incidents/{incident.pk}/debrief/state/", {"do": "complete"})
     assert refused.status_code == 400 and "Write what went well, what did not go well" in refused.content.decode()
-    saved = client.post(f"/incidents/{incident.pk}/debrief/", {
-        "what_happened": "The API failed for 2 hours.", "went_well": "First notice in 30 minutes.",
-        "went_badly": "One update was 10 minutes late.",
-    })
+    saved = client.post(
+        f"/incidents/{incident.pk}/debrief/",
+        {
+            "what_happened": "The API failed for 2 hours.",
+            "went_well": "First notice in 30 minutes.",
+            "went_badly": "One update was 10 minutes late.",
+        },
+    )
     assert saved.status_code == 302
-    added = client.post(f"/incidents/{incident.pk}/debrief/actions/",
-                        {"description": "Alert on error rate", "owner": frank.pk, "due_on": "2026-12-15"})
+    added = client.post(
+        f"/incidents/{incident.pk}/debrief/actions/",
+        {"description": "Alert on error rate", "owner": frank.pk, "due_on": "2026-12-15"},
+    )
     assert added.status_code == 302
     assert client.post(f"/incidents/{incident.pk}/debrief/state/", {"do": "complete"}).status_code == 302
     debrief = Debrief.objects.get()

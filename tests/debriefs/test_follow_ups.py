@@ -1,5 +1,6 @@
 """Low scores open follow-ups for the client's account owner; closing one needs a note; who may
 close which."""
+
 import datetime as dt
 
 import pytest
@@ -24,13 +25,16 @@ def answer(incident, contact, at=T0 + DAY, **answers):
         return survey_answer(invitation=link.invitation, answers=answers)
 
 
-@pytest.mark.parametrize(("answers", "opens"), [
-    ({"csat": 2}, True),
-    ({"csat": 3}, False),
-    ({"nps": 6}, True),
-    ({"nps": 7}, False),
-    ({"csat": 5, "nps": 0}, True),
-])
+@pytest.mark.parametrize(
+    ("answers", "opens"),
+    [
+        ({"csat": 2}, True),
+        ({"csat": 3}, False),
+        ({"nps": 6}, True),
+        ({"nps": 7}, False),
+        ({"csat": 5, "nps": 0}, True),
+    ],
+)
 def test_a_low_score_opens_a_follow_up_and_a_fair_one_does_not(surveyed_incident, contacts, answers, opens):
     answer(surveyed_incident, contacts["anna"], **answers)
     assert FollowUp.objects.exists() is opens
@@ -45,7 +49,9 @@ def test_the_follow_up_goes_to_the_account_owner_with_a_due_date_and_a_message(s
     assert follow_up.reason == "Anna Schmidt gave satisfaction 2/5 and recommend 3/10"
     assert follow_up.due_at == T0 + DAY + dt.timedelta(days=5)
     alert = Message.objects.get(user=frank, source=f"follow-up:{follow_up.pk}")
-    assert alert.content.subject == "Follow up with Berliner Bank: Anna Schmidt gave satisfaction 2/5 and recommend 3/10"
+    assert (
+        alert.content.subject == "Follow up with Berliner Bank: Anna Schmidt gave satisfaction 2/5 and recommend 3/10"
+    )
     assert "Their comment: Too slow." in alert.content.body
     assert TimelineEntry.objects.filter(data__event="follow_up_opened").exists()
 

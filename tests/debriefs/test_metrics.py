@@ -1,4 +1,5 @@
 """Leadership figures against the incident worked out by hand in conftest.reviewed_incident."""
+
 import datetime as dt
 
 import pytest

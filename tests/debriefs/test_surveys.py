@@ -1,5 +1,6 @@
 """The client survey: who is invited and how, the reminder and the closing with time travelled,
 the signed single-use link, partial answers, and the satisfaction score by SMS reply."""
+
 import re
 
 import pytest
@@ -52,9 +53,13 @@ def test_entering_debriefing_invites_exactly_the_contacts_an_update_reached(
     assert sent == {(anna.pk, "email"), (anna.pk, "sms"), (kenji.pk, "sms")}
 
     sms = {request["To"]: request["Body"] for request in fake_providers.twilio_messages()}
-    assert sms[anna.phone].startswith("Northwind: Wie gut haben wir \"Payments API errors\" bewältigt? Antworten Sie mit 1")
+    assert sms[anna.phone].startswith(
+        'Northwind: Wie gut haben wir "Payments API errors" bewältigt? Antworten Sie mit 1'
+    )
     assert survey_url(incident.pk, anna.pk) in sms[anna.phone]
-    assert sms[kenji.phone].startswith("Northwind：「Payments API errors」への対応はいかがでしたか。1（不満）～5（満足）")
+    assert sms[kenji.phone].startswith(
+        "Northwind：「Payments API errors」への対応はいかがでしたか。1（不満）～5（満足）"
+    )
     mail = fake_providers.sendgrid_mails()[0]
     personalization = mail["personalizations"][0]
     assert personalization["to"][0]["email"] == anna.email
@@ -64,8 +69,10 @@ def test_entering_debriefing_invites_exactly_the_contacts_an_update_reached(
     survey = ClientSurvey.objects.get(incident=incident)
     assert survey.invited_at == T0 + 60 * MINUTE
     assert survey.closes_at == T0 + 60 * MINUTE + 14 * DAY
-    assert TimelineEntry.objects.filter(incident=incident, data__event="survey_invited").get().note.startswith(
-        "Client survey sent to 2 contact(s) (1 by email, 2 by SMS)"
+    assert (
+        TimelineEntry.objects.filter(incident=incident, data__event="survey_invited")
+        .get()
+        .note.startswith("Client survey sent to 2 contact(s) (1 by email, 2 by SMS)")
     )
 
 
@@ -120,8 +127,9 @@ def test_the_link_opens_the_survey_in_the_contacts_language_and_answers_once(sur
         assert '<html lang="de">' in page.content.decode()
         assert "Wie zufrieden sind Sie insgesamt damit" in page.content.decode()
         assert page["Cache-Control"] == "private, no-store"
-        answered = client.post(path, {"csat": "4", "kept_informed": "5", "clarity": "3", "nps": "8",
-                                      "comment": "Gut gemacht."})
+        answered = client.post(
+            path, {"csat": "4", "kept_informed": "5", "clarity": "3", "nps": "8", "comment": "Gut gemacht."}
+        )
         assert answered.status_code == 303 and answered["Location"].endswith("?sent=1")
         assert "Vielen Dank" in client.get(answered["Location"]).content.decode()
 
@@ -133,7 +141,11 @@ def test_the_link_opens_the_survey_in_the_contacts_language_and_answers_once(sur
         assert reopened.status_code == 200 and "Sie haben bereits geantwortet" in reopened.content.decode()
     response = SurveyResponse.objects.get()
     assert (response.csat, response.kept_informed, response.clarity, response.nps, response.comment) == (
-        4, 5, 3, 8, "Gut gemacht."
+        4,
+        5,
+        3,
+        8,
+        "Gut gemacht.",
     )
 
 
@@ -166,7 +178,10 @@ def test_the_survey_closes_after_the_configured_days_with_a_clear_page(surveyed_
     assert not SurveyResponse.objects.exists()
     survey = ClientSurvey.objects.get()
     assert survey.closed_at == closes_at
-    assert TimelineEntry.objects.get(data__event="survey_closed").note == "Client survey closed: 0 of 3 contact(s) answered."
+    assert (
+        TimelineEntry.objects.get(data__event="survey_closed").note
+        == "Client survey closed: 0 of 3 contact(s) answered."
+    )
 
 
 def test_a_forged_or_foreign_link_finds_nothing(surveyed_incident, contacts, client):
@@ -175,11 +190,15 @@ def test_a_forged_or_foreign_link_finds_nothing(surveyed_incident, contacts, cli
     assert client.get(f"/survey/{survey_token(surveyed_incident.pk, contacts['olaf'].pk)}/").status_code == 404
 
 
-def test_the_playbooks_extra_questions_are_asked_and_kept(resolved_incident, playbook, contacts, alice, client, run_worker):
-    scale = SurveyQuestion.objects.create(playbook=playbook, texts={"en": "Was the status page useful?",
-                                                                  "de": "War die Statusseite nützlich?"})
-    text = SurveyQuestion.objects.create(playbook=playbook, kind=QuestionKind.TEXT, position=1,
-                                         texts={"en": "What should we change?"})
+def test_the_playbooks_extra_questions_are_asked_and_kept(
+    resolved_incident, playbook, contacts, alice, client, run_worker
+):
+    scale = SurveyQuestion.objects.create(
+        playbook=playbook, texts={"en": "Was the status page useful?", "de": "War die Statusseite nützlich?"}
+    )
+    text = SurveyQuestion.objects.create(
+        playbook=playbook, kind=QuestionKind.TEXT, position=1, texts={"en": "What should we change?"}
+    )
     with time_machine.travel(T0 + 60 * MINUTE, tick=False):
         walk(resolved_incident, alice, "start_debrief")
         run_worker()
@@ -195,8 +214,9 @@ def test_the_playbooks_extra_questions_are_asked_and_kept(resolved_incident, pla
 def test_an_sms_reply_of_4_records_the_satisfaction_score(surveyed_incident, contacts, client):
     anna = contacts["anna"]
     with time_machine.travel(T0 + DAY, tick=False):
-        outcome = inbound_sms_receive(provider_message_id="SM1", from_number=anna.phone, to_number="+15005550006",
-                                      body=" 4 ")
+        outcome = inbound_sms_receive(
+            provider_message_id="SM1", from_number=anna.phone, to_number="+15005550006", body=" 4 "
+        )
     assert outcome.reply_text == ""
     response = SurveyResponse.objects.get()
     assert (response.invitation.contact, response.csat, response.csat_via) == (anna, 4, "sms")
@@ -218,8 +238,9 @@ def test_an_sms_reply_of_4_records_the_satisfaction_score(surveyed_incident, con
 
 def test_a_digit_from_someone_without_an_open_invitation_is_an_ordinary_reply(resolved_incident, contacts):
     with time_machine.travel(T0 + 50 * MINUTE, tick=False):
-        inbound_sms_receive(provider_message_id="SM1", from_number=contacts["anna"].phone,
-                            to_number="+15005550006", body="5")
+        inbound_sms_receive(
+            provider_message_id="SM1", from_number=contacts["anna"].phone, to_number="+15005550006", body="5"
+        )
     assert not SurveyResponse.objects.exists()
     assert TimelineEntry.objects.filter(kind="client_reply", note__endswith="replied: 5").exists()
 
@@ -228,8 +249,11 @@ def test_a_digit_from_someone_without_an_open_invitation_is_an_ordinary_reply(re
 @pytest.mark.parametrize("kind", ["sms", "reminder_sms"])
 def test_survey_sms_fit_four_segments_in_every_language_even_with_a_long_title(language, kind, settings):
     settings.CANDOR_PUBLIC_URL = "https://status.northwind-logistics.example.com"
-    body = _sms_body(MESSAGE_WORDS[language][kind], organization="Northwind Logistics International GmbH & Co. KG",
-                     title="Intermittent failures of the payments API for card-present transactions " * 3)
+    body = _sms_body(
+        MESSAGE_WORDS[language][kind],
+        organization="Northwind Logistics International GmbH & Co. KG",
+        title="Intermittent failures of the payments API for card-present transactions " * 3,
+    )
     filled = body.replace("-survey_url-", survey_url(123456, 7654321))
     assert sms_size(filled).segments <= MAX_SMS_SEGMENTS
     assert survey_url(123456, 7654321) in filled
@@ -239,7 +263,9 @@ def test_survey_sms_fit_four_segments_in_every_language_even_with_a_long_title(l
 def test_an_extra_question_needs_its_words_in_known_languages(playbook):
     from django.core.exceptions import ValidationError
 
-    question = SurveyQuestion(playbook=playbook, texts={"en": "  Was the hotline easy to reach?  ", "xx": "?", "de": ""})
+    question = SurveyQuestion(
+        playbook=playbook, texts={"en": "  Was the hotline easy to reach?  ", "xx": "?", "de": ""}
+    )
     with pytest.raises(ValidationError) as error:
         question.full_clean()
     assert error.value.message_dict["texts"] == ["Unknown language 'xx'.", "de: the question is empty."]

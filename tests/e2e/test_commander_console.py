@@ -7,8 +7,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from playbooks.models import Incident, IncidentUpdate
 from playbooks.incidents.services import incident_create, incident_transition
+from playbooks.models import Incident, IncidentUpdate
 from tests.console.factories import make_contacts, make_outage_playbook
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

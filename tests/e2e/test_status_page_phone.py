@@ -1,5 +1,6 @@
 """A client on a phone opens the private status link from their SMS, reads where things stand and
 confirms the quarantine, in Debian's Chromium (never a browser downloaded by Playwright)."""
+
 import os
 import shutil
 
@@ -36,18 +37,30 @@ def phone():
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
-        context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True,
-                                      locale="de-DE", timezone_id="Europe/Berlin")
+        context = browser.new_context(
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="de-DE",
+            timezone_id="Europe/Berlin",
+        )
         yield context.new_page()
         context.close()
         browser.close()
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_client_on_a_phone_reads_the_status_and_confirms(live_server, recall, anna, phone):  # noqa: F811
+def test_a_client_on_a_phone_reads_the_status_and_confirms(live_server, recall, anna, phone):
     phone.goto(live_server.url + status_path(recall, anna))
 
     assert phone.locator("html").get_attribute("lang") == "de"

@@ -1,5 +1,6 @@
 """After the crisis, in Debian's Chromium: a client answers the survey on a phone from the link in
 their SMS (and cannot answer twice), and a leadership user reads the review with its charts."""
+
 import pytest
 
 from playbooks.debriefs.services import survey_token
@@ -28,14 +29,21 @@ def allow_orm_beside_playwright(monkeypatch):
 
 @pytest.fixture
 def phone(chromium, live_server):
-    context = chromium.new_context(base_url=live_server.url, viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                   has_touch=True, locale="de-DE", timezone_id="Europe/Berlin")
+    context = chromium.new_context(
+        base_url=live_server.url,
+        viewport=PHONE,
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="de-DE",
+        timezone_id="Europe/Berlin",
+    )
     context.set_default_timeout(10_000)
     yield context.new_page()
     context.close()
 
 
-def test_a_client_answers_the_survey_on_a_phone_once(surveyed_incident, contacts, phone):  # noqa: F811
+def test_a_client_answers_the_survey_on_a_phone_once(surveyed_incident, contacts, phone):
     path = f"/survey/{survey_token(surveyed_incident.pk, contacts['anna'].pk)}/"
     phone.goto(path)
 
@@ -68,7 +76,7 @@ def test_a_client_answers_the_survey_on_a_phone_once(surveyed_incident, contacts
     assert phone.locator("form").count() == 0
 
 
-def test_leadership_reads_the_review_with_its_figures_and_charts(reviewed_incident, carol, open_browser):  # noqa: F811
+def test_leadership_reads_the_review_with_its_figures_and_charts(reviewed_incident, carol, open_browser):
     page = open_browser(carol)
     page.goto("/leadership/")
     assert page.get_by_role("heading", level=1).inner_text() == "Leadership review"
@@ -81,7 +89,9 @@ def test_leadership_reads_the_review_with_its_figures_and_charts(reviewed_incide
     assert "2026-11" in csat_chart.text_content() and "3.0" in csat_chart.text_content()
     page.screenshot(path=SCREENSHOTS.format("leadership"), full_page=True)
 
-    page.get_by_role("region", name="Incidents").get_by_role("link", name=f"#{reviewed_incident.incident.pk} Payments API errors").click()
+    page.get_by_role("region", name="Incidents").get_by_role(
+        "link", name=f"#{reviewed_incident.incident.pk} Payments API errors"
+    ).click()
     assert page.get_by_role("heading", level=1).inner_text() == "Review: Payments API errors"
     did = page.get_by_role("region", name="What we did")
     felt = page.get_by_role("region", name="How it was felt")

@@ -1,8 +1,9 @@
 """Playbook and incident factories for the playbooks tests."""
+
 import pytest
 
-from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
 from playbooks.incidents.services import incident_create
+from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
 
 STAGES = {
     "outage": ["investigating", "identified", "monitoring", "resolved"],
@@ -18,7 +19,10 @@ def make_playbook(organization, kind="outage", **extra):
     for stage_name in STAGES[kind]:
         stage = PlaybookStage.objects.create(playbook=playbook, stage=stage_name, cadence_minutes=30)
         StageMessage.objects.create(
-            stage=stage, language="en", channel="email", subject="{{ incident_title }}",
+            stage=stage,
+            language="en",
+            channel="email",
+            subject="{{ incident_title }}",
             body="{{ stage }}. Next update by {{ next_update_at }}.",
         )
     ChecklistItem.objects.create(playbook=playbook, title="Notify the authority", due_after_hours=72)

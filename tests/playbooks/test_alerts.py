@@ -1,5 +1,6 @@
 """Alert-triggered activation: the monitoring endpoint's auth, payloads, de-duplication, and the
 commander's confirm or dismiss. Nothing reaches clients without a human."""
+
 import datetime as dt
 import json
 import uuid
@@ -24,18 +25,30 @@ ALERTMANAGER = {
     "receiver": "candor",
     "groupLabels": {"alertname": "PaymentsAPIHighErrorRate"},
     "commonLabels": {"alertname": "PaymentsAPIHighErrorRate", "severity": "critical", "service": "payments-api"},
-    "commonAnnotations": {"summary": "Payments API 5xx rate above 5%",
-                          "description": "More than 5% of payment requests fail."},
+    "commonAnnotations": {
+        "summary": "Payments API 5xx rate above 5%",
+        "description": "More than 5% of payment requests fail.",
+    },
     "externalURL": "http://alertmanager.internal:9093",
     "alerts": [
-        {"status": "firing", "labels": {"alertname": "PaymentsAPIHighErrorRate", "instance": "pay-1:8080",
-                                        "severity": "critical"},
-         "annotations": {"summary": "Payments API 5xx rate above 5%"}, "startsAt": "2026-11-24T03:10:00Z",
-         "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus/graph", "fingerprint": "a1b2c3d4"},
-        {"status": "firing", "labels": {"alertname": "PaymentsAPIHighErrorRate", "instance": "pay-2:8080",
-                                        "severity": "critical"},
-         "annotations": {"summary": "Payments API 5xx rate above 5%"}, "startsAt": "2026-11-24T03:10:30Z",
-         "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prometheus/graph", "fingerprint": "e5f6a7b8"},
+        {
+            "status": "firing",
+            "labels": {"alertname": "PaymentsAPIHighErrorRate", "instance": "pay-1:8080", "severity": "critical"},
+            "annotations": {"summary": "Payments API 5xx rate above 5%"},
+            "startsAt": "2026-11-24T03:10:00Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus/graph",
+            "fingerprint": "a1b2c3d4",
+        },
+        {
+            "status": "firing",
+            "labels": {"alertname": "PaymentsAPIHighErrorRate", "instance": "pay-2:8080", "severity": "critical"},
+            "annotations": {"summary": "Payments API 5xx rate above 5%"},
+            "startsAt": "2026-11-24T03:10:30Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus/graph",
+            "fingerprint": "e5f6a7b8",
+        },
     ],
 }
 
@@ -80,8 +93,9 @@ def test_an_alert_with_a_wrong_secret_is_refused_with_403_and_creates_nothing(cl
 
 
 def test_another_endpoints_secret_does_not_open_this_one(client, endpoint, organization, outage_playbook, alice):
-    _, other_secret = alert_endpoint_create(organization=organization, name="Staging", playbook=outage_playbook,
-                                            on_duty_commander=alice)
+    _, other_secret = alert_endpoint_create(
+        organization=organization, name="Staging", playbook=outage_playbook, on_duty_commander=alice
+    )
     assert post(client, endpoint, {"title": "Payments down"}, other_secret).status_code == 403
     assert nothing_created()
 
@@ -114,9 +128,17 @@ def test_only_post_is_accepted(client, endpoint):
 
 
 def test_a_generic_alert_opens_a_draft_incident_and_tells_the_on_duty_commander(client, endpoint, alice):
-    response = post(client, endpoint, {"title": "Payments API down", "severity": "critical",
-                                       "summary": "Checkout fails for all cards.", "tags": ["payments", "eu"]},
-                    endpoint.secret)
+    response = post(
+        client,
+        endpoint,
+        {
+            "title": "Payments API down",
+            "severity": "critical",
+            "summary": "Checkout fails for all cards.",
+            "tags": ["payments", "eu"],
+        },
+        endpoint.secret,
+    )
     assert response.status_code == 202
     result = response.json()["alerts"][0]
     assert result["result"] == "created" and result["status"] == "pending" and result["count"] == 1
@@ -129,9 +151,7 @@ def test_a_generic_alert_opens_a_draft_incident_and_tells_the_on_duty_commander(
     assert note.note.startswith("Opened as a draft by an alert from Production Alertmanager.")
     notices = Message.objects.filter(user=alice)
     assert set(notices.values_list("channel", flat=True)) == {"email", "sms"}
-    assert notices.get(channel="email").content.subject == (
-        "[Northwind] Alert: Payments API down - confirm or dismiss"
-    )
+    assert notices.get(channel="email").content.subject == ("[Northwind] Alert: Payments API down - confirm or dismiss")
     # Nothing to clients, and no clocks running, until the commander confirms.
     assert not Message.objects.filter(contact__isnull=False).exists()
     assert not DBTaskResult.objects.filter(queue_name="timers").exists()
@@ -308,8 +328,11 @@ def test_admin_shows_a_new_endpoints_secret_once_and_rotates_it(client, organiza
     secret = shown[0].split("Secret for Grafana: ")[1].split(". Copy it now")[0]
     assert endpoint.check_secret(secret) and f"/alerts/{endpoint.pk}/" in shown[0]
 
-    response = client.post("/admin/playbooks/alertendpoint/", {
-        "action": "rotate_secret", "_selected_action": [str(endpoint.pk)]}, follow=True)
+    response = client.post(
+        "/admin/playbooks/alertendpoint/",
+        {"action": "rotate_secret", "_selected_action": [str(endpoint.pk)]},
+        follow=True,
+    )
     rotated = str(next(iter(response.context["messages"])))
     new_secret = rotated.split("Secret for Grafana: ")[1].split(". Copy it now")[0]
     endpoint.refresh_from_db()

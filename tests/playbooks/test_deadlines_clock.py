@@ -1,4 +1,5 @@
 """Regulatory deadline clocks: business days, alerts at 50% / 90% / overdue, countdown states."""
+
 import datetime as dt
 import zoneinfo
 
@@ -7,10 +8,10 @@ import time_machine
 from django_tasks_db.models import DBTaskResult
 
 from comms.models import Message
-from playbooks.promises.services import deadline_check, timers_sweep
 from playbooks.incidents.deadlines import deadline_status
-from playbooks.models import ChecklistItem, DeadlineAlert, Playbook, PlaybookStage
 from playbooks.incidents.services import checklist_item_complete, incident_create, incident_transition
+from playbooks.models import ChecklistItem, DeadlineAlert, Playbook, PlaybookStage
+from playbooks.promises.services import deadline_check, timers_sweep
 from playbooks.promises.tasks import deadline_timer
 
 BERLIN = zoneinfo.ZoneInfo("Europe/Berlin")
@@ -31,16 +32,24 @@ def compliance_playbook(organization, *, hours=None, business_days=None):
     playbook = Playbook.objects.create(organization=organization, kind="compliance", name="Breach", slug="breach")
     PlaybookStage.objects.create(playbook=playbook, stage="assessing", cadence_minutes=240)
     ChecklistItem.objects.create(
-        playbook=playbook, title="Notify the supervisory authority", due_after_hours=hours,
-        due_after_business_days=business_days, guidance="GDPR Art. 33: within 72 h. Guidance, not legal advice.",
+        playbook=playbook,
+        title="Notify the supervisory authority",
+        due_after_hours=hours,
+        due_after_business_days=business_days,
+        guidance="GDPR Art. 33: within 72 h. Guidance, not legal advice.",
     )
     return playbook
 
 
 def activated(playbook, team, *, detected_at=T0, now=T0):
     with time_machine.travel(now, tick=False):
-        incident = incident_create(playbook=playbook, actor=team["alice"], title="Customer data exposed",
-                                   backup_commander=team["frank"], detected_at=detected_at)
+        incident = incident_create(
+            playbook=playbook,
+            actor=team["alice"],
+            title="Customer data exposed",
+            backup_commander=team["frank"],
+            detected_at=detected_at,
+        )
         return incident_transition(incident=incident, name="activate", actor=team["alice"])
 
 
@@ -54,8 +63,12 @@ def test_business_days_skip_the_easter_weekend_in_germany(organization, team):
     # Thursday before Easter 2027, 10:00 in Berlin: Good Friday and Easter Monday are holidays.
     detected = dt.datetime(2027, 3, 25, 10, 0, tzinfo=BERLIN)
     with time_machine.travel(detected, tick=False):
-        incident = incident_create(playbook=compliance_playbook(organization, business_days=2),
-                                   actor=team["alice"], title="Breach", detected_at=detected)
+        incident = incident_create(
+            playbook=compliance_playbook(organization, business_days=2),
+            actor=team["alice"],
+            title="Breach",
+            detected_at=detected,
+        )
     assert incident.checklist.get().due_at == dt.datetime(2027, 3, 31, 10, 0, tzinfo=BERLIN)
 
 
@@ -65,8 +78,12 @@ def test_sec_four_business_days_from_a_friday_cross_the_weekend_and_thanksgiving
     eve.save()
     detected = dt.datetime(2026, 11, 20, 15, 0, tzinfo=NEW_YORK)
     with time_machine.travel(detected, tick=False):
-        incident = incident_create(playbook=compliance_playbook(other_organization, business_days=4),
-                                   actor=eve, title="Material incident", detected_at=detected)
+        incident = incident_create(
+            playbook=compliance_playbook(other_organization, business_days=4),
+            actor=eve,
+            title="Material incident",
+            detected_at=detected,
+        )
     assert incident.checklist.get().due_at == dt.datetime(2026, 11, 27, 15, 0, tzinfo=NEW_YORK)
 
 
@@ -97,15 +114,19 @@ def test_reminders_at_half_and_ninety_percent_then_an_escalation_each_once(organ
             run_worker()
             deadline_timer.call(item_id=item.pk)  # a timer that runs again does nothing more
     alerts = list(DeadlineAlert.objects.order_by("at").values_list("kind", "at", "superseded"))
-    assert alerts == [("half", T0 + 36 * HOUR, False), ("ninety", T0 + 64.8 * HOUR, False),
-                      ("overdue", T0 + 72 * HOUR, False)]
+    assert alerts == [
+        ("half", T0 + 36 * HOUR, False),
+        ("ninety", T0 + 64.8 * HOUR, False),
+        ("overdue", T0 + 72 * HOUR, False),
+    ]
     entries = list(incident.timeline.filter(kind__in=["reminder", "escalation"]).values_list("kind", "note"))
     assert entries == [
         ("reminder", "36 h left until 10:00 CET, 27 Nov: Notify the supervisory authority. Reminded alice, frank."),
         ("reminder", "7 h left until 10:00 CET, 27 Nov: Notify the supervisory authority. Reminded alice, frank."),
-        ("escalation", (
-            "Overdue since 10:00 CET, 27 Nov: Notify the supervisory authority. Escalated to alice, frank, carol."
-        )),
+        (
+            "escalation",
+            ("Overdue since 10:00 CET, 27 Nov: Notify the supervisory authority. Escalated to alice, frank, carol."),
+        ),
     ]
     overdue_mail = Message.objects.get(source=f"deadline:{item.pk}:overdue", user=team["carol"])
     assert overdue_mail.content.subject == "[Northwind] Deadline missed: Notify the supervisory authority"
@@ -151,11 +172,17 @@ def test_the_sweep_sends_a_deadline_alert_whose_timer_was_lost(organization, tea
 
 @pytest.mark.parametrize(
     ("hours_after_detection", "state", "remaining_hours", "fraction"),
-    [(0, "ok", 72, 0.0), (36, "ok", 36, 0.5), (66, "due_soon", 6, 0.9167), (72, "overdue", 0, 1.0),
-     (75, "overdue", -3, 1.0417)],
+    [
+        (0, "ok", 72, 0.0),
+        (36, "ok", 36, 0.5),
+        (66, "due_soon", 6, 0.9167),
+        (72, "overdue", 0, 1.0),
+        (75, "overdue", -3, 1.0417),
+    ],
 )
-def test_deadline_status_counts_down_from_detection(organization, team, hours_after_detection, state,
-                                                    remaining_hours, fraction):
+def test_deadline_status_counts_down_from_detection(
+    organization, team, hours_after_detection, state, remaining_hours, fraction
+):
     item = activated(compliance_playbook(organization, hours=72), team).checklist.get()
     status = deadline_status(item=item, now=T0 + hours_after_detection * HOUR)
     assert status.state == state

@@ -1,4 +1,5 @@
 """Every read is scoped to the user's organisation."""
+
 import pytest
 from django.http import Http404
 
@@ -16,10 +17,12 @@ def test_users_see_only_their_organisations_incidents(outage_playbook, make_inci
         incident_get(user=eve, pk=incident.pk)
 
 
-def test_audience_is_the_chosen_clients_plus_tag_and_country_matches(organization, other_organization, outage_playbook, make_incident):
+def test_audience_is_the_chosen_clients_plus_tag_and_country_matches(
+    organization, other_organization, outage_playbook, make_incident
+):
     chosen = make_client(organization, name="Chosen")
-    tagged = make_client(organization, name="Tagged", tags=["payments"])
-    french = make_client(organization, name="French", country="FR")
+    make_client(organization, name="Tagged", tags=["payments"])
+    make_client(organization, name="French", country="FR")
     make_client(organization, name="Untouched", tags=["dashboard"])
     make_client(other_organization, name="Foreign", tags=["payments"], country="FR")
     incident = make_incident(

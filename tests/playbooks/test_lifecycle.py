@@ -1,9 +1,10 @@
 """Each crisis kind's state machine: allowed and forbidden steps, guards and permissions."""
+
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from playbooks.models import ComplianceIncident, OutageIncident, RecallIncident, TimelineEntry
 from playbooks.incidents.services import TransitionRefused, incident_transition
+from playbooks.models import ComplianceIncident, OutageIncident, RecallIncident, TimelineEntry
 from tests.debriefs.conftest import complete_debrief
 
 
@@ -25,8 +26,12 @@ def test_outage_walks_its_whole_lifecycle(outage_playbook, make_incident, alice)
     assert incident.activated_at and incident.resolved_at and incident.closed_at
     states = list(incident.timeline.filter(kind="transition").values_list("from_state", "to_state"))
     assert states == [
-        ("draft", "investigating"), ("investigating", "identified"), ("identified", "monitoring"),
-        ("monitoring", "resolved"), ("resolved", "debriefing"), ("debriefing", "closed"),
+        ("draft", "investigating"),
+        ("investigating", "identified"),
+        ("identified", "monitoring"),
+        ("monitoring", "resolved"),
+        ("resolved", "debriefing"),
+        ("debriefing", "closed"),
     ]
 
 
@@ -63,7 +68,9 @@ def test_resolving_needs_a_resolution_summary(outage_playbook, make_incident, al
     assert "resolution_summary" in error.value.message_dict
     incident.refresh_from_db()
     assert incident.state == "identified"
-    incident = incident_transition(incident=incident, name="resolve", actor=alice, resolution_summary="Patched the DNS.")
+    incident = incident_transition(
+        incident=incident, name="resolve", actor=alice, resolution_summary="Patched the DNS."
+    )
     assert incident.state == "resolved"
     assert incident.timeline.last().note == "Patched the DNS."
 
@@ -102,9 +109,7 @@ def test_compliance_may_go_straight_to_clients_when_no_authority_is_needed(organ
 
 
 @pytest.mark.parametrize("who", ["bob", "carol", "eve"])
-def test_only_commanders_and_admins_of_the_organisation_may_transition(
-    outage_playbook, make_incident, who, request
-):
+def test_only_commanders_and_admins_of_the_organisation_may_transition(outage_playbook, make_incident, who, request):
     user = request.getfixturevalue(who)
     incident = make_incident(outage_playbook)
     assert incident.transitions_for(user) == []

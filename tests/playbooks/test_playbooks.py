@@ -1,17 +1,16 @@
 """Playbooks as versioned data; incidents keep the version they started with; checklist deadlines."""
+
 import datetime as dt
 
 import pytest
 from django.core.exceptions import ValidationError
 
 from playbooks.incidents.deadlines import add_business_days
-from playbooks.models import PlaybookStage, StageMessage
 from playbooks.incidents.services import incident_create
+from playbooks.models import PlaybookStage, StageMessage
 
 
-def test_editing_a_playbook_bumps_its_version_and_leaves_running_incidents_alone(
-    outage_playbook, make_incident
-):
+def test_editing_a_playbook_bumps_its_version_and_leaves_running_incidents_alone(outage_playbook, make_incident):
     incident = make_incident(outage_playbook)
     version = outage_playbook.version
     stage = outage_playbook.stages.get(stage="investigating")
@@ -31,12 +30,12 @@ def test_editing_a_playbook_bumps_its_version_and_leaves_running_incidents_alone
 
 
 def test_a_stage_must_belong_to_the_playbooks_kind(outage_playbook):
-    with pytest.raises(ValidationError, match="not a stage of a outage playbook|not a stage"):
+    with pytest.raises(ValidationError, match=r"not a stage"):
         PlaybookStage(playbook=outage_playbook, stage="announced").full_clean()
 
 
 def test_checklist_deadlines_count_from_detection(outage_playbook, make_incident):
-    detected = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
+    detected = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     incident = make_incident(outage_playbook, detected_at=detected)
     item = incident.checklist.get()
     assert item.due_at == detected + dt.timedelta(hours=72)
@@ -44,14 +43,14 @@ def test_checklist_deadlines_count_from_detection(outage_playbook, make_incident
 
 def test_business_days_skip_weekends_and_public_holidays_in_the_organisations_country():
     # Wednesday 23 Dec 2026, 15:00 in Berlin: 25 and 26 Dec are holidays, 27 a Sunday.
-    start = dt.datetime(2026, 12, 23, 14, 0, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 12, 23, 14, 0, tzinfo=dt.UTC)
     due = add_business_days(start=start, business_days=4, country="DE", timezone_name="Europe/Berlin")
     # Thu 24, Mon 28, Tue 29, Wed 30 -> Wednesday 30 Dec at 15:00 Berlin time.
-    assert due == dt.datetime(2026, 12, 30, 14, 0, tzinfo=dt.timezone.utc)
+    assert due == dt.datetime(2026, 12, 30, 14, 0, tzinfo=dt.UTC)
     # Friday 6 Mar 2026, 11:00 in New York; clocks go forward on Sunday 8 Mar: still 11:00 local.
-    friday = dt.datetime(2026, 3, 6, 16, 0, tzinfo=dt.timezone.utc)
+    friday = dt.datetime(2026, 3, 6, 16, 0, tzinfo=dt.UTC)
     assert add_business_days(start=friday, business_days=1, country="US", timezone_name="America/New_York") == (
-        dt.datetime(2026, 3, 9, 15, 0, tzinfo=dt.timezone.utc)
+        dt.datetime(2026, 3, 9, 15, 0, tzinfo=dt.UTC)
     )
 
 
@@ -61,7 +60,11 @@ def test_incident_creation_checks_people_and_scope(outage_playbook, alice, bob, 
     foreign_client = make_client(other_organization, name="Globex client")
     with pytest.raises(ValidationError) as error:
         incident_create(
-            playbook=outage_playbook, actor=alice, title=" ", commander=bob, backup_commander=eve,
+            playbook=outage_playbook,
+            actor=alice,
+            title=" ",
+            commander=bob,
+            backup_commander=eve,
             affected_clients=[foreign_client],
         )
     assert set(error.value.message_dict) == {"title", "commander", "backup_commander", "affected_clients"}

@@ -1,5 +1,6 @@
 """The crisis simulation: many incidents, commanders on time, late or gone, time travelled; every
 promise ends kept, covered by a holding statement or escalated. Nothing passes silently."""
+
 import io
 import re
 

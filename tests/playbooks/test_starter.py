@@ -1,4 +1,5 @@
 """The demo organisation and the three starter playbooks: complete, loadable twice, fit to send."""
+
 import io
 
 import pytest
@@ -18,9 +19,15 @@ def load_demo():
 
 
 def counts():
-    return (Organization.objects.count(), User.objects.count(), ClientAccount.objects.count(),
-            Contact.objects.count(), Playbook.objects.count(), StageMessage.objects.count(),
-            ChecklistItem.objects.count())
+    return (
+        Organization.objects.count(),
+        User.objects.count(),
+        ClientAccount.objects.count(),
+        Contact.objects.count(),
+        Playbook.objects.count(),
+        StageMessage.objects.count(),
+        ChecklistItem.objects.count(),
+    )
 
 
 @pytest.mark.django_db
@@ -31,9 +38,15 @@ def test_loading_the_demo_twice_changes_nothing():
     assert "cora" in output and "candor-demo" in output
     load_demo()
     assert counts() == first
-    assert dict(Playbook.objects.values_list("slug", "version")) == versions == {
-        "outage-standard": 1, "recall-eu-product": 1, "compliance-data-incident": 1,
-    }
+    assert (
+        dict(Playbook.objects.values_list("slug", "version"))
+        == versions
+        == {
+            "outage-standard": 1,
+            "recall-eu-product": 1,
+            "compliance-data-incident": 1,
+        }
+    )
     organization = Organization.objects.get()
     assert organization.clients.count() >= 20
     assert Contact.objects.count() >= 60
@@ -46,12 +59,19 @@ def test_every_starter_stage_speaks_five_languages_on_both_channels_within_four_
     load_demo()
     playbook = Playbook.objects.get(slug=slug)
     plan = playbook.snapshot()
-    publishable = [s for s in KIND_STATES[playbook.kind] if s in LIVE_STATES | (RESOLVED_STATES - {"debriefing", "closed"})]
+    publishable = [
+        s for s in KIND_STATES[playbook.kind] if s in LIVE_STATES | (RESOLVED_STATES - {"debriefing", "closed"})
+    ]
     assert set(plan["stages"]) == set(publishable)
     context = {
-        "organization_name": "N" * 20, "incident_title": "T" * 60, "incident_summary": "S" * 200,
-        "stage": "We are investigating", "next_update_at": "24/11 às 14:30 (UTC-03)",
-        "contact_name": "-contact_name-", "client_name": "-client_name-", "status_url": "-status_url-",
+        "organization_name": "N" * 20,
+        "incident_title": "T" * 60,
+        "incident_summary": "S" * 200,
+        "stage": "We are investigating",
+        "next_update_at": "24/11 às 14:30 (UTC-03)",
+        "contact_name": "-contact_name-",
+        "client_name": "-client_name-",
+        "status_url": "-status_url-",
         "preferences_url": "-preferences_url-",
     }
     for stage, settings in plan["stages"].items():

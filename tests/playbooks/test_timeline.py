@@ -1,9 +1,10 @@
 """The timeline is written with each transition, in the same transaction, and cannot be altered."""
+
 import pytest
 from django.db import IntegrityError, connection, transaction
 
-from playbooks.models import Incident, TimelineEntry, TimelineImmutable
 from playbooks.incidents.services import incident_transition
+from playbooks.models import Incident, TimelineEntry, TimelineImmutable
 
 
 def test_each_transition_writes_one_entry_with_actor_states_and_note(outage_playbook, make_incident, alice):
@@ -11,7 +12,10 @@ def test_each_transition_writes_one_entry_with_actor_states_and_note(outage_play
     incident_transition(incident=incident, name="activate", actor=alice, note="Pager fired at 09:12.")
     entry = incident.timeline.get(kind="transition")
     assert (entry.actor, entry.from_state, entry.to_state, entry.note) == (
-        alice, "draft", "investigating", "Pager fired at 09:12."
+        alice,
+        "draft",
+        "investigating",
+        "Pager fired at 09:12.",
     )
     assert incident.timeline.filter(kind="created").count() == 1
 
@@ -47,11 +51,12 @@ def test_entries_cannot_be_changed_or_deleted_through_the_orm(outage_playbook, m
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the database trigger exists on PostgreSQL")
 def test_postgresql_refuses_raw_updates_and_deletes(outage_playbook, make_incident):
     entry = make_incident(outage_playbook).timeline.get()
-    for sql in ["UPDATE playbooks_timelineentry SET note = 'x' WHERE id = %s",
-                "DELETE FROM playbooks_timelineentry WHERE id = %s"]:
-        with pytest.raises(Exception, match="append-only"):
-            with transaction.atomic(), connection.cursor() as cursor:
-                cursor.execute(sql, [entry.pk])
+    for sql in [
+        "UPDATE playbooks_timelineentry SET note = 'x' WHERE id = %s",
+        "DELETE FROM playbooks_timelineentry WHERE id = %s",
+    ]:
+        with pytest.raises(Exception, match="append-only"), transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, [entry.pk])
 
 
 def test_admin_shows_the_timeline_read_only(admin_client, outage_playbook, make_incident):

@@ -2,6 +2,7 @@
 
 django-tasks has no periodic tasks, so run this beside the workers (`make run` does).
 """
+
 import time
 
 from django.core.management.base import BaseCommand

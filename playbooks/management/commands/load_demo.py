@@ -1,4 +1,5 @@
 """manage.py load_demo: the demo organisation, its people and clients, and the starter playbooks."""
+
 from django.core.management.base import BaseCommand
 
 from accounts.demo import DEMO_LOGINS, demo_organization_load

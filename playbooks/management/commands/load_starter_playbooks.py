@@ -1,4 +1,5 @@
 """manage.py load_starter_playbooks --organization SLUG: add the three starter playbooks."""
+
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.models import Organization

@@ -10,6 +10,7 @@ miss, and any silent miss fails the command.
 The simulation runs in a throwaway organisation inside one transaction that is rolled back at the
 end (unless --keep): the database is left as it was. Messages are queued, not delivered.
 """
+
 import argparse
 import datetime as dt
 import heapq
@@ -33,7 +34,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
-from playbooks.promises.services import cadence_adherence_for, consecutive_holding_statements
+from playbooks.incidents.services import checklist_item_complete, incident_create, incident_transition
 from playbooks.models import (
     DeadlineAlert,
     Incident,
@@ -43,7 +44,7 @@ from playbooks.models import (
     PlaybookStage,
     PromiseEvent,
 )
-from playbooks.incidents.services import checklist_item_complete, incident_create, incident_transition
+from playbooks.promises.services import cadence_adherence_for, consecutive_holding_statements
 from playbooks.starter import starter_playbooks_load
 from playbooks.updates.services import update_draft, update_publish
 
@@ -67,13 +68,16 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=1)
         parser.add_argument("--commanders", type=int, default=25, help="Commanders per organisation simulated.")
         parser.add_argument(
-            "--processes", type=int, default=0,
+            "--processes",
+            type=int,
+            default=0,
             help="Split the incidents over N processes, each with its own temporary SQLite database "
-                 "(default: one per CPU, at most 4). With 1, the simulation runs here, in the configured "
-                 "database, and is rolled back.",
+            "(default: one per CPU, at most 4). With 1, the simulation runs here, in the configured "
+            "database, and is rolled back.",
         )
-        parser.add_argument("--keep", action="store_true",
-                            help="Keep the simulated organisation and its data (implies --processes 1).")
+        parser.add_argument(
+            "--keep", action="store_true", help="Keep the simulated organisation and its data (implies --processes 1)."
+        )
         parser.add_argument("--json", action="store_true", help=argparse.SUPPRESS)  # one part of a parallel run
 
     def handle(self, *args, incidents, hours, seed, commanders, processes, keep, json, **options):
@@ -92,8 +96,9 @@ class Command(BaseCommand):
             self.stdout.write(json_module.dumps(report))
             return
         report["seconds"] = time.monotonic() - started
-        self.stdout.write(format_report(report, incidents=incidents, hours=hours, seed=seed, kept=keep,
-                                        processes=processes))
+        self.stdout.write(
+            format_report(report, incidents=incidents, hours=hours, seed=seed, kept=keep, processes=processes)
+        )
         if report["silent"] or report["silent_deadlines"] or report["timers_unrun"]:
             raise CommandError(
                 f"{report['silent']} promises and {report['silent_deadlines']} deadlines passed silently; "
@@ -109,7 +114,11 @@ def simulate(*, incidents, hours, seed, commanders, keep):
         raise CommandError("simulate_crisis needs the time-machine package (pip install time-machine).") from exc
     start_at = timezone.now().replace(second=0, microsecond=0) + MINUTE
     simulation = Simulation(
-        random.Random(seed), incidents=incidents, hours=hours, commanders=commanders, start_at=start_at,
+        random.Random(seed),
+        incidents=incidents,
+        hours=hours,
+        commanders=commanders,
+        start_at=start_at,
     )
     quiet = logging.getLogger("django_tasks")
     level = quiet.level
@@ -138,7 +147,9 @@ def simulate_in_parallel(*, incidents, hours, seed, commanders, processes):
         template = Path(directory) / "template.sqlite3"
         migrated = subprocess.run(
             [sys.executable, manage_py, "migrate", "--noinput", "-v0"],
-            env={**os.environ, "DATABASE_URL": f"sqlite:///{template}"}, capture_output=True, text=True,
+            env={**os.environ, "DATABASE_URL": f"sqlite:///{template}"},
+            capture_output=True,
+            text=True,
         )
         if migrated.returncode:
             raise CommandError(f"Could not prepare the simulation database:\n{migrated.stderr}")
@@ -147,12 +158,28 @@ def simulate_in_parallel(*, incidents, hours, seed, commanders, processes):
             share = incidents // processes + (1 if part < incidents % processes else 0)
             database = Path(directory) / f"part-{part}.sqlite3"
             shutil.copyfile(template, database)
-            parts.append(subprocess.Popen(
-                [sys.executable, manage_py, "simulate_crisis", "--json", "--incidents", str(share), "--hours",
-                 str(hours), "--seed", str(seed * 7919 + part), "--commanders", str(commanders)],
-                env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            ))
+            parts.append(
+                subprocess.Popen(
+                    [
+                        sys.executable,
+                        manage_py,
+                        "simulate_crisis",
+                        "--json",
+                        "--incidents",
+                        str(share),
+                        "--hours",
+                        str(hours),
+                        "--seed",
+                        str(seed * 7919 + part),
+                        "--commanders",
+                        str(commanders),
+                    ],
+                    env={**os.environ, "DATABASE_URL": f"sqlite:///{database}"},
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
+            )
         reports = []
         for process in parts:
             out, err = process.communicate()
@@ -190,7 +217,10 @@ class Simulation:
 
         def member(name, role, number):
             return User.objects.create(
-                username=f"{name}-{tag}", organization=org, role=role, email=f"{name}@{tag}.simulation.invalid",
+                username=f"{name}-{tag}",
+                organization=org,
+                role=role,
+                email=f"{name}@{tag}.simulation.invalid",
                 phone=f"+49151{number:08d}",
             )
 
@@ -199,12 +229,20 @@ class Simulation:
             member(f"leader{n}", Role.LEADERSHIP, 2000 + n)
         for n in range(3):
             client = ClientAccount.objects.create(
-                organization=org, name=f"Client {n}", country="DE", default_language="en",
-                timezone="Europe/Berlin", tags=["simulation"],
+                organization=org,
+                name=f"Client {n}",
+                country="DE",
+                default_language="en",
+                timezone="Europe/Berlin",
+                tags=["simulation"],
             )
             Contact.objects.create(
-                client=client, name=f"Contact {n}", email=f"contact{n}@{tag}.simulation.invalid",
-                phone=f"+49152{n:08d}", accepts_sms=True, sms_consent=SmsConsent.GRANTED,
+                client=client,
+                name=f"Contact {n}",
+                email=f"contact{n}@{tag}.simulation.invalid",
+                phone=f"+49152{n:08d}",
+                accepts_sms=True,
+                sms_consent=SmsConsent.GRANTED,
             )
         starter_playbooks_load(organization=org)
         self.playbook = Playbook.objects.get(organization=org, slug="outage-standard")
@@ -279,7 +317,10 @@ class Simulation:
 
         now = timezone.now()
         DBTaskResult.objects.filter(pk__in=self.finished_timers).update(
-            status=TaskResultStatus.SUCCESSFUL, started_at=now, finished_at=now, worker_ids=["simulate_crisis"],
+            status=TaskResultStatus.SUCCESSFUL,
+            started_at=now,
+            finished_at=now,
+            worker_ids=["simulate_crisis"],
         )
         self.finished_timers = []
 
@@ -301,8 +342,11 @@ class Simulation:
         commander, backup = self.rng.sample(self.commanders, 2)
         now = timezone.now()
         incident = incident_create(
-            playbook=self.playbook, actor=commander, title=f"Simulated outage {len(self.plans) + 1}",
-            backup_commander=backup, affected_tags=["simulation"],
+            playbook=self.playbook,
+            actor=commander,
+            title=f"Simulated outage {len(self.plans) + 1}",
+            backup_commander=backup,
+            affected_tags=["simulation"],
             detected_at=now - dt.timedelta(minutes=self.rng.randint(0, 30)),
         )
         incident = incident_transition(incident=incident, name="activate", actor=commander)
@@ -332,8 +376,9 @@ class Simulation:
         person = incident.backup_commander if payload["by"] == "backup" else incident.commander
         share = plan["done"] / plan["updates"]
         if plan["done"] >= plan["updates"] and incident.state in ("identified", "monitoring"):
-            incident = incident_transition(incident=incident, name="resolve", actor=person,
-                                           resolution_summary="Simulated fix deployed.")
+            incident = incident_transition(
+                incident=incident, name="resolve", actor=person, resolution_summary="Simulated fix deployed."
+            )
             self.counts["transitions"] += 1
         else:
             for threshold, step in STEPS:
@@ -386,7 +431,9 @@ class Simulation:
         from django_tasks_db.models import DBTaskResult
 
         timers_unrun = DBTaskResult.objects.filter(
-            queue_name="timers", status=TaskResultStatus.READY, run_after__lte=self.end_at,
+            queue_name="timers",
+            status=TaskResultStatus.READY,
+            run_after__lte=self.end_at,
             enqueued_at__gte=self.start_at,
         ).count()
         return {
@@ -422,7 +469,8 @@ def format_report(report, *, incidents, hours, seed, kept, processes=1):
 
     lines = [
         f"Simulated {incidents:,} incidents over {hours:g} h (seed {seed}) in {report['seconds']:.0f} s"
-        + (f" ({processes} processes)" if processes > 1 else "") + ("; data kept." if kept else "; nothing kept."),
+        + (f" ({processes} processes)" if processes > 1 else "")
+        + ("; data kept." if kept else "; nothing kept."),
         (
             f"  {report['commander_updates']:,} updates by commanders, {report['holding_statements']:,} holding "
             f"statements; {report['reminders']:,} reminders, {report['escalations']:,} escalations, "

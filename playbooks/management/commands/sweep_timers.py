@@ -3,19 +3,19 @@
 django-tasks has no periodic tasks and a killed worker leaves its task RUNNING for good, so run
 this beside the workers (as `make run` does for sweep_outbox).
 """
+
 import time
 
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from playbooks.promises.services import timers_sweep
 from playbooks.debriefs.services import surveys_sweep
+from playbooks.promises.services import timers_sweep
 
 
 class Command(BaseCommand):
     help = (
-        "Send the reminders, holding statements, escalations, deadline alerts and survey steps whose "
-        "timers were lost."
+        "Send the reminders, holding statements, escalations, deadline alerts and survey steps whose timers were lost."
     )
 
     def add_arguments(self, parser):
@@ -29,8 +29,9 @@ class Command(BaseCommand):
             if surveys:
                 done["surveys"] = len(surveys)
             if done or not every:
-                self.stdout.write("swept: " + (", ".join(f"{kind} {count}" for kind, count in sorted(done.items()))
-                                               or "nothing late"))
+                self.stdout.write(
+                    "swept: " + (", ".join(f"{kind} {count}" for kind, count in sorted(done.items())) or "nothing late")
+                )
             if not every:
                 return
             time.sleep(every)
