@@ -266,6 +266,8 @@ CANDOR_SMS_SEGMENTS_PER_SECOND = float(env("CANDOR_SMS_SEGMENTS_PER_SECOND", "1"
 CANDOR_SMS_QUEUE_LIMIT_HOURS = float(env("CANDOR_SMS_QUEUE_LIMIT_HOURS", "10"))
 # What comms hands back up (failed messages, replies, opt-outs) goes to this one function.
 CANDOR_COMMS_EVENT_HANDLER = "playbooks.handlers.on_comms_event"
+# What the core of an incident hands up to promises, acknowledgements and debriefs.
+CANDOR_INCIDENT_EVENT_HANDLER = "playbooks.handlers.on_incident_event"
 
 # Client pages (status pages, preferences). A contact's private status link stops working this many
 # days after the incident is closed (or cancelled).

@@ -1,8 +1,9 @@
 """Rendering a message for its recipients: templates, language fallback, local times, SMS segments.
 
 Messages are rendered once per (language, timezone) group; the values that differ per recipient
-are left as substitution tokens (see PER_RECIPIENT_TOKENS) filled in at send time. That keeps
-100,000 recipients to a handful of rendered texts, and is how SendGrid batches them.
+are left as substitution tokens, filled in at send time (the caller names them: comms knows no
+incident's variables). That keeps 100,000 recipients to a handful of rendered texts, and is how
+SendGrid batches them.
 """
 
 import zoneinfo
@@ -11,28 +12,6 @@ from dataclasses import dataclass
 from django.template import Context, Engine
 
 from comms.providers.base import apply_substitutions  # noqa: F401  (re-exported for renderers)
-
-# Every variable a stage message may use, in one place. Playbook authors see this list.
-MESSAGE_VARIABLES = {
-    "organization_name": "The organisation sending the update (us).",
-    "client_name": "The client company receiving it.",
-    "contact_name": "The person receiving it.",
-    "incident_title": "The incident's short title.",
-    "incident_summary": "The commander's summary of what happened (may be empty early on).",
-    "stage": "The current stage in plain words, in the reader's language.",
-    "next_update_at": "When the next update comes, in the reader's timezone and language.",
-    "status_url": "The reader's private status page for this incident.",
-    "preferences_url": "The reader's page to choose channels and language, or opt out.",
-}
-PER_RECIPIENT_TOKENS = {
-    "contact_name": "-contact_name-",
-    "client_name": "-client_name-",
-    "status_url": "-status_url-",
-    "preferences_url": "-preferences_url-",
-}
-# Lengths assumed for per-recipient values when a length must be known before recipients are
-# (the SMS preview); real messages are measured with their real values.
-TYPICAL_VALUE_LENGTHS = {"contact_name": 20, "client_name": 25, "status_url": 90, "preferences_url": 90}
 
 MAX_SMS_SEGMENTS = 4
 FALLBACK_LANGUAGE = "en"
@@ -127,7 +106,3 @@ _SMS_FRIENDLY = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "
 def sms_friendly(text):
     """Typographic quotes and dashes force the costly UCS-2 encoding; use their plain forms."""
     return text.translate(_SMS_FRIENDLY)
-
-
-def typical_substitutions():
-    return {token: "x" * TYPICAL_VALUE_LENGTHS[name] for name, token in PER_RECIPIENT_TOKENS.items()}

@@ -10,11 +10,13 @@ from django.utils import timezone
 from accounts.models import Contact, User
 from comms.notifications import team_notice_count
 from comms.selectors import message_counts
-from playbooks.acknowledgements.services import acknowledgement_from_reply
-from playbooks.debriefs.services import survey_answer_from_sms
+from playbooks.acknowledgements.services import acknowledgement_from_reply, acknowledgements_request
+from playbooks.debriefs.services import debrief_get_or_open
+from playbooks.incidents import events
 from playbooks.incidents.services import timeline_record
 from playbooks.models import Incident, TimelineKind
-from playbooks.promises.services import incident_team_notify
+from playbooks.promises.services import deadline_clocks_schedule, incident_team_notify, promise_timers_schedule
+from playbooks.surveys.services import survey_answer_from_sms, survey_schedule
 
 NOTES = {
     "message_failed": "{channel} to {contact} failed: {error}",
@@ -25,6 +27,19 @@ NOTES = {
     "team_message_failed": "Internal alert by {channel} to {user} failed: {error}",
 }
 FAILED = ("failed", "undelivered", "bounced")
+
+
+def on_incident_event(event):
+    """What the core of an incident hands up (settings.CANDOR_INCIDENT_EVENT_HANDLER), inside its
+    transaction: the features built on it take their turn."""
+    if event.kind == events.ACTIVATED:
+        deadline_clocks_schedule(incident=event.incident)
+    elif event.kind == events.DEBRIEFING:
+        debrief_get_or_open(incident=event.incident)
+        survey_schedule(incident=event.incident)
+    elif event.kind == events.UPDATE_PUBLISHED:
+        acknowledgements_request(update=event.update, incident=event.incident, at=event.at)
+        promise_timers_schedule(update=event.update)
 
 
 def on_comms_event(event):

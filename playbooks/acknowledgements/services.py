@@ -15,18 +15,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Contact
-from comms.links import preferences_url
 from comms.notifications import team_notify
 from comms.rendering import (
-    PER_RECIPIENT_TOKENS,
     choose_language,
     sms_friendly,
-    sms_size,
 )
-from comms.services import ContentSpec, RecipientSpec, messages_queue
-from playbooks.incidents.links import status_url
-from playbooks.incidents.selectors import audience_clients
 from playbooks.incidents.services import timeline_record
 from playbooks.models import (
     AcknowledgementVia,
@@ -35,6 +28,8 @@ from playbooks.models import (
     TimelineKind,
     normalize_keyword,
 )
+from playbooks.updates.audience import audience_clients, audience_contacts, audience_of
+from playbooks.updates.pipeline import READER_TOKENS, Words, batch_build, batch_queue
 
 # The words of a reminder, per language; the request itself comes from the playbook.
 REMINDER_WORDS = {
@@ -297,63 +292,37 @@ def _names(clients):
 
 
 def _queue_reminders(incident, rows):
-    """One reminder per reachable contact of each client, on each channel they accept."""
-    clients = {row.client_id: row for row in rows}
-    contacts = Contact.objects.filter(client_id__in=clients, is_active=True).select_related("client").order_by("id")
-    contents, recipients = {}, []
-    counts = {"email": 0, "sms": 0}
+    """One reminder per reachable contact of each client, on each channel they accept, through the
+    one message pipeline; each contact's words are those of their client's request."""
+    stage_of = {row.client_id: row.stage for row in rows}
     organization = incident.organization
-    for contact in contacts:
-        row = clients[contact.client_id]
-        config = acknowledgement_config(incident, row.stage)
-        language, request, keyword = acknowledgement_words(
-            config, [contact.language, contact.client.default_language, incident.plan.get("default_language")]
-        )
-        if language is None:
-            continue
+    status_token = READER_TOKENS["status_url"]
+
+    def texts_of(stage):
+        return (acknowledgement_config(incident, stage) or {}).get("texts") or {}
+
+    def words_for(language, timezone_name, stage):
         words = REMINDER_WORDS.get(language, REMINDER_WORDS["en"])
-        substitutions = {
-            PER_RECIPIENT_TOKENS["contact_name"]: contact.name,
-            PER_RECIPIENT_TOKENS["client_name"]: contact.client.name,
-            PER_RECIPIENT_TOKENS["status_url"]: status_url(incident.pk, contact.pk),
-            PER_RECIPIENT_TOKENS["preferences_url"]: preferences_url(contact.pk),
-        }
-        if contact.can_receive_email:
-            key = f"email:{language}:{row.stage}"
-            contents.setdefault(
-                key,
-                ContentSpec(
-                    "email",
-                    language,
-                    f"{words['subject']} – {incident.title}",
-                    f"{words['intro']}\n\n{request}\n\n{words['page']} {PER_RECIPIENT_TOKENS['status_url']}\n\n"
-                    f"{organization.name}\n\n{words['preferences']} {PER_RECIPIENT_TOKENS['preferences_url']}",
-                ),
-            )
-            recipients.append(RecipientSpec(contact, "email", key, substitutions))
-            counts["email"] += 1
-        if contact.can_receive_sms:
-            key = f"sms:{language}:{row.stage}"
-            body = sms_friendly(
-                f"{organization.name}: {words['intro']} {request} "
-                f"{words['reply'].format(keyword=keyword)} {PER_RECIPIENT_TOKENS['status_url']}"
-            )
-            contents.setdefault(key, ContentSpec("sms", language, "", body))
-            size = sms_size(
-                body.replace(PER_RECIPIENT_TOKENS["status_url"], substitutions[PER_RECIPIENT_TOKENS["status_url"]])
-            )
-            recipients.append(RecipientSpec(contact, "sms", key, substitutions, segments=size.segments))
-            counts["sms"] += 1
-    if recipients:
-        # One source per incident: a contact is never reminded twice, whatever runs again.
-        messages_queue(
-            organization=organization,
-            topic=f"incident:{incident.pk}",
-            source=f"ack-reminder:{incident.pk}",
-            contents=contents,
-            recipients=recipients,
+        request, keyword = texts_of(stage)[language]["request"], texts_of(stage)[language]["keyword"]
+        return Words(
+            email_subject=f"{words['subject']} – {incident.title}",
+            email_body=f"{words['intro']}\n\n{request}\n\n{words['page']} {status_token}\n\n"
+            f"{organization.name}\n\n{words['preferences']} {READER_TOKENS['preferences_url']}",
+            sms_body=sms_friendly(
+                f"{organization.name}: {words['intro']} {request} {words['reply'].format(keyword=keyword)} {status_token}"
+            ),
         )
-    return counts
+
+    batch = batch_build(
+        incident=incident,
+        audience=audience_of(audience_contacts(client_ids=list(stage_of))),
+        available_languages=lambda stage: texts_of(stage).keys(),
+        words_for=words_for,
+        group_of=lambda contact: stage_of[contact.client_id],
+    )
+    # One source per incident: a contact is never reminded twice, whatever runs again.
+    batch_queue(incident=incident, source=f"ack-reminder:{incident.pk}", batch=batch)
+    return {"email": batch.count("email"), "sms": batch.count("sms")}
 
 
 def _tell_account_owner(incident, owner, rows):

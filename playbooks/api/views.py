@@ -27,17 +27,12 @@ from comms.rendering import MessageTemplateError
 from comms.selectors import message_list
 from playbooks.api import serializers as s
 from playbooks.api.permissions import RUNNERS, TEAM, RolePermission
-from playbooks.console.selectors import (
-    audience_preview,
-    sample_previews,
-    sms_send_estimate,
-    transitions_available,
-    update_list,
-)
+from playbooks.console.selectors import transitions_available, update_list
 from playbooks.incidents.selectors import incident_list, playbook_list
 from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
 from playbooks.models import LIVE_STATES, Incident, IncidentUpdate, Kind, Playbook, UpdateImmutable
 from playbooks.updates.plain_language import plain_language_check
+from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
 from playbooks.updates.services import update_approve, update_draft, update_edit, update_preview, update_publish
 
 

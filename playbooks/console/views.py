@@ -32,11 +32,8 @@ from playbooks.console.forms import (
     add_service_errors,
 )
 from playbooks.console.selectors import (
-    audience_preview,
     delivery_counts_by_update,
     incidents_live_first,
-    sample_previews,
-    sms_send_estimate,
     transitions_available,
     update_get,
     update_status,
@@ -52,6 +49,7 @@ from playbooks.incidents.services import (
 from playbooks.models import AlertStatus, IncidentChecklistItem, IncidentUpdate
 from playbooks.promises.services import cadence_adherence
 from playbooks.updates.plain_language import plain_language_check
+from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
 from playbooks.updates.services import (
     PUBLISHABLE_STATES,
     stage_texts,

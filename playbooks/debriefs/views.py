@@ -36,6 +36,7 @@ from playbooks.leadership.metrics import (
     proof_of_notification,
 )
 from playbooks.models import DebriefActionItem, FollowUp, QuestionKind, SurveyResponse
+from playbooks.surveys import services as surveys
 
 # ---------------------------------------------------------------------------------------------
 # The survey page's words, per language (English for any other)
@@ -305,7 +306,7 @@ def _survey_questions(invitation, words, data, language):
     default_language = invitation.survey.incident.plan.get("default_language") or "en"
     for question in invitation.survey.questions:
         name = f"q{question['id']}"
-        text, text_language = debriefs.question_text(question, language, default_language)
+        text, text_language = surveys.question_text(question, language, default_language)
         entry = {
             "name": name,
             "legend": text,
@@ -377,7 +378,7 @@ def _local_for(invitation, moment):
 @require_http_methods(["GET", "POST"])
 def survey_page(request, token):
     """The survey: one page, every answer optional, answered once through its signed link."""
-    link = debriefs.survey_link_open(token=token)
+    link = surveys.survey_link_open(token=token)
     if link is None:
         raise Http404("No such survey.")
     invitation = link.invitation
@@ -412,10 +413,10 @@ def survey_page(request, token):
             error, status = words["invalid"], 400
         else:
             try:
-                debriefs.survey_answer(invitation=invitation, answers=answers)
-            except debriefs.SurveyAlreadyAnswered:
+                surveys.survey_answer(invitation=invitation, answers=answers)
+            except surveys.SurveyAlreadyAnswered:
                 return redirect(f"{reverse('survey', args=[token])}")
-            except debriefs.SurveyClosed:
+            except surveys.SurveyClosed:
                 return redirect(f"{reverse('survey', args=[token])}")
             except ValidationError:
                 error, status = words["need_one"], 400

@@ -10,7 +10,9 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, has_transition_perm
 
+from playbooks.incidents import events
 from playbooks.incidents.deadlines import checklist_due_at
+from playbooks.incidents.events import IncidentEvent, incident_event_emit
 from playbooks.models import (
     INCIDENT_MODELS,
     STATE_LABELS,
@@ -183,15 +185,9 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             data={"transition": name},
         )
         if from_state == "draft" and locked.is_live:
-            from playbooks.promises.services import deadline_clocks_schedule  # cadence builds on these services
-
-            deadline_clocks_schedule(incident=locked)
+            incident_event_emit(IncidentEvent(events.ACTIVATED, locked))
         if locked.state == "debriefing":
-            from playbooks.debriefs.services import (
-                debriefing_begin,
-            )  # the debrief and the client survey build on these services
-
-            debriefing_begin(incident=locked)
+            incident_event_emit(IncidentEvent(events.DEBRIEFING, locked))
     incident.refresh_from_db()
     return locked
 

@@ -25,7 +25,6 @@ from accounts.models import Contact
 from comms.models import FAILED_STATUSES, REACHED_STATUSES, MessageStatus
 from comms.selectors import message_list
 from playbooks.acknowledgements.services import acknowledgement_status
-from playbooks.incidents.selectors import audience_clients
 from playbooks.models import (
     ClientSurvey,
     Incident,
@@ -36,6 +35,7 @@ from playbooks.models import (
     SurveyResponse,
 )
 from playbooks.promises.services import Outcome, cadence_adherence_for
+from playbooks.updates.audience import audience_clients
 
 CHANNELS = ("email", "sms")
 PROMISE_OUTCOMES = (Outcome.KEPT, Outcome.KEPT_LATE, Outcome.HOLDING, Outcome.MISSED)

@@ -107,6 +107,10 @@ LIVE_STATES = {
 # States after which the crisis is over for clients (resolution reached).
 RESOLVED_STATES = {"resolved", "completed", "debriefing", "closed"}
 FINAL_STATES = {"closed", "cancelled"}
+# The state a resolution reaches, in which its notice goes out: the last before debriefing.
+RESOLUTION_STATES = {states[states.index("debriefing") - 1] for states in KIND_STATES.values()}
+# Stages in which updates may go out: the live ones and the resolution notice.
+PUBLISHABLE_STATES = frozenset(LIVE_STATES | RESOLUTION_STATES)
 
 
 def bump_playbook_version(playbook_id):
@@ -257,7 +261,7 @@ class StageMessage(models.Model):
     """The prepared words for one stage, purpose, language and channel.
 
     Subject and body are Django templates; the variables are documented in
-    `comms.rendering.MESSAGE_VARIABLES`.
+    `playbooks.updates.pipeline.MESSAGE_VARIABLES`.
     """
 
     stage = models.ForeignKey(PlaybookStage, on_delete=models.CASCADE, related_name="messages")
@@ -749,7 +753,7 @@ class IncidentUpdate(models.Model):
     """One update to the affected clients: words per language, drafted from the playbook stage.
 
     `texts` maps a language to {"email_subject", "email_body", "sms_body"}, each a message
-    template (variables: comms.rendering.MESSAGE_VARIABLES). Approval covers every language:
+    template (variables: playbooks.updates.pipeline.MESSAGE_VARIABLES). Approval covers every language:
     changing any text after approval withdraws it.
     """
 

@@ -26,7 +26,6 @@ from django.utils.html import escape
 from accounts.models import ClientAccount, Contact, Organization, User
 from comms.links import preferences_url
 from comms.rendering import (
-    PER_RECIPIENT_TOKENS,
     apply_substitutions,
     choose_language,
     format_local_time,
@@ -39,6 +38,8 @@ from playbooks.models import (
     Incident,
     IncidentUpdate,
 )
+from playbooks.updates.audience import scope_of
+from playbooks.updates.pipeline import READER_TOKENS
 from playbooks.updates.services import message_context
 from playbooks.updates.wording import stage_words
 
@@ -511,23 +512,21 @@ class StatusHead:
         return f'W/"{digest}"'
 
 
-def client_scope(incident, client_tags, client_country, plan_audience):
+def client_scope(incident, client_id, client_tags, client_country, plan_audience):
     """Why a client is affected: {"tags": [...], "countries": [...], "chosen": bool} or {"all":
-    True}; empty when it is not (the same rule as selectors.audience_clients)."""
-    tags = set(incident["affected_tags"] or [])
-    countries = {country.upper() for country in incident["affected_countries"] or []}
-    if not (incident["has_chosen_clients"] or tags or countries):
-        rule = plan_audience or {}
-        if rule.get("all_clients"):
-            return {"all": True}
-        tags = set(rule.get("tags", []))
-        countries = {country.upper() for country in rule.get("countries", [])}
-    matching_tags = sorted(tags.intersection(client_tags or []))
-    in_country = (client_country or "").upper() in countries
-    is_chosen = incident["is_chosen_client"]
-    if not (matching_tags or in_country or is_chosen):
-        return {}
-    return {"tags": matching_tags, "countries": [client_country.upper()] if in_country else [], "chosen": is_chosen}
+    True}; empty when it is not. The one audience rule (playbooks.updates.audience)."""
+    scope = scope_of(
+        chosen_ids=[client_id] if incident["has_chosen_clients"] else [],
+        tags=incident["affected_tags"],
+        countries=incident["affected_countries"],
+        plan_audience=plan_audience,
+    )
+    return scope.reason(
+        client_id=client_id,
+        client_tags=client_tags,
+        client_country=client_country,
+        is_chosen=incident["is_chosen_client"],
+    )
 
 
 def _json(value):
@@ -679,7 +678,7 @@ def status_head(*, incident_id, contact_id):
     }
     facts = incident_plan_facts(incident_id)
     client_tags = tuple(_json(client_tags) or ())
-    scope = client_scope(incident, client_tags, country, facts["audience"])
+    scope = client_scope(incident, client_id, client_tags, country, facts["audience"])
     if not scope:
         return None
     candidates = [each for each in (language, client_language, facts["default_language"]) if each]
@@ -855,10 +854,10 @@ def status_page_html(head, *, status_link, csrf_token=""):
     return apply_substitutions(
         html,
         {
-            PER_RECIPIENT_TOKENS["contact_name"]: escape(reader.name),
-            PER_RECIPIENT_TOKENS["client_name"]: escape(reader.client_name),
-            PER_RECIPIENT_TOKENS["status_url"]: f'<a href="{link}">{link}</a>',
-            PER_RECIPIENT_TOKENS["preferences_url"]: f'<a href="{preferences_link}">{preferences_link}</a>',
+            READER_TOKENS["contact_name"]: escape(reader.name),
+            READER_TOKENS["client_name"]: escape(reader.client_name),
+            READER_TOKENS["status_url"]: f'<a href="{link}">{link}</a>',
+            READER_TOKENS["preferences_url"]: f'<a href="{preferences_link}">{preferences_link}</a>',
             PREFERENCES_HREF: preferences_link,
             CSRF_TOKEN: escape(csrf_token),
         },

@@ -4,8 +4,8 @@ re-reads the survey and does only what is due now, so a timer that runs late or 
 from django.utils import timezone
 from django_tasks import task
 
-from playbooks.debriefs import services as debriefs
 from playbooks.models import ClientSurvey
+from playbooks.surveys import services as surveys
 
 
 @task(queue_name="timers")
@@ -14,10 +14,10 @@ def survey_timer(survey_id):
     survey = ClientSurvey.objects.filter(pk=survey_id).first()
     if survey is None:
         return []
-    return debriefs.survey_advance(survey=survey, now=timezone.now())
+    return surveys.survey_advance(survey=survey, now=timezone.now())
 
 
 @task(queue_name="timers")
 def sweep_surveys():
     """Advance every survey whose timer was lost."""
-    return debriefs.surveys_sweep(now=timezone.now())
+    return surveys.surveys_sweep(now=timezone.now())

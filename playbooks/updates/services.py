@@ -7,65 +7,34 @@ in one transaction: nothing queued for a rolled-back publish, nothing lost for a
 
 import datetime as dt
 from collections import Counter
-from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Contact
-from comms.links import preferences_url
 from comms.rendering import (
     MAX_SMS_SEGMENTS,
-    PER_RECIPIENT_TOKENS,
     apply_substitutions,
-    choose_language,
     format_local_time,
     render_text,
     sms_friendly,
     sms_size,
-    typical_substitutions,
 )
-from comms.services import ContentSpec, RecipientSpec, messages_queue
-from playbooks.acknowledgements.services import acknowledgements_request
-from playbooks.incidents.links import status_url
-from playbooks.incidents.selectors import audience_clients
+from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident_event_emit
 from playbooks.incidents.services import timeline_record
-from playbooks.models import RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
+from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
+from playbooks.updates.audience import audience_for
+from playbooks.updates.pipeline import (
+    READER_TOKENS,
+    Words,
+    batch_build,
+    batch_queue,
+    reader_language,
+    typical_reader_values,
+)
 from playbooks.updates.wording import stage_words
 
 TEXT_FIELDS = ("email_subject", "email_body", "sms_body")
-# What publishing reads of a contact; loading less keeps a 100,000-contact publish quick.
-AUDIENCE_FIELDS = (
-    "name",
-    "email",
-    "email_status",
-    "phone",
-    "language",
-    "timezone",
-    "accepts_email",
-    "accepts_sms",
-    "sms_consent",
-    "is_active",
-    "client__name",
-    "client__default_language",
-    "client__timezone",
-)
-# Stages in which updates may go out: the live ones and the resolution notice.
-PUBLISHABLE_STATES = {
-    "investigating",
-    "identified",
-    "monitoring",
-    "resolved",
-    "assessing",
-    "announced",
-    "remedy_available",
-    "remedy_in_progress",
-    "completed",
-    "authority_notified",
-    "clients_notified",
-    "remediating",
-}
 
 
 def _ensure_team(actor, incident):
@@ -175,61 +144,15 @@ def update_approve(*, update, actor, note=""):
 
 
 # ---------------------------------------------------------------------------------------------
-# Audience and rendering
-
-
-@dataclass
-class Audience:
-    contacts: list  # active contacts of affected clients
-    email: list  # contacts reached by email
-    sms: list  # contacts reached by SMS
-    unreachable: list  # (contact, reason)
-
-
-def audience_for(*, incident):
-    """Affected clients -> active contacts -> accepted channels, minus opted-out SMS and bad emails."""
-    clients = audience_clients(incident=incident)
-    contacts = list(
-        Contact.objects.filter(client__in=clients, is_active=True)
-        .select_related("client")
-        .only(*AUDIENCE_FIELDS)
-        .order_by("id")
-    )
-    email, sms, unreachable = [], [], []
-    for contact in contacts:
-        reached = False
-        if contact.can_receive_email:
-            email.append(contact)
-            reached = True
-        if contact.can_receive_sms:
-            sms.append(contact)
-            reached = True
-        if not reached:
-            unreachable.append((contact, _unreachable_reason(contact)))
-    return Audience(contacts=contacts, email=email, sms=sms, unreachable=unreachable)
-
-
-def _unreachable_reason(contact):
-    reasons = []
-    if contact.accepts_email:
-        reasons.append("no email address" if not contact.email else f"email {contact.email_status}")
-    if contact.accepts_sms:
-        if not contact.phone:
-            reasons.append("no mobile number")
-        else:
-            reasons.append(f"SMS consent {contact.sms_consent}")
-    return ", ".join(reasons) or "accepts no channel"
+# Rendering
 
 
 def _language_for(contact, update, incident):
-    return choose_language(
-        [contact.language, contact.client.default_language, incident.plan.get("default_language")],
-        update.texts.keys(),
-    )
+    return reader_language(incident=incident, contact=contact, available=update.texts.keys())
 
 
 def message_context(*, organization_name, title, summary, stage, language, timezone_name, next_update_due_at):
-    """The variables of a message template (comms.rendering.MESSAGE_VARIABLES) for one language and
+    """The variables of a message template (playbooks.updates.pipeline.MESSAGE_VARIABLES) for one language and
     timezone; per-recipient values stay substitution tokens."""
     return {
         "organization_name": organization_name,
@@ -237,7 +160,7 @@ def message_context(*, organization_name, title, summary, stage, language, timez
         "incident_summary": summary,
         "stage": stage_words(stage, language),
         "next_update_at": format_local_time(next_update_due_at, language=language, timezone_name=timezone_name),
-        **PER_RECIPIENT_TOKENS,
+        **{name: token for name, token in READER_TOKENS.items() if name != "survey_url"},
     }
 
 
@@ -256,15 +179,6 @@ def _render_group(update, incident, language, timezone_name, due_at):
         "email_subject": render_text(texts["email_subject"], context),
         "email_body": render_text(texts["email_body"], context),
         "sms_body": sms_friendly(render_text(texts["sms_body"], context)),
-    }
-
-
-def _substitutions(incident, contact):
-    return {
-        PER_RECIPIENT_TOKENS["contact_name"]: contact.name,
-        PER_RECIPIENT_TOKENS["client_name"]: contact.client.name,
-        PER_RECIPIENT_TOKENS["status_url"]: status_url(incident.pk, contact.pk),
-        PER_RECIPIENT_TOKENS["preferences_url"]: preferences_url(contact.pk),
     }
 
 
@@ -291,7 +205,7 @@ def update_preview(*, update, sample_timezone=None):
     previews = {}
     for language in update.texts:
         rendered = _render_group(update, incident, language, sample_timezone or incident.organization.timezone, due_at)
-        sample = typical_substitutions()
+        sample = typical_reader_values()
         sms_body = apply_substitutions(rendered["sms_body"], sample)
         size = sms_size(sms_body) if rendered["sms_body"] else None
         previews[language] = {
@@ -348,7 +262,7 @@ def update_publish(*, update, actor):
         now = timezone.now()
         due_at = promised_next_update_at(update, now)
         audience = audience_for(incident=incident)
-        contents, recipients = _messages_for(update, incident, audience, due_at)
+        batch = _batch_for(update, incident, audience, due_at)
 
         update.published_at = now
         update.published_by = actor
@@ -358,17 +272,11 @@ def update_publish(*, update, actor):
             "email": len(audience.email),
             "sms": len(audience.sms),
             "unreachable": [{"contact": c.pk, "reason": r} for c, r in audience.unreachable],
-            "languages": dict(Counter(spec.language for spec in contents.values() if spec.channel != "fallback")),
+            "languages": batch.language_counts(),
         }
         update.save()
         Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due_at)
-        messages_queue(
-            organization=incident.organization,
-            topic=f"incident:{incident.pk}",
-            source=f"update:{update.pk}",
-            contents=contents,
-            recipients=recipients,
-        )
+        batch_queue(incident=incident, source=f"update:{update.pk}", batch=batch)
         timeline_record(
             incident=incident,
             kind=TimelineKind.UPDATE_PUBLISHED,
@@ -386,70 +294,33 @@ def update_publish(*, update, actor):
             },
             at=now,
         )
-        acknowledgements_request(update=update, incident=incident, at=now)
-        from playbooks.promises.services import (
-            promise_timers_schedule,
-        )  # cadence publishes holding statements through here
-
-        promise_timers_schedule(update=update)
+        # The promise's timers and the stage's acknowledgement request (promises/, acknowledgements/).
+        incident_event_emit(IncidentEvent(UPDATE_PUBLISHED, incident, update=update, at=now))
     return update
 
 
-def _messages_for(update, incident, audience, due_at):
-    contents, recipients = {}, []
-    rendered_groups = {}
-    too_long = {}
+def _batch_for(update, incident, audience, due_at):
+    """The pipeline's batch of an update; an SMS too long once filled in refuses the publish."""
 
-    def group(contact):
-        language = _language_for(contact, update, incident)
-        tz = contact.effective_timezone
-        key = (language, tz)
-        if key not in rendered_groups:
-            rendered_groups[key] = _render_group(update, incident, language, tz, due_at)
-        return language, tz, rendered_groups[key]
+    def words_for(language, timezone_name, group):
+        rendered = _render_group(update, incident, language, timezone_name, due_at)
+        return Words(rendered["email_subject"], rendered["email_body"], rendered["sms_body"])
 
-    for contact in audience.email:
-        language, tz, rendered = group(contact)
-        if not rendered["email_body"]:
-            continue
-        key = f"email:{language}:{tz}"
-        contents.setdefault(key, ContentSpec("email", language, rendered["email_subject"], rendered["email_body"]))
-        recipients.append(RecipientSpec(contact, "email", key, _substitutions(incident, contact)))
-    for contact in audience.sms:
-        language, tz, rendered = group(contact)
-        if not rendered["sms_body"]:
-            continue
-        key = f"sms:{language}:{tz}"
-        contents.setdefault(key, ContentSpec("sms", language, "", rendered["sms_body"]))
-        substitutions = _substitutions(incident, contact)
-        size = sms_size(apply_substitutions(rendered["sms_body"], substitutions))
-        if size.segments > MAX_SMS_SEGMENTS:
-            too_long[language] = max(too_long.get(language, (0, None)), (size.units, size.encoding))
-            continue
-        fallback_key = ""
-        if contact.can_receive_email:
-            # An SMS-only update falls back to an email carrying the SMS words.
-            fallback_key = f"email:{language}:{tz}" if rendered["email_body"] else f"email-from-sms:{language}:{tz}"
-            contents.setdefault(
-                fallback_key,
-                ContentSpec(
-                    "email",
-                    language,
-                    rendered["email_subject"] or f"{incident.organization.name}: {incident.title}",
-                    rendered["email_body"] or rendered["sms_body"],
-                ),
-            )
-        recipients.append(
-            RecipientSpec(contact, "sms", key, substitutions, segments=size.segments, fallback_content_key=fallback_key)
-        )
-    if too_long:
+    batch = batch_build(
+        incident=incident,
+        audience=audience,
+        available_languages=update.texts.keys(),
+        words_for=words_for,
+        sms_fallback_to_email=True,
+    )
+    if batch.too_long:
         raise ValidationError(
             {
                 "texts": [
                     f"The {language} SMS is {units} {encoding} characters once filled in, more than "
                     f"{MAX_SMS_SEGMENTS} segments; shorten it."
-                    for language, (units, encoding) in sorted(too_long.items())
+                    for language, (units, encoding) in sorted(batch.too_long.items())
                 ]
             }
         )
-    return contents, recipients
+    return batch

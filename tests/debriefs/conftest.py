@@ -198,7 +198,8 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
           "Clear and on time." 11:00 Kenji replies "2" by SMS. John does not answer.
     """
     from comms.services import inbound_sms_receive
-    from playbooks.debriefs.services import survey_answer, survey_link_open, survey_token
+    from playbooks.incidents.links import survey_token
+    from playbooks.surveys.services import survey_answer, survey_link_open
 
     detected = T0 - 20 * MINUTE
     with time_machine.travel(T0, tick=False):

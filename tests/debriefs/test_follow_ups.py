@@ -8,13 +8,10 @@ import time_machine
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from comms.models import Message
-from playbooks.debriefs.services import (
-    follow_up_close,
-    survey_answer,
-    survey_link_open,
-    survey_token,
-)
+from playbooks.debriefs.services import follow_up_close
+from playbooks.incidents.links import survey_token
 from playbooks.models import FollowUp, TimelineEntry
+from playbooks.surveys.services import survey_answer, survey_link_open
 
 from .conftest import DAY, T0
 

@@ -9,7 +9,7 @@ import time_machine
 from comms.models import Message
 from comms.rendering import MAX_SMS_SEGMENTS, sms_size
 from comms.services import inbound_sms_receive
-from playbooks.debriefs.services import MESSAGE_WORDS, _sms_body, survey_token, survey_url
+from playbooks.incidents.links import survey_token, survey_url
 from playbooks.models import (
     ClientSurvey,
     QuestionKind,
@@ -18,6 +18,7 @@ from playbooks.models import (
     SurveyResponse,
     TimelineEntry,
 )
+from playbooks.surveys.services import MESSAGE_WORDS, _sms_body
 
 from .conftest import DAY, MINUTE, T0, walk
 
@@ -95,7 +96,7 @@ def test_the_survey_waits_for_the_configured_delay_after_resolution(resolved_inc
 def test_one_reminder_goes_after_the_configured_days_to_those_who_have_not_answered(
     surveyed_incident, contacts, client, run_worker, settings
 ):
-    from playbooks.debriefs.services import surveys_sweep
+    from playbooks.surveys.services import surveys_sweep
 
     anna, kenji, john = contacts["anna"], contacts["kenji"], contacts["john"]
     invited_at = T0 + 60 * MINUTE

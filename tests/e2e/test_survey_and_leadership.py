@@ -3,7 +3,7 @@ their SMS (and cannot answer twice), and a leadership user reads the review with
 
 import pytest
 
-from playbooks.debriefs.services import survey_token
+from playbooks.incidents.links import survey_token
 from playbooks.models import SurveyResponse
 from tests.debriefs.conftest import (  # noqa: F401 (fixtures)
     clients,

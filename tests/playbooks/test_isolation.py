@@ -3,7 +3,8 @@
 import pytest
 from django.http import Http404
 
-from playbooks.incidents.selectors import audience_clients, incident_get, incident_list, playbook_list
+from playbooks.incidents.selectors import incident_get, incident_list, playbook_list
+from playbooks.updates.audience import audience_clients
 from tests.conftest import make_client
 
 

@@ -6,8 +6,9 @@ import pytest
 from django.core.management import call_command
 
 from accounts.models import ClientAccount, Contact, Organization, User
-from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, render_text, sms_size, typical_substitutions
+from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, render_text, sms_size
 from playbooks.models import KIND_STATES, LIVE_STATES, RESOLVED_STATES, ChecklistItem, Playbook, StageMessage
+from playbooks.updates.pipeline import typical_reader_values
 
 LANGUAGES = {"en", "de", "ja", "pt-br", "es"}
 
@@ -81,7 +82,7 @@ def test_every_starter_stage_speaks_five_languages_on_both_channels_within_four_
             assert set(by_language) >= LANGUAGES, (stage, purpose)
             for language, channels in by_language.items():
                 assert channels["email"]["subject"] and channels["email"]["body"]
-                sms = apply_substitutions(render_text(channels["sms"]["body"], context), typical_substitutions())
+                sms = apply_substitutions(render_text(channels["sms"]["body"], context), typical_reader_values())
                 assert sms_size(sms).segments <= MAX_SMS_SEGMENTS, (stage, purpose, language, len(sms))
     for item in plan["checklist"]:
         assert item["guidance"].endswith("Guidance, not legal advice."), item["title"]

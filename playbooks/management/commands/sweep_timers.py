@@ -9,8 +9,8 @@ import time
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from playbooks.debriefs.services import surveys_sweep
 from playbooks.promises.services import timers_sweep
+from playbooks.surveys.services import surveys_sweep
 
 
 class Command(BaseCommand):

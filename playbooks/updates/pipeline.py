@@ -1,0 +1,202 @@
+"""The one message pipeline: "these contacts, these words per language, this source" -> queued messages.
+
+Every message a client receives about an incident (status updates, holding statements, survey
+invitations and reminders, acknowledgement chases) is built here, and nowhere else:
+  1. each reader's language: theirs, their client's, the playbook's, then English, then any;
+  2. the words rendered once per (language, timezone, group), per-reader values left as tokens;
+  3. the reader's own values: name, client, status link, survey link, preferences link;
+  4. SMS sized with the real values (refused or left out beyond MAX_SMS_SEGMENTS);
+  5. the fallback email an undelivered SMS turns into;
+  6. one call to comms, under the incident's topic.
+comms then claims, sends, records the providers' reports and hands replies back up.
+"""
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from comms.links import preferences_url
+from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, choose_language, sms_size
+from comms.services import ContentSpec, RecipientSpec, messages_queue
+from playbooks.incidents.links import status_url, survey_url
+from playbooks.incidents.topics import incident_topic
+
+# The variables a stage message may use, in one place. Playbook authors see this list.
+MESSAGE_VARIABLES = {
+    "organization_name": "The organisation sending the update (us).",
+    "client_name": "The client company receiving it.",
+    "contact_name": "The person receiving it.",
+    "incident_title": "The incident's short title.",
+    "incident_summary": "The commander's summary of what happened (may be empty early on).",
+    "stage": "The current stage in plain words, in the reader's language.",
+    "next_update_at": "When the next update comes, in the reader's timezone and language.",
+    "status_url": "The reader's private status page for this incident.",
+    "preferences_url": "The reader's page to choose channels and language, or opt out.",
+}
+# Values that differ per reader travel as tokens, filled in at send time (a rendered text serves
+# a whole group; that is how SendGrid batches 1,000 readers in one request).
+READER_TOKENS = {
+    "contact_name": "-contact_name-",
+    "client_name": "-client_name-",
+    "status_url": "-status_url-",
+    "survey_url": "-survey_url-",
+    "preferences_url": "-preferences_url-",
+}
+# Lengths assumed for per-reader values when a length must be known before the readers are (the
+# SMS preview); real messages are measured with their real values.
+TYPICAL_VALUE_LENGTHS = {
+    "contact_name": 20,
+    "client_name": 25,
+    "status_url": 90,
+    "survey_url": 90,
+    "preferences_url": 90,
+}
+
+
+def typical_reader_values():
+    return {token: "x" * TYPICAL_VALUE_LENGTHS[name] for name, token in READER_TOKENS.items()}
+
+
+def reader_values(*, incident, contact):
+    """The reader's own values, keyed by token."""
+    return {
+        READER_TOKENS["contact_name"]: contact.name,
+        READER_TOKENS["client_name"]: contact.client.name,
+        READER_TOKENS["status_url"]: status_url(incident.pk, contact.pk),
+        READER_TOKENS["survey_url"]: survey_url(incident.pk, contact.pk),
+        READER_TOKENS["preferences_url"]: preferences_url(contact.pk),
+    }
+
+
+def reader_language(*, incident, contact, available):
+    """The language a reader gets among those `available`: theirs, their client's, the playbook's,
+    then English, then any."""
+    return choose_language(
+        [contact.language, contact.client.default_language, incident.plan.get("default_language")], available
+    )
+
+
+@dataclass(frozen=True)
+class Words:
+    """One group's rendered words; per-reader values still tokens. An empty text is not sent."""
+
+    email_subject: str = ""
+    email_body: str = ""
+    sms_body: str = ""
+
+
+@dataclass
+class Batch:
+    """What the pipeline built for comms, and what it noticed on the way."""
+
+    contents: dict = field(default_factory=dict)  # content key -> ContentSpec
+    recipients: list = field(default_factory=list)  # RecipientSpec
+    languages: dict = field(default_factory=dict)  # contact id -> language
+    channels: dict = field(default_factory=dict)  # contact id -> [channels queued]
+    too_long: dict = field(default_factory=dict)  # language -> (units, encoding) of the longest SMS left out
+
+    def count(self, channel):
+        return sum(1 for recipient in self.recipients if recipient.channel == channel)
+
+    def language_counts(self):
+        return dict(Counter(spec.language for spec in self.contents.values() if spec.channel != "fallback"))
+
+
+def batch_build(
+    *,
+    incident,
+    audience,
+    available_languages,
+    words_for,
+    group_of=None,
+    sms_fallback_to_email=False,
+):
+    """Build the messages of `audience` (an updates.audience.Audience).
+
+    `words_for(language, timezone_name, group)` returns the Words of a group and is called once per
+    (language, timezone, group); `group_of(contact)` splits readers whose words differ beyond their
+    language and timezone (default: one group). `available_languages` may be a callable of the
+    group. An SMS over MAX_SMS_SEGMENTS once filled in is left out and reported in `too_long`.
+    """
+    batch = Batch()
+    rendered = {}
+
+    def prepare(contact):
+        group = group_of(contact) if group_of else None
+        languages = available_languages(group) if callable(available_languages) else available_languages
+        language = reader_language(incident=incident, contact=contact, available=languages)
+        if language is None:
+            return None
+        timezone_name = contact.effective_timezone
+        key = (language, timezone_name, group)
+        if key not in rendered:
+            rendered[key] = words_for(language, timezone_name, group)
+        return key, rendered[key]
+
+    def content_key(channel, key):
+        language, timezone_name, group = key
+        return f"{channel}:{language}:{timezone_name}:{group or ''}"
+
+    def add(contact, key, channel, recipient):
+        batch.recipients.append(recipient)
+        batch.languages[contact.pk] = key[0]
+        batch.channels.setdefault(contact.pk, []).append(channel)
+
+    values = {}
+    for contact in audience.email:
+        prepared = prepare(contact)
+        if prepared is None or not prepared[1].email_body:
+            continue
+        key, words = prepared
+        ckey = content_key("email", key)
+        batch.contents.setdefault(ckey, ContentSpec("email", key[0], words.email_subject, words.email_body))
+        values[contact.pk] = reader_values(incident=incident, contact=contact)
+        add(contact, key, "email", RecipientSpec(contact, "email", ckey, values[contact.pk]))
+    for contact in audience.sms:
+        prepared = prepare(contact)
+        if prepared is None or not prepared[1].sms_body:
+            continue
+        key, words = prepared
+        language = key[0]
+        ckey = content_key("sms", key)
+        batch.contents.setdefault(ckey, ContentSpec("sms", language, "", words.sms_body))
+        substitutions = values.get(contact.pk) or reader_values(incident=incident, contact=contact)
+        size = sms_size(apply_substitutions(words.sms_body, substitutions))
+        if size.segments > MAX_SMS_SEGMENTS:
+            batch.too_long[language] = max(batch.too_long.get(language, (0, "")), (size.units, size.encoding))
+            continue
+        fallback_key = ""
+        if sms_fallback_to_email and contact.can_receive_email:
+            # An SMS that cannot be delivered becomes an email: the email words, else the SMS words.
+            fallback_key = content_key("email" if words.email_body else "email-from-sms", key)
+            batch.contents.setdefault(
+                fallback_key,
+                ContentSpec(
+                    "email",
+                    language,
+                    words.email_subject or f"{incident.organization.name}: {incident.title}",
+                    words.email_body or words.sms_body,
+                ),
+            )
+        add(
+            contact,
+            key,
+            "sms",
+            RecipientSpec(
+                contact, "sms", ckey, substitutions, segments=size.segments, fallback_content_key=fallback_key
+            ),
+        )
+    return batch
+
+
+def batch_queue(*, incident, source, batch):
+    """Hand the batch to comms under the incident's topic. Idempotent per source. Returns the
+    number of messages created now."""
+    if not batch.recipients:
+        return 0
+    return messages_queue(
+        organization=incident.organization,
+        topic=incident_topic(incident),
+        source=source,
+        contents=batch.contents,
+        recipients=batch.recipients,
+    )
