@@ -52,6 +52,7 @@ from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
 from playbooks.updates.services import (
     PUBLISHABLE_STATES,
+    publish_blockers,
     stage_texts,
     update_approve,
     update_draft,
@@ -337,14 +338,7 @@ def _update_context(request, update, form, *, publish_errors=None):
         context["sms_send"] = sms_send_estimate(segments=preview["sms_segments_total"])
     context["checks"] = plain_language_check(update=update)
     context["warning_count"] = sum(len(check.warnings) for check in context["checks"].values())
-    blockers = []
-    if update.needs_approval and not update.is_approved:
-        blockers.append("This stage needs a second commander's approval of the current words.")
-    if update.stage != incident.state and not update.is_holding_statement:
-        blockers.append(
-            f"Drafted for the {update.stage} stage; the incident is now {incident.state}. Draft a new update."
-        )
-    context["publish_blockers"] = blockers
+    context["publish_blockers"] = publish_blockers(update=update, incident=incident)
     return context
 
 

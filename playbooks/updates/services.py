@@ -234,6 +234,25 @@ def update_preview(*, update, sample_timezone=None):
 # Publishing
 
 
+def publish_blockers(*, update, incident):
+    """Why this update cannot be published now, in words for the commander; empty when it can.
+    The console shows these before its publish button; update_publish refuses on the first."""
+    blockers = []
+    if incident.state not in PUBLISHABLE_STATES:
+        blockers.append(f"Updates cannot be published while the incident is {incident.state}.")
+    elif update.stage != incident.state and not update.is_holding_statement:
+        blockers.append(
+            f"This update was drafted for the {update.stage} stage; the incident is now {incident.state}. "
+            "Draft a new update."
+        )
+    if update.needs_approval and not update.is_approved:
+        blockers.append(
+            "This stage needs a second commander's approval of the current words (a second person "
+            "of the right role) before publishing."
+        )
+    return blockers
+
+
 def update_publish(*, update, actor):
     """Publish an update to every affected contact. Idempotent: publishing again changes nothing.
 
@@ -249,15 +268,9 @@ def update_publish(*, update, actor):
             return update
         if actor is not None and not actor.can_run_incidents_of(incident.organization_id):
             raise PermissionDenied("Only commanders and admins of this organisation may publish updates.")
-        if incident.state not in PUBLISHABLE_STATES:
-            raise ValidationError(f"Updates cannot be published while the incident is {incident.state}.")
-        if update.stage != incident.state and not update.is_holding_statement:
-            raise ValidationError(
-                f"This update was drafted for the {update.stage} stage; the incident is now {incident.state}. "
-                "Draft a new update."
-            )
-        if update.needs_approval and not update.is_approved:
-            raise ValidationError("This stage needs a second person's approval of the current words before publishing.")
+        blockers = publish_blockers(update=update, incident=incident)
+        if blockers:
+            raise ValidationError(blockers[0])
 
         now = timezone.now()
         due_at = promised_next_update_at(update, now)

@@ -237,7 +237,7 @@ def test_approval_and_publishing_through_the_console(logged_in, alice, frank, or
     logged_in(alice)
     response = client.post(f"/updates/{update.pk}/publish/")
     assert response.status_code == 400
-    assert "needs a second person's approval" in text(response)
+    assert "needs a second commander's approval" in text(response)
     assert client.post(f"/updates/{update.pk}/approve/", {"note": "mine"}).status_code == 403  # the author
 
     logged_in(frank)
