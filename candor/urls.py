@@ -7,9 +7,11 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("playbooks.api.urls")),
     path("hooks/", include("comms.urls")),
-    path("alerts/", include("playbooks.alerts.urls")),
+    path("", include("playbooks.alerts.urls")),
     path("p/", include("comms.preferences_urls")),
     path("", include("playbooks.status_pages.urls")),
+    path("", include("playbooks.surveys.urls")),
     path("", include("playbooks.debriefs.urls")),
+    path("", include("playbooks.leadership.urls")),
     path("", include("playbooks.console.urls")),
 ]

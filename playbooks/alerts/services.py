@@ -437,10 +437,14 @@ def alert_dismiss(*, alert, actor, note=""):
 
 
 @transaction.atomic
-def alert_endpoint_create(*, organization, name, playbook, on_duty_commander):
+def alert_endpoint_create(*, organization, name, playbook, on_duty_commander, is_active=True):
     """A new endpoint and its secret (returned once: only its digest is kept)."""
     endpoint = AlertEndpoint(
-        organization=organization, name=name, playbook=playbook, on_duty_commander=on_duty_commander
+        organization=organization,
+        name=name,
+        playbook=playbook,
+        on_duty_commander=on_duty_commander,
+        is_active=is_active,
     )
     secret = endpoint.set_secret()
     endpoint.full_clean()
