@@ -15,9 +15,3 @@ def survey_timer(survey_id):
     if survey is None:
         return []
     return debriefs.survey_advance(survey=survey, now=timezone.now())
-
-
-@task(queue_name="timers")
-def sweep_surveys():
-    """Advance every survey whose timer was lost."""
-    return debriefs.surveys_sweep(now=timezone.now())
