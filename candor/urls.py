@@ -7,7 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include("playbooks.api.urls")),
     path("hooks/", include("comms.urls")),
-    path("", include("playbooks.alerts.urls")),
+    path("alerts/", include("playbooks.alerts.urls")),
     path("p/", include("comms.preferences_urls")),
     path("", include("playbooks.status_pages.urls")),
     path("", include("playbooks.surveys.urls")),

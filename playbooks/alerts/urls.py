@@ -1,10 +1,9 @@
-"""Monitoring alerts: the inbound endpoint, and the commander's decision on an alert."""
+"""Inbound monitoring alerts (mounted at /alerts/)."""
 
 from django.urls import path
 
-from playbooks.alerts import views
+from playbooks.alerts.views import alert_receive_view
 
 urlpatterns = [
-    path("alerts/<uuid:endpoint_id>/", views.alert_receive_view, name="alert_receive"),
-    path("monitoring-alerts/<int:pk>/<str:decision>/", views.alert_decide, name="alert_decide"),
+    path("<uuid:endpoint_id>/", alert_receive_view, name="alert_receive"),
 ]

@@ -1,17 +1,13 @@
-"""Monitoring alerts: the inbound endpoint (POST /alerts/<endpoint id>/ with a bearer secret), and the
-commander's decision on an alert from the console (confirm its draft incident or dismiss it)."""
+"""The inbound alert endpoint for monitoring: POST /alerts/<endpoint id>/ with a bearer secret."""
 
 import json
 
-from django.contrib import messages
 from django.core.exceptions import RequestDataTooBig, ValidationError
-from django.http import Http404, JsonResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.http import JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list, alert_receive
-from playbooks.console.decorators import member_required
+from playbooks.alerts.services import alert_receive
 from playbooks.models import AlertEndpoint, secret_digest
 
 # Compared against when the endpoint does not exist, so both failures take the same time.
@@ -64,26 +60,3 @@ def alert_receive_view(request, endpoint_id):
         },
         status=202,
     )
-
-
-@member_required
-@require_POST
-def alert_decide(request, pk, decision):
-    """Confirm an alert from monitoring (its draft incident is activated) or dismiss it."""
-    alert = get_object_or_404(alert_list(organization=request.user.organization), pk=pk)
-    note = (request.POST.get("note") or "")[:2000]
-    decide = {"confirm": alert_confirm, "dismiss": alert_dismiss}.get(decision)
-    if decide is None:
-        raise Http404("No such decision.")
-    try:
-        alert = decide(alert=alert, actor=request.user, note=note)
-    except ValidationError as error:
-        messages.error(request, " ".join(error.messages))
-        return redirect("incident_list")
-    if decision == "confirm":
-        messages.success(
-            request, "Confirmed: the incident is active. Nothing was sent: draft and publish the first update."
-        )
-        return redirect("incident_detail", pk=alert.incident_id)
-    messages.success(request, f"Dismissed “{alert.title}”.")
-    return redirect("incident_list")

@@ -18,6 +18,7 @@ urlpatterns = [
     path("updates/<int:pk>/", views.update_detail, name="update_detail"),
     path("updates/<int:pk>/approve/", views.update_approve_view, name="update_approve"),
     path("updates/<int:pk>/publish/", views.update_publish_view, name="update_publish"),
+    path("monitoring-alerts/<int:pk>/<str:decision>/", views.alert_decide, name="alert_decide"),
     path("jargon/", views.jargon_list, name="jargon_list"),
     path("jargon/<int:pk>/delete/", views.jargon_delete, name="jargon_delete"),
 ]

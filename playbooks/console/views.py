@@ -8,6 +8,7 @@ Django's 403 and another organisation's object a 404.
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +18,7 @@ from accounts.models import JargonTerm
 from candor.helpers import duration_words
 from comms.rendering import MessageTemplateError
 from comms.selectors import reply_list
-from playbooks.alerts.services import alert_list
+from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
 from playbooks.console.decorators import member_required
 from playbooks.console.forms import (
     ApproveForm,
@@ -90,6 +91,29 @@ def incident_list_view(request):
         incident.countdown = countdown(incident.next_update_due_at, now) if incident.is_live else None
     alerts = alert_list(organization=request.user.organization).filter(status__in=OPEN_ALERT_STATUSES)[:20]
     return render(request, "playbooks/console/incident_list.html", {"incidents": incidents, "alerts": alerts})
+
+
+@member_required
+@require_POST
+def alert_decide(request, pk, decision):
+    """Confirm an alert from monitoring (its draft incident is activated) or dismiss it."""
+    alert = get_object_or_404(alert_list(organization=request.user.organization), pk=pk)
+    note = (request.POST.get("note") or "")[:2000]
+    decide = {"confirm": alert_confirm, "dismiss": alert_dismiss}.get(decision)
+    if decide is None:
+        raise Http404("No such decision.")
+    try:
+        alert = decide(alert=alert, actor=request.user, note=note)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("incident_list")
+    if decision == "confirm":
+        messages.success(
+            request, "Confirmed: the incident is active. Nothing was sent: draft and publish the first update."
+        )
+        return redirect("incident_detail", pk=alert.incident_id)
+    messages.success(request, f"Dismissed “{alert.title}”.")
+    return redirect("incident_list")
 
 
 @member_required
