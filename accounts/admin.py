@@ -24,6 +24,34 @@ def organizations_visible_to(user):
     return Organization.objects.all()
 
 
+class OrganizationScopedAdmin(admin.ModelAdmin):
+    """Staff who belong to an organisation see only its rows; superusers without one see all.
+
+    `organization_path` is the lookup from the model to its organisation. Every app's admin of
+    rows that belong to an organisation builds on this one."""
+
+    organization_path = "organization"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.organization_id:
+            return queryset.filter(**{f"{self.organization_path}_id": request.user.organization_id})
+        return queryset
+
+
+class ReadOnlyAdmin(OrganizationScopedAdmin):
+    """Records of what happened: listed and read, never added, changed or deleted by hand."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "country", "timezone", "default_language", "created_at"]
@@ -81,7 +109,7 @@ class ContactImportForm(forms.Form):
 
 
 @admin.register(ClientAccount)
-class ClientAccountAdmin(admin.ModelAdmin):
+class ClientAccountAdmin(OrganizationScopedAdmin):
     change_list_template = "admin/accounts/clientaccount/change_list.html"
     list_display = [
         "name",
@@ -101,10 +129,7 @@ class ClientAccountAdmin(admin.ModelAdmin):
     actions = ["export_contacts_csv"]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request).annotate(contact_total=Count("contacts"))
-        if request.user.organization_id:
-            queryset = queryset.filter(organization_id=request.user.organization_id)
-        return queryset
+        return super().get_queryset(request).annotate(contact_total=Count("contacts"))
 
     @admin.display(description="Contacts", ordering="contact_total")
     def contact_count(self, client):
@@ -170,7 +195,8 @@ class ClientAccountAdmin(admin.ModelAdmin):
 
 
 @admin.register(Contact)
-class ContactAdmin(admin.ModelAdmin):
+class ContactAdmin(OrganizationScopedAdmin):
+    organization_path = "client__organization"
     list_display = [
         "name",
         "client",
@@ -198,24 +224,12 @@ class ContactAdmin(admin.ModelAdmin):
     autocomplete_fields = ["client"]
     readonly_fields = ["created_at", "updated_at"]
 
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.organization_id:
-            queryset = queryset.filter(client__organization_id=request.user.organization_id)
-        return queryset
-
 
 @admin.register(JargonTerm)
-class JargonTermAdmin(admin.ModelAdmin):
+class JargonTermAdmin(OrganizationScopedAdmin):
     list_display = ["term", "plain_words", "language", "organization"]
     list_filter = ["organization", "language"]
     search_fields = ["term", "plain_words"]
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.organization_id:
-            queryset = queryset.filter(organization_id=request.user.organization_id)
-        return queryset
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "organization":

@@ -144,7 +144,7 @@ def main():
     if database_url.startswith("postgres") and "test" not in database_url and not database_url.endswith("_bench"):
         sys.exit("Refusing to reset a database whose name does not end in _bench: point DATABASE_URL at one.")
 
-    from comms.fake_providers import FakeProviders
+    from tests.fakes.providers import FakeProviders
 
     fake = FakeProviders(latency_ms=args.latency_ms)
     base_url = fake.start()

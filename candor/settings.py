@@ -258,7 +258,6 @@ CANDOR_MAX_ATTEMPTS = int(env("CANDOR_MAX_ATTEMPTS", "8"))
 CANDOR_RETRY_BASE_SECONDS = float(env("CANDOR_RETRY_BASE_SECONDS", "5"))
 CANDOR_SENDING_TIMEOUT_SECONDS = int(env("CANDOR_SENDING_TIMEOUT_SECONDS", "600"))
 CANDOR_SWEEP_GRACE_SECONDS = int(env("CANDOR_SWEEP_GRACE_SECONDS", "120"))
-CANDOR_MAX_SMS_SEGMENTS = 4
 # SMS throughput of the sender, in segments per second: about 1 for a long code, 3 for toll-free,
 # 100 for a short code. The console estimates how long a publish takes to leave and warns when it
 # passes the provider's queue limit (Twilio drops messages queued longer than 10 hours).

@@ -10,6 +10,8 @@ urlpatterns = [
     path("alerts/", include("playbooks.alerts.urls")),
     path("p/", include("comms.preferences_urls")),
     path("", include("playbooks.status_pages.urls")),
+    path("", include("playbooks.surveys.urls")),
     path("", include("playbooks.debriefs.urls")),
+    path("", include("playbooks.leadership.urls")),
     path("", include("playbooks.console.urls")),
 ]

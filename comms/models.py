@@ -9,6 +9,7 @@ from django.db import models
 from django.utils import timezone
 
 from accounts.models import Contact, Organization, User
+from candor.helpers import display_name
 
 from .providers.base import apply_substitutions
 
@@ -152,7 +153,7 @@ class Message(models.Model):
     def recipient_name(self):
         if self.contact_id is not None:
             return self.contact.name
-        return self.user.get_full_name() or self.user.username
+        return display_name(self.user)
 
     @property
     def rendered(self):

@@ -11,6 +11,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Contact, EmailStatus, SmsConsent
+from candor.helpers import private_link_headers
 
 from .links import contact_id_from_preferences_token
 from .preferences import contact_email_unsubscribe, contact_preferences_change
@@ -226,15 +227,6 @@ def _contact_or_404(token):
     return contact
 
 
-def _private(response, language=None):
-    if language:
-        response["Content-Language"] = language  # the reader's, not the browser's (LocaleMiddleware)
-    response["Cache-Control"] = "private, no-store"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
-
-
 class PreferencesForm(forms.Form):
     accepts_email = forms.BooleanField(required=False)
     wants_sms = forms.BooleanField(required=False)
@@ -292,9 +284,9 @@ def preferences(request, token):
             else:
                 response = redirect(f"{request.path}?saved=1")
                 response.status_code = 303
-                return _private(response)
+                return private_link_headers(response)
     organization = contact.client.organization
-    return _private(
+    return private_link_headers(
         render(
             request,
             "comms/preferences.html",
@@ -313,7 +305,7 @@ def preferences(request, token):
             },
             status=400 if form.errors else 200,
         ),
-        language,
+        language=language,
     )
 
 
@@ -328,7 +320,7 @@ def unsubscribe(request, token):
     if request.method == "POST":
         contact_email_unsubscribe(contact=contact)
     organization = contact.client.organization
-    return _private(
+    return private_link_headers(
         render(
             request,
             "comms/unsubscribe.html",
@@ -341,5 +333,5 @@ def unsubscribe(request, token):
                 "done_text": words["unsubscribed"].format(organization=organization.name),
             },
         ),
-        language,
+        language=language,
     )

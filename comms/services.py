@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.module_loading import import_string
 
 from accounts.models import Contact, SmsConsent
+from candor.helpers import display_name
 
 from .bulk import insert_new_messages
 from .models import (
@@ -240,7 +241,7 @@ def _user_names(user_ids):
     from accounts.models import User
 
     return {
-        user.pk: user.get_full_name() or user.username
+        user.pk: display_name(user)
         for user in User.objects.filter(pk__in=user_ids).only("first_name", "last_name", "username")
     }
 

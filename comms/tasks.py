@@ -1,7 +1,6 @@
 """Background tasks of the outbox. Thin: each calls one service. All are idempotent: the
 Message rows are the truth, a task only moves due rows forward."""
 
-from django.utils import timezone
 from django_tasks import task
 
 from . import services
@@ -15,9 +14,3 @@ def deliver_email_batch():
 @task(queue_name="sms")
 def deliver_sms_batch():
     return services.deliver_batch(channel="sms")
-
-
-@task(queue_name="default")
-def sweep_outbox():
-    result = services.outbox_sweep(now=timezone.now())
-    return {"recovered": result["recovered"], "due": result["due"]}

@@ -8,12 +8,14 @@ from django.conf import settings
 from django.utils import timezone
 
 from accounts.models import Contact, User
+from candor.helpers import display_name
 from comms.notifications import team_notice_count
 from comms.selectors import message_counts
 from playbooks.acknowledgements.services import acknowledgement_from_reply, acknowledgements_request
 from playbooks.debriefs.services import debrief_get_or_open
 from playbooks.incidents import events
 from playbooks.incidents.services import timeline_record
+from playbooks.incidents.topics import incident_id_from_topic, incident_topic
 from playbooks.models import Incident, TimelineKind
 from playbooks.promises.services import deadline_clocks_schedule, incident_team_notify, promise_timers_schedule
 from playbooks.surveys.services import survey_answer_from_sms, survey_schedule
@@ -43,7 +45,7 @@ def on_incident_event(event):
 
 
 def on_comms_event(event):
-    incident_id = _incident_id(event.topic)
+    incident_id = incident_id_from_topic(event.topic)
     if incident_id is None:
         return
     incident = Incident.objects.filter(pk=incident_id).first()
@@ -81,7 +83,7 @@ def on_comms_event(event):
 def _tell_team(incident, event, who):
     """Alert the commander and backup about what needs a person; the timeline has everything."""
     at = event.at or timezone.now()
-    topic = f"incident:{incident.pk}"
+    topic = incident_topic(incident)
     source = event.data.get("source", "")
     if event.kind == "client_reply":
         if _over_hourly_limit(topic, "team:reply:", at):
@@ -130,11 +132,4 @@ def _user_name(user_id):
     if not user_id:
         return ""
     user = User.objects.filter(pk=user_id).first()
-    return (user.get_full_name() or user.username) if user else ""
-
-
-def _incident_id(topic):
-    prefix, _, value = (topic or "").partition(":")
-    if prefix != "incident" or not value.isdigit():
-        return None
-    return int(value)
+    return display_name(user) if user else ""

@@ -15,12 +15,14 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from candor.helpers import display_name, enqueue_task
 from comms.notifications import team_notify
 from comms.rendering import (
     choose_language,
     sms_friendly,
 )
 from playbooks.incidents.services import timeline_record
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import (
     AcknowledgementVia,
     ClientAcknowledgement,
@@ -107,17 +109,11 @@ def acknowledgement_words(config, languages):
 
 
 def _enqueue_chase(incident, run_after):
-    from playbooks.acknowledgements.tasks import chase_acknowledgements
+    from playbooks.acknowledgements.tasks import chase_acknowledgements  # the task module imports these services
 
-    def enqueue():
-        chase_acknowledgements.using(run_after=run_after).enqueue(incident_id=incident.pk)
-
-    # The database backend writes the task row in this transaction: a rolled-back publish
-    # schedules nothing. Other backends get it once the publish is committed.
-    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
-        enqueue()
-    else:
-        transaction.on_commit(enqueue)
+    # With the database backend the task row is written in this transaction: a rolled-back
+    # publish schedules nothing.
+    enqueue_task(chase_acknowledgements, run_after=run_after, incident_id=incident.pk)
 
 
 def acknowledgements_request(*, update, incident, at):
@@ -266,9 +262,8 @@ def acknowledgements_chase(*, incident, now):
             if owner is None:
                 note = f"No confirmation from {clients}, who have no account owner: follow up directly."
             else:
-                note = (
-                    f"No confirmation from {clients}: escalated to their account owner "
-                    f"{owner.get_full_name() or owner.username}" + (f" ({owner.email})." if owner.email else ".")
+                note = f"No confirmation from {clients}: escalated to their account owner {display_name(owner)}" + (
+                    f" ({owner.email})." if owner.email else "."
                 )
             timeline_record(
                 incident=incident,
@@ -335,7 +330,7 @@ def _tell_account_owner(incident, owner, rows):
     team_notify(
         organization=incident.organization,
         users=[owner],
-        topic=f"incident:{incident.pk}",
+        topic=incident_topic(incident),
         # One alert per owner and chase: the first row chased now names it.
         source=f"ack-escalation:{incident.pk}:{owner.pk}:{rows[0].pk}",
         subject=f"Not confirmed: {names} ({incident.title})",

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from candor.helpers import display_name
 from comms.notifications import team_notify
 from playbooks.incidents.services import incident_create, incident_transition, timeline_record
 from playbooks.models import AlertEndpoint, AlertStatus, InboundAlert, Severity, TimelineKind
@@ -312,7 +313,7 @@ def _alert_open(endpoint, spec, payload, now):
         kind=TimelineKind.NOTE,
         at=now,
         note=f"Opened as a draft by an alert from {endpoint.name}. Waiting for "
-        f"{commander.get_full_name() or commander.username} to confirm or dismiss it; nothing has been sent.",
+        f"{display_name(commander)} to confirm or dismiss it; nothing has been sent.",
         data={"alert": alert.pk, "endpoint": str(endpoint.pk), "fingerprint": spec.fingerprint, **spec.detail},
     )
     incident_team_notify(
@@ -437,10 +438,14 @@ def alert_dismiss(*, alert, actor, note=""):
 
 
 @transaction.atomic
-def alert_endpoint_create(*, organization, name, playbook, on_duty_commander):
+def alert_endpoint_create(*, organization, name, playbook, on_duty_commander, is_active=True):
     """A new endpoint and its secret (returned once: only its digest is kept)."""
     endpoint = AlertEndpoint(
-        organization=organization, name=name, playbook=playbook, on_duty_commander=on_duty_commander
+        organization=organization,
+        name=name,
+        playbook=playbook,
+        on_duty_commander=on_duty_commander,
+        is_active=is_active,
     )
     secret = endpoint.set_secret()
     endpoint.full_clean()

@@ -8,8 +8,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from playbooks.alerts.services import alert_receive
-from playbooks.models import AlertEndpoint
-from playbooks.models.promises import secret_digest
+from playbooks.models import AlertEndpoint, secret_digest
 
 # Compared against when the endpoint does not exist, so both failures take the same time.
 _NO_SECRET = secret_digest("no endpoint")

@@ -30,6 +30,7 @@ from playbooks.api.permissions import RUNNERS, TEAM, RolePermission
 from playbooks.console.selectors import transitions_available, update_list
 from playbooks.incidents.selectors import incident_list, playbook_list
 from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import LIVE_STATES, Incident, IncidentUpdate, Kind, Playbook, UpdateImmutable
 from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
@@ -582,7 +583,7 @@ class MessageViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
             status=self.choice_param("status", MessageStatus.values),
             channel=self.choice_param("channel", Channel.values),
             source=f"update:{update}" if update is not None else None,
-            topic=f"incident:{incident}" if incident is not None else None,
+            topic=incident_topic(incident) if incident is not None else None,
         )
 
 

@@ -10,6 +10,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 
 from playbooks.incidents.selectors import incident_list
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import LIVE_STATES, IncidentUpdate
 
 # ---------------------------------------------------------------------------------------------
@@ -96,7 +97,7 @@ def delivery_counts_by_update(*, incident):
     from comms.selectors import message_counts_by_source
 
     counts = {}
-    for source, statuses in message_counts_by_source(topic=f"incident:{incident.pk}").items():
+    for source, statuses in message_counts_by_source(topic=incident_topic(incident)).items():
         prefix, _, value = source.partition(":")
         if prefix != "update" or not value.isdigit():
             continue

@@ -6,11 +6,7 @@ next to the field (400), a refused transition a message on the page (409); Permi
 Django's 403 and another organisation's object a 404.
 """
 
-import functools
-import zoneinfo
-
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
@@ -19,9 +15,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.models import JargonTerm
+from candor.helpers import duration_words
 from comms.rendering import MessageTemplateError
 from comms.selectors import reply_list
 from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
+from playbooks.console.decorators import member_required
 from playbooks.console.forms import (
     ApproveForm,
     ChecklistCompleteForm,
@@ -46,8 +44,10 @@ from playbooks.incidents.services import (
     incident_create,
     incident_transition,
 )
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import AlertStatus, IncidentChecklistItem, IncidentUpdate
 from playbooks.promises.services import cadence_adherence
+from playbooks.updates.jargon import jargon_term_add, jargon_term_remove
 from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
 from playbooks.updates.services import (
@@ -64,21 +64,6 @@ from playbooks.updates.services import (
 TIMELINE_LIMIT = 200
 
 
-def console_view(view):
-    """Logged-in members of an organisation only; times shown in the organisation's timezone."""
-
-    @login_required
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        organization = request.user.organization
-        if organization is None:
-            raise PermissionDenied("The console is for members of an organisation.")
-        with timezone.override(zoneinfo.ZoneInfo(organization.timezone)):
-            return view(request, *args, **kwargs)
-
-    return wrapper
-
-
 def countdown(due_at, now=None):
     """{"at", "text", "overdue"} for a deadline, e.g. "in 25 min" or "overdue by 5 min"."""
     if due_at is None:
@@ -86,13 +71,7 @@ def countdown(due_at, now=None):
     now = now or timezone.now()
     seconds = int((due_at - now).total_seconds())
     overdue = seconds < 0
-    minutes = abs(seconds) // 60
-    if minutes >= 48 * 60:
-        words = f"{minutes // (24 * 60)} days"
-    elif minutes >= 60:
-        words = f"{minutes // 60} h {minutes % 60} min"
-    else:
-        words = f"{minutes} min"
+    words = duration_words(abs(seconds) // 60 * 60)  # to the minute
     return {"at": due_at, "text": f"overdue by {words}" if overdue else f"in {words}", "overdue": overdue}
 
 
@@ -103,7 +82,7 @@ def countdown(due_at, now=None):
 OPEN_ALERT_STATUSES = [AlertStatus.PENDING, AlertStatus.RESOLVED]
 
 
-@console_view
+@member_required
 def incident_list_view(request):
     now = timezone.now()
     incidents = list(incidents_live_first(user=request.user)[:200])
@@ -113,7 +92,7 @@ def incident_list_view(request):
     return render(request, "playbooks/console/incident_list.html", {"incidents": incidents, "alerts": alerts})
 
 
-@console_view
+@member_required
 @require_POST
 def alert_decide(request, pk, decision):
     """Confirm an alert from monitoring (its draft incident is activated) or dismiss it."""
@@ -136,7 +115,7 @@ def alert_decide(request, pk, decision):
     return redirect("incident_list")
 
 
-@console_view
+@member_required
 def incident_new(request):
     if not request.user.can_run_incidents:
         raise PermissionDenied("Only commanders and admins open incidents.")
@@ -174,7 +153,7 @@ def _live_context(request, incident):
         update.delivery = counts.get(update.pk)
     timeline = list(incident.timeline.select_related("actor").order_by("-at", "-id")[:TIMELINE_LIMIT])
     replies = list(
-        reply_list(organization=incident.organization, topic=f"incident:{incident.pk}").select_related(
+        reply_list(organization=incident.organization, topic=incident_topic(incident)).select_related(
             "contact__client"
         )[:20]
     )
@@ -220,19 +199,19 @@ def _incident_context(request, incident, *, transition_forms=None, error=None):
     return context
 
 
-@console_view
+@member_required
 def incident_detail(request, pk):
     incident = incident_get(user=request.user, pk=pk)
     return render(request, "playbooks/console/incident_detail.html", _incident_context(request, incident))
 
 
-@console_view
+@member_required
 def incident_live(request, pk):
     incident = incident_get(user=request.user, pk=pk)
     return render(request, "playbooks/console/_live.html", _live_context(request, incident))
 
 
-@console_view
+@member_required
 @require_POST
 def incident_transition_view(request, pk, name):
     incident = incident_get(user=request.user, pk=pk)
@@ -266,7 +245,7 @@ def incident_transition_view(request, pk, name):
     return redirect("incident_detail", pk=incident.pk)
 
 
-@console_view
+@member_required
 @require_POST
 def checklist_complete(request, pk, item_pk):
     incident = incident_get(user=request.user, pk=pk)
@@ -286,7 +265,7 @@ def checklist_complete(request, pk, item_pk):
 # Updates
 
 
-@console_view
+@member_required
 @require_POST
 def update_new(request, pk):
     incident = incident_get(user=request.user, pk=pk)
@@ -342,7 +321,7 @@ def _update_context(request, update, form, *, publish_errors=None):
     return context
 
 
-@console_view
+@member_required
 def update_detail(request, pk):
     update = update_get(user=request.user, pk=pk)
     form = UpdateTextsForm(
@@ -379,7 +358,7 @@ def update_detail(request, pk):
     return render(request, "playbooks/console/update_detail.html", _update_context(request, update, form))
 
 
-@console_view
+@member_required
 @require_POST
 def update_approve_view(request, pk):
     update = update_get(user=request.user, pk=pk)
@@ -394,7 +373,7 @@ def update_approve_view(request, pk):
     return redirect("update_detail", pk=update.pk)
 
 
-@console_view
+@member_required
 @require_POST
 def update_publish_view(request, pk):
     update = update_get(user=request.user, pk=pk)
@@ -418,16 +397,17 @@ def update_publish_view(request, pk):
 # The organisation's jargon list
 
 
-@console_view
+@member_required
 def jargon_list(request):
     organization = request.user.organization
     form = JargonTermForm(request.POST or None, organization=organization)
-    if request.method == "POST":
-        if not request.user.can_draft_updates:
-            raise PermissionDenied("Only the incident team edits the jargon list.")
-        if form.is_valid():
-            form.save()
-            messages.success(request, f"Added “{form.instance.term}”.")
+    if request.method == "POST" and form.is_valid():
+        try:
+            term = jargon_term_add(organization=organization, actor=request.user, **form.cleaned_data)
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            messages.success(request, f"Added “{term.term}”.")
             return redirect("jargon_list")
     terms = JargonTerm.objects.filter(organization=organization)
     return render(
@@ -438,12 +418,10 @@ def jargon_list(request):
     )
 
 
-@console_view
+@member_required
 @require_POST
 def jargon_delete(request, pk):
-    if not request.user.can_draft_updates:
-        raise PermissionDenied("Only the incident team edits the jargon list.")
     term = get_object_or_404(JargonTerm, pk=pk, organization=request.user.organization)
-    term.delete()
+    jargon_term_remove(jargon_term=term, actor=request.user)
     messages.success(request, f"Removed “{term.term}”.")
     return redirect("jargon_list")

@@ -12,9 +12,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from candor.helpers import display_name
 from comms.notifications import team_notify
 from comms.rendering import format_local_time
 from playbooks.incidents.services import timeline_record
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import (
     Debrief,
     DebriefActionItem,
@@ -62,7 +64,7 @@ def follow_up_open_if_low(*, response, now):
         incident=incident,
         kind=TimelineKind.NOTE,
         at=now,
-        note=f"Follow-up opened for {owner.get_full_name() or owner.username} with {client.name}: "
+        note=f"Follow-up opened for {display_name(owner)} with {client.name}: "
         f"{follow_up.reason}; due {_local(incident, follow_up.due_at)}.",
         data={"event": "follow_up_opened", "follow_up": follow_up.pk, "owner": owner.pk, "client": client.pk},
     )
@@ -70,7 +72,7 @@ def follow_up_open_if_low(*, response, now):
     team_notify(
         organization=incident.organization,
         users=[owner],
-        topic=f"incident:{incident.pk}",
+        topic=incident_topic(incident),
         source=f"follow-up:{follow_up.pk}",
         subject=f"Follow up with {client.name}: {follow_up.reason}",
         body=f"{contact.name} of {client.name} gave a low score in the survey about incident #{incident.pk} "

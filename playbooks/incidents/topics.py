@@ -1,20 +1,18 @@
-"""The opaque reference under which comms files an incident's messages: "incident:<id>".
+"""The opaque reference a batch of messages carries through comms: "incident:<id>". Built and read
+here only; comms stores and filters by it without knowing what it means."""
 
-comms never reads it; playbooks builds it here and reads it back here, nowhere else."""
-
-PREFIX = "incident:"
+PREFIX = "incident"
 
 
 def incident_topic(incident_or_id):
-    """The topic of an incident (an Incident or its id)."""
-    return f"{PREFIX}{getattr(incident_or_id, 'pk', incident_or_id)}"
+    """The topic of an incident's messages and replies, from the incident or its id."""
+    incident_id = getattr(incident_or_id, "pk", incident_or_id)
+    return f"{PREFIX}:{incident_id}"
 
 
 def incident_id_from_topic(topic):
-    """The incident id of a topic, or None when the topic is not an incident's."""
-    if not topic or not topic.startswith(PREFIX):
+    """The incident id a topic names, or None when the topic is not an incident's."""
+    prefix, _, value = (topic or "").partition(":")
+    if prefix != PREFIX or not value.isdigit():
         return None
-    try:
-        return int(topic[len(PREFIX) :])
-    except ValueError:
-        return None
+    return int(value)

@@ -25,6 +25,7 @@ from accounts.models import Contact
 from comms.models import FAILED_STATUSES, REACHED_STATUSES, MessageStatus
 from comms.selectors import message_list
 from playbooks.acknowledgements.services import acknowledgement_status
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import (
     ClientSurvey,
     Incident,
@@ -279,7 +280,7 @@ def affected_contact_ids(incident, update_messages, published_updates):
 
 def _update_messages(incident):
     return list(
-        message_list(organization=incident.organization_id, topic=f"incident:{incident.pk}")
+        message_list(organization=incident.organization_id, topic=incident_topic(incident))
         .filter(contact__isnull=False, source__startswith="update:")
         .values("contact_id", "channel", "status", "sent_at")
     )
@@ -778,7 +779,7 @@ def proof_of_notification(*, incident, now=None):
         for item in (update.audience or {}).get("unreachable", []):
             reasons[item["contact"]] = item.get("reason", "")
     messages = list(
-        message_list(organization=incident.organization_id, topic=f"incident:{incident.pk}")
+        message_list(organization=incident.organization_id, topic=incident_topic(incident))
         .filter(contact__isnull=False)
         .order_by("queued_at", "id")
     )

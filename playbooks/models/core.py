@@ -36,81 +36,84 @@ class Channel(models.TextChoices):
     SMS = "sms", "SMS"
 
 
-# Every state of every kind, with the plain words a client reads for it.
-STATE_LABELS = {
-    "draft": "Draft (not announced)",
-    "investigating": "We are investigating",
-    "identified": "We have found the cause",
-    "monitoring": "A fix is in place and we are watching it",
-    "resolved": "Resolved",
-    "assessing": "We are assessing the situation",
-    "announced": "Recall announced",
-    "remedy_available": "A remedy is available",
-    "remedy_in_progress": "The remedy is under way",
-    "completed": "Recall completed",
-    "authority_notified": "The authorities have been notified",
-    "clients_notified": "Clients have been notified",
-    "remediating": "We are putting things right",
-    "debriefing": "Reviewing what happened",
-    "closed": "Closed",
-    "cancelled": "Cancelled",
-}
+# Every state of every kind, with the plain words a client reads for it. The states are named
+# here once: code says `State.INVESTIGATING`, the database keeps the plain value.
+class State(models.TextChoices):
+    DRAFT = "draft", "Draft (not announced)"
+    INVESTIGATING = "investigating", "We are investigating"
+    IDENTIFIED = "identified", "We have found the cause"
+    MONITORING = "monitoring", "A fix is in place and we are watching it"
+    RESOLVED = "resolved", "Resolved"
+    ASSESSING = "assessing", "We are assessing the situation"
+    ANNOUNCED = "announced", "Recall announced"
+    REMEDY_AVAILABLE = "remedy_available", "A remedy is available"
+    REMEDY_IN_PROGRESS = "remedy_in_progress", "The remedy is under way"
+    COMPLETED = "completed", "Recall completed"
+    AUTHORITY_NOTIFIED = "authority_notified", "The authorities have been notified"
+    CLIENTS_NOTIFIED = "clients_notified", "Clients have been notified"
+    REMEDIATING = "remediating", "We are putting things right"
+    DEBRIEFING = "debriefing", "Reviewing what happened"
+    CLOSED = "closed", "Closed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+STATE_LABELS = dict(State.choices)
 
 # The stages of each kind in their usual order; stage settings in a playbook use these names.
 KIND_STATES = {
     Kind.OUTAGE: [
-        "draft",
-        "investigating",
-        "identified",
-        "monitoring",
-        "resolved",
-        "debriefing",
-        "closed",
-        "cancelled",
+        State.DRAFT,
+        State.INVESTIGATING,
+        State.IDENTIFIED,
+        State.MONITORING,
+        State.RESOLVED,
+        State.DEBRIEFING,
+        State.CLOSED,
+        State.CANCELLED,
     ],
     Kind.RECALL: [
-        "draft",
-        "assessing",
-        "announced",
-        "remedy_available",
-        "remedy_in_progress",
-        "completed",
-        "debriefing",
-        "closed",
-        "cancelled",
+        State.DRAFT,
+        State.ASSESSING,
+        State.ANNOUNCED,
+        State.REMEDY_AVAILABLE,
+        State.REMEDY_IN_PROGRESS,
+        State.COMPLETED,
+        State.DEBRIEFING,
+        State.CLOSED,
+        State.CANCELLED,
     ],
     Kind.COMPLIANCE: [
-        "draft",
-        "assessing",
-        "authority_notified",
-        "clients_notified",
-        "remediating",
-        "resolved",
-        "debriefing",
-        "closed",
-        "cancelled",
+        State.DRAFT,
+        State.ASSESSING,
+        State.AUTHORITY_NOTIFIED,
+        State.CLIENTS_NOTIFIED,
+        State.REMEDIATING,
+        State.RESOLVED,
+        State.DEBRIEFING,
+        State.CLOSED,
+        State.CANCELLED,
     ],
 }
 # States in which the incident is live: updates go out and their cadence is kept.
 LIVE_STATES = {
-    "investigating",
-    "identified",
-    "monitoring",
-    "assessing",
-    "announced",
-    "remedy_available",
-    "remedy_in_progress",
-    "authority_notified",
-    "clients_notified",
-    "remediating",
+    State.INVESTIGATING,
+    State.IDENTIFIED,
+    State.MONITORING,
+    State.ASSESSING,
+    State.ANNOUNCED,
+    State.REMEDY_AVAILABLE,
+    State.REMEDY_IN_PROGRESS,
+    State.AUTHORITY_NOTIFIED,
+    State.CLIENTS_NOTIFIED,
+    State.REMEDIATING,
 }
 # States after which the crisis is over for clients (resolution reached).
-RESOLVED_STATES = {"resolved", "completed", "debriefing", "closed"}
-FINAL_STATES = {"closed", "cancelled"}
-# The state a resolution reaches, in which its notice goes out: the last before debriefing.
-RESOLUTION_STATES = {states[states.index("debriefing") - 1] for states in KIND_STATES.values()}
-# Stages in which updates may go out: the live ones and the resolution notice.
-PUBLISHABLE_STATES = frozenset(LIVE_STATES | RESOLUTION_STATES)
+RESOLVED_STATES = {State.RESOLVED, State.COMPLETED, State.DEBRIEFING, State.CLOSED}
+FINAL_STATES = {State.CLOSED, State.CANCELLED}
+# The states whose update is each kind's resolution notice: it still goes out to clients.
+RESOLUTION_NOTICE_STATES = {State.RESOLVED, State.COMPLETED}
+# States an update can be published in: the live ones and the resolution notice.
+PUBLISHABLE_STATES = LIVE_STATES | RESOLUTION_NOTICE_STATES
 
 
 def bump_playbook_version(playbook_id):
@@ -371,7 +374,7 @@ class Incident(ConcurrentTransitionMixin, models.Model):
     affected_clients = models.ManyToManyField(ClientAccount, blank=True, related_name="incidents")
     affected_tags = models.JSONField(default=list, blank=True)
     affected_countries = models.JSONField(default=list, blank=True)
-    state = FSMField(default="draft", protected=True)
+    state = FSMField(default=State.DRAFT, protected=True)
     resolution_summary = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
@@ -441,8 +444,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source="draft",
-        target="investigating",
+        source=State.DRAFT,
+        target=State.INVESTIGATING,
         permission=may_run_incident,
         custom={"label": "Activate: start investigating"},
     )
@@ -451,8 +454,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source="investigating",
-        target="identified",
+        source=State.INVESTIGATING,
+        target=State.IDENTIFIED,
         permission=may_run_incident,
         custom={"label": "Cause identified"},
     )
@@ -461,8 +464,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source="identified",
-        target="monitoring",
+        source=State.IDENTIFIED,
+        target=State.MONITORING,
         permission=may_run_incident,
         custom={"label": "Fix in place: monitoring"},
     )
@@ -471,8 +474,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source="monitoring",
-        target="investigating",
+        source=State.MONITORING,
+        target=State.INVESTIGATING,
         permission=may_run_incident,
         custom={"label": "Problem is back: investigate again"},
     )
@@ -481,8 +484,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source=["identified", "monitoring"],
-        target="resolved",
+        source=[State.IDENTIFIED, State.MONITORING],
+        target=State.RESOLVED,
         conditions=[has_resolution_summary],
         permission=may_run_incident,
         custom={"label": "Resolve", "needs": ["resolution_summary"]},
@@ -492,8 +495,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source="resolved",
-        target="debriefing",
+        source=State.RESOLVED,
+        target=State.DEBRIEFING,
         permission=may_run_incident,
         custom={"label": "Start the debrief"},
     )
@@ -502,8 +505,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source="debriefing",
-        target="closed",
+        source=State.DEBRIEFING,
+        target=State.CLOSED,
         conditions=[debrief_is_complete],
         permission=may_run_incident,
         custom={"label": "Close"},
@@ -513,8 +516,8 @@ class OutageIncident(Incident):
 
     @transition(
         field="state",
-        source="draft",
-        target="cancelled",
+        source=State.DRAFT,
+        target=State.CANCELLED,
         permission=may_run_incident,
         custom={"label": "Cancel (nothing was sent)"},
     )
@@ -531,8 +534,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source="draft",
-        target="assessing",
+        source=State.DRAFT,
+        target=State.ASSESSING,
         permission=may_run_incident,
         custom={"label": "Activate: start assessing"},
     )
@@ -541,8 +544,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source="assessing",
-        target="announced",
+        source=State.ASSESSING,
+        target=State.ANNOUNCED,
         permission=may_run_incident,
         custom={"label": "Announce the recall"},
     )
@@ -551,8 +554,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source="announced",
-        target="remedy_available",
+        source=State.ANNOUNCED,
+        target=State.REMEDY_AVAILABLE,
         permission=may_run_incident,
         custom={"label": "Remedy available"},
     )
@@ -561,8 +564,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source="remedy_available",
-        target="remedy_in_progress",
+        source=State.REMEDY_AVAILABLE,
+        target=State.REMEDY_IN_PROGRESS,
         permission=may_run_incident,
         custom={"label": "Remedy under way"},
     )
@@ -571,8 +574,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source="remedy_in_progress",
-        target="completed",
+        source=State.REMEDY_IN_PROGRESS,
+        target=State.COMPLETED,
         conditions=[has_resolution_summary],
         permission=may_run_incident,
         custom={"label": "Complete the recall", "needs": ["resolution_summary"]},
@@ -582,8 +585,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source="completed",
-        target="debriefing",
+        source=State.COMPLETED,
+        target=State.DEBRIEFING,
         permission=may_run_incident,
         custom={"label": "Start the debrief"},
     )
@@ -592,8 +595,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source="debriefing",
-        target="closed",
+        source=State.DEBRIEFING,
+        target=State.CLOSED,
         conditions=[debrief_is_complete],
         permission=may_run_incident,
         custom={"label": "Close"},
@@ -603,8 +606,8 @@ class RecallIncident(Incident):
 
     @transition(
         field="state",
-        source=["draft", "assessing"],
-        target="cancelled",
+        source=[State.DRAFT, State.ASSESSING],
+        target=State.CANCELLED,
         permission=may_run_incident,
         custom={"label": "Cancel"},
     )
@@ -621,8 +624,8 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source="draft",
-        target="assessing",
+        source=State.DRAFT,
+        target=State.ASSESSING,
         permission=may_run_incident,
         custom={"label": "Activate: start assessing"},
     )
@@ -631,8 +634,8 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source="assessing",
-        target="authority_notified",
+        source=State.ASSESSING,
+        target=State.AUTHORITY_NOTIFIED,
         permission=may_run_incident,
         custom={"label": "Authority notified"},
     )
@@ -641,15 +644,15 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source="authority_notified",
-        target="clients_notified",
+        source=State.AUTHORITY_NOTIFIED,
+        target=State.CLIENTS_NOTIFIED,
         permission=may_run_incident,
         custom={"label": "Notify clients"},
     )
     @transition(
         field="state",
-        source="assessing",
-        target="clients_notified",
+        source=State.ASSESSING,
+        target=State.CLIENTS_NOTIFIED,
         conditions=[authority_notification_not_required],
         permission=may_run_incident,
         custom={"label": "Notify clients (no authority notification needed)"},
@@ -659,8 +662,8 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source="clients_notified",
-        target="remediating",
+        source=State.CLIENTS_NOTIFIED,
+        target=State.REMEDIATING,
         permission=may_run_incident,
         custom={"label": "Start remediation"},
     )
@@ -669,8 +672,8 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source="remediating",
-        target="resolved",
+        source=State.REMEDIATING,
+        target=State.RESOLVED,
         conditions=[has_resolution_summary],
         permission=may_run_incident,
         custom={"label": "Resolve", "needs": ["resolution_summary"]},
@@ -680,8 +683,8 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source="resolved",
-        target="debriefing",
+        source=State.RESOLVED,
+        target=State.DEBRIEFING,
         permission=may_run_incident,
         custom={"label": "Start the debrief"},
     )
@@ -690,8 +693,8 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source="debriefing",
-        target="closed",
+        source=State.DEBRIEFING,
+        target=State.CLOSED,
         conditions=[debrief_is_complete],
         permission=may_run_incident,
         custom={"label": "Close"},
@@ -701,8 +704,8 @@ class ComplianceIncident(Incident):
 
     @transition(
         field="state",
-        source=["draft", "assessing"],
-        target="cancelled",
+        source=[State.DRAFT, State.ASSESSING],
+        target=State.CANCELLED,
         permission=may_run_incident,
         custom={"label": "Cancel"},
     )

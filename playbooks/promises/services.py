@@ -28,10 +28,12 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from accounts.models import Role, User
+from candor.helpers import display_name, duration_words, enqueue_task
 from comms.notifications import team_notify
 from comms.rendering import format_local_time
 from playbooks.incidents.deadlines import moment_at_fraction
 from playbooks.incidents.services import timeline_record
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import (
     DEADLINE_ALERT_FRACTIONS,
     FINAL_STATES,
@@ -61,15 +63,6 @@ def escalation_grace():
 # Timers
 
 
-def _enqueue_timer(task, *, run_after, **kwargs):
-    """Write a timer in the caller's transaction (database backend), or after commit (others)."""
-    task = task.using(run_after=run_after)
-    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
-        task.enqueue(**kwargs)
-    else:
-        transaction.on_commit(lambda: task.enqueue(**kwargs))
-
-
 def promise_timers_schedule(*, update):
     """Timers for the promise a just-published update made: the reminder and the promised time.
 
@@ -82,8 +75,8 @@ def promise_timers_schedule(*, update):
         return  # a resolution notice promises nothing
     remind_at = due_at - reminder_before()
     if remind_at > update.published_at:
-        _enqueue_timer(promise_timer, run_after=remind_at, update_id=update.pk)
-    _enqueue_timer(promise_timer, run_after=due_at, update_id=update.pk)
+        enqueue_task(promise_timer, run_after=remind_at, update_id=update.pk)
+    enqueue_task(promise_timer, run_after=due_at, update_id=update.pk)
 
 
 def deadline_clocks_schedule(*, incident):
@@ -93,7 +86,7 @@ def deadline_clocks_schedule(*, incident):
     for item in incident.checklist.filter(completed_at__isnull=True, due_at__isnull=False):
         for fraction in sorted(set(DEADLINE_ALERT_FRACTIONS.values())):
             run_after = moment_at_fraction(start=incident.detected_at, due_at=item.due_at, fraction=fraction)
-            _enqueue_timer(deadline_timer, run_after=run_after, item_id=item.pk)
+            enqueue_task(deadline_timer, run_after=run_after, item_id=item.pk)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,7 +127,7 @@ def _unique(users):
 
 
 def _names(users):
-    return ", ".join(user.get_full_name() or user.username for user in users) or "nobody"
+    return ", ".join(display_name(user) for user in users) or "nobody"
 
 
 def _local(incident, moment):
@@ -150,7 +143,7 @@ def _notify(incident, users, source, subject, body):
     team_notify(
         organization=incident.organization,
         users=users,
-        topic=f"incident:{incident.pk}",
+        topic=incident_topic(incident),
         source=source,
         subject=f"[{incident.organization.name}] {subject}",
         body=f"{body}\n\nIncident #{incident.pk}: {incident.title}",
@@ -371,7 +364,7 @@ def _escalate(incident, update, now, problem=""):
             "problem": problem,
         },
     )
-    _enqueue_timer(promise_timer, run_after=now + escalation_grace(), update_id=update.pk)
+    enqueue_task(promise_timer, run_after=now + escalation_grace(), update_id=update.pk)
     return Action.ESCALATION
 
 
@@ -466,7 +459,7 @@ def _announce_deadline(incident, item, kind, users, now):
         subject = f"Deadline missed: {item.title}"
         note = f"Overdue since {due_local}: {item.title}. Escalated to {_names(users)}."
     else:
-        left = _duration(item.due_at - now)
+        left = duration_words(item.due_at - now)
         subject = f"Deadline in {left}: {item.title}"
         note = f"{left} left until {due_local}: {item.title}. Reminded {_names(users)}."
     body = note + (f"\n\n{item.guidance}" if item.guidance else "") + "\nMark it done in the checklist when it is."
@@ -483,16 +476,6 @@ def _announce_deadline(incident, item, kind, users, now):
             "notified": [user.pk for user in users],
         },
     )
-
-
-def _duration(delta):
-    minutes = max(0, int(delta.total_seconds() // 60))
-    if minutes < 120:
-        return f"{minutes} min"
-    hours = minutes // 60
-    if hours < 72:
-        return f"{hours} h"
-    return f"{hours // 24} days"
 
 
 # ---------------------------------------------------------------------------------------------

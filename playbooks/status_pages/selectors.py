@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.html import escape
 
 from accounts.models import ClientAccount, Contact, Organization, User
+from candor.helpers import display_name
 from comms.links import preferences_url
 from comms.rendering import (
     apply_substitutions,
@@ -833,7 +834,7 @@ def status_client_block(head):
         {
             "words": words,
             "affected": affected,
-            "owner": {"name": owner.get_full_name() or owner.username, "email": owner.email} if owner else None,
+            "owner": {"name": display_name(owner), "email": owner.email} if owner else None,
             "contact_owner": words["contact_owner"].format(organization=organization),
             "contact_org": words["contact_org"].format(organization=organization),
             "acknowledgement": acknowledgement,

@@ -10,6 +10,7 @@ from django.utils.cache import get_conditional_response
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.models import Contact
+from candor.helpers import private_link_headers
 from comms.rendering import format_local_time
 from playbooks.acknowledgements.services import acknowledgement_confirm
 from playbooks.incidents.links import ids_from_status_token
@@ -22,18 +23,6 @@ from playbooks.status_pages.selectors import (
     status_head,
     status_page_html,
 )
-
-
-def _private_headers(response, etag=None):
-    if etag:
-        response["ETag"] = etag
-    # Revalidate every time (a new update must show at once), never store in shared caches, and
-    # keep the secret link out of other sites' Referer headers and out of search engines.
-    # ("no-referrer" would also blank the Origin of our own confirm form, which CSRF checks.)
-    response["Cache-Control"] = "private, no-cache"
-    response["Referrer-Policy"] = "same-origin"
-    response["X-Robots-Tag"] = "noindex, nofollow"
-    return response
 
 
 def _head_or_404(token):
@@ -60,12 +49,12 @@ def status_page(request, token):
     etag = head.etag
     not_modified = get_conditional_response(request, etag=etag)
     if not_modified is not None:
-        return _private_headers(not_modified, etag)
+        return private_link_headers(not_modified, etag=etag)
     csrf_token = get_token(request) if _can_confirm(head) else ""
     html = status_page_html(head, status_link=f"{settings.CANDOR_PUBLIC_URL}/s/{token}/", csrf_token=csrf_token)
     response = HttpResponse(html)
     response["Content-Language"] = head.language  # the reader's, not the browser's (LocaleMiddleware)
-    return _private_headers(response, etag)
+    return private_link_headers(response, etag=etag)
 
 
 def _expired(request, head):
@@ -88,7 +77,7 @@ def _expired(request, head):
         status=410,
     )
     response["Content-Language"] = language
-    return _private_headers(response)
+    return private_link_headers(response)
 
 
 @require_POST
@@ -103,7 +92,7 @@ def status_confirm(request, token):
     # Back to the page (303: a reload does not post again), which now shows who confirmed.
     response = redirect(f"/s/{token}/#acknowledgement")
     response.status_code = 303
-    return _private_headers(response)
+    return private_link_headers(response)
 
 
 @require_GET

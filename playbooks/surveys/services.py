@@ -23,6 +23,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from candor.helpers import enqueue_task
 from comms.rendering import MAX_SMS_SEGMENTS, choose_language, format_local_time, sms_friendly, sms_size
 from comms.selectors import contacts_reached
 from playbooks.debriefs.services import follow_up_open_if_low
@@ -201,14 +202,9 @@ def _batch_for(incident, survey, contacts, *, reminder):
 
 
 def _enqueue_survey_timer(survey, run_after):
-    """Write the timer in the caller's transaction (database backend), or after commit (others)."""
-    from playbooks.surveys.tasks import survey_timer
+    from playbooks.surveys.tasks import survey_timer  # the task module imports these services
 
-    task = survey_timer.using(run_after=run_after)
-    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
-        task.enqueue(survey_id=survey.pk)
-    else:
-        transaction.on_commit(lambda: task.enqueue(survey_id=survey.pk))
+    enqueue_task(survey_timer, run_after=run_after, survey_id=survey.pk)
 
 
 def survey_schedule(*, incident, now=None):

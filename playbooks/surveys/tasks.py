@@ -15,9 +15,3 @@ def survey_timer(survey_id):
     if survey is None:
         return []
     return surveys.survey_advance(survey=survey, now=timezone.now())
-
-
-@task(queue_name="timers")
-def sweep_surveys():
-    """Advance every survey whose timer was lost."""
-    return surveys.surveys_sweep(now=timezone.now())

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from candor.helpers import duration_words
 from comms.rendering import apply_substitutions
 from playbooks.models import IncidentUpdate
 from playbooks.updates.audience import audience_clients, audience_for
@@ -42,16 +43,6 @@ def sms_send_estimate(*, segments):
     return SmsSendEstimate(
         segments=segments, segments_per_second=rate, seconds=math.ceil(segments / rate), queue_limit_hours=limit
     )
-
-
-def duration_words(seconds):
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, second = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {second} s" if second else f"{minutes} min"
-    hours, minute = divmod(minutes, 60)
-    return f"{hours} h {minute} min" if minute else f"{hours} h"
 
 
 def activation_stage(incident):

@@ -3,7 +3,7 @@ that point the real SDKs at it."""
 
 import pytest
 
-from comms.fake_providers import FakeProviders
+from tests.fakes.providers import FakeProviders
 
 TWILIO_ACCOUNT_SID = "AC" + "0123456789abcdef" * 2
 TWILIO_AUTH_TOKEN = "test-auth-token"

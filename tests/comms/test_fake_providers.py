@@ -238,7 +238,7 @@ def test_serves_hundreds_of_requests_per_second_over_a_few_connections(fake_prov
 
 def test_runs_as_a_command_and_prints_its_address(tmp_path):
     process = subprocess.Popen(
-        [sys.executable, "-m", "comms.fake_providers", "--port", "0", "--latency-ms", "1"],
+        [sys.executable, "-m", "tests.fakes.providers", "--port", "0", "--latency-ms", "1"],
         cwd=Path(__file__).resolve().parents[2],
         stdout=subprocess.PIPE,
         text=True,

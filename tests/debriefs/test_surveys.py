@@ -278,7 +278,7 @@ def test_an_extra_question_needs_its_words_in_known_languages(playbook):
 def test_the_admin_shows_and_offers_only_the_organisations_playbooks(playbook, other_organization, dave, rf):
     from django.contrib import admin
 
-    from playbooks.admin.debriefs import SurveyQuestionAdmin
+    from playbooks.surveys.admin import SurveyQuestionAdmin
     from tests.debriefs.conftest import make_playbook
 
     theirs = make_playbook(other_organization)

@@ -311,8 +311,6 @@ def test_an_alert_is_kept_even_when_its_draft_cannot_be_opened(client, endpoint,
 
 
 def test_admin_shows_a_new_endpoints_secret_once_and_rotates_it(client, organization, outage_playbook, alice, dave):
-    import playbooks.admin.promises  # noqa: F401  (registered by playbooks/admin.py)
-
     dave.is_superuser = True  # all model permissions; still scoped to his organisation
     dave.save()
     client.force_login(dave)

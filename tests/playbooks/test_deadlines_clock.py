@@ -122,7 +122,10 @@ def test_reminders_at_half_and_ninety_percent_then_an_escalation_each_once(organ
     entries = list(incident.timeline.filter(kind__in=["reminder", "escalation"]).values_list("kind", "note"))
     assert entries == [
         ("reminder", "36 h left until 10:00 CET, 27 Nov: Notify the supervisory authority. Reminded alice, frank."),
-        ("reminder", "7 h left until 10:00 CET, 27 Nov: Notify the supervisory authority. Reminded alice, frank."),
+        (
+            "reminder",
+            "7 h 12 min left until 10:00 CET, 27 Nov: Notify the supervisory authority. Reminded alice, frank.",
+        ),
         (
             "escalation",
             ("Overdue since 10:00 CET, 27 Nov: Notify the supervisory authority. Escalated to alice, frank, carol."),

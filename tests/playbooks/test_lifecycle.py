@@ -4,7 +4,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from playbooks.incidents.services import TransitionRefused, incident_transition
-from playbooks.models import ComplianceIncident, OutageIncident, RecallIncident, TimelineEntry
+from playbooks.models import PUBLISHABLE_STATES, ComplianceIncident, OutageIncident, RecallIncident, TimelineEntry
 from tests.debriefs.conftest import complete_debrief
 
 
@@ -145,3 +145,20 @@ def test_a_stale_copy_loses_the_race_with_a_clear_state(outage_playbook, make_in
         incident_transition(incident=stale, name="identify", actor=alice)
     assert refused.value.state == "identified"
     assert TimelineEntry.objects.filter(incident=incident, kind="transition").count() == 2
+
+
+def test_publishable_states_are_the_live_states_and_each_kinds_resolution_notice():
+    assert {
+        "investigating",
+        "identified",
+        "monitoring",
+        "resolved",
+        "assessing",
+        "announced",
+        "remedy_available",
+        "remedy_in_progress",
+        "completed",
+        "authority_notified",
+        "clients_notified",
+        "remediating",
+    } == PUBLISHABLE_STATES

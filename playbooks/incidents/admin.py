@@ -5,6 +5,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
 
+from accounts.admin import OrganizationScopedAdmin
 from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
 from playbooks.models import (
     ChecklistItem,
@@ -16,18 +17,6 @@ from playbooks.models import (
     StageMessage,
     TimelineEntry,
 )
-
-
-class OrganizationScopedAdmin(admin.ModelAdmin):
-    """Staff who belong to an organisation see only its rows; superusers without one see all."""
-
-    organization_path = "organization"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.organization_id:
-            return queryset.filter(**{f"{self.organization_path}_id": request.user.organization_id})
-        return queryset
 
 
 class PlaybookStageInline(admin.TabularInline):
@@ -197,7 +186,3 @@ class TimelineEntryAdmin(OrganizationScopedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-# Admin pages of the other concepts live beside them; importing registers them.
-from playbooks.admin import debriefs, promises  # noqa: E402,F401

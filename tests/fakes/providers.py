@@ -23,7 +23,7 @@ What it does not fake: delivery, status callbacks and event webhooks (post those
 yourself), request signatures, TLS, chunked request bodies, rate limits (only on demand), and any
 other endpoint (404).
 
-Run it on its own with `python -m comms.fake_providers --port 8099 --latency-ms 20`.
+Run it on its own with `python -m tests.fakes.providers --port 8099 --latency-ms 20`.
 """
 
 from __future__ import annotations

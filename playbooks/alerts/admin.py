@@ -1,38 +1,21 @@
-"""Admin for alert endpoints (the secret is shown once, when set or rotated), inbound alerts (confirm
-or dismiss), and the read-only records of what the promise and deadline timers did."""
+"""Admin for alert endpoints (made and re-keyed by the alert services; the secret is shown once,
+when set or rotated) and inbound alerts (confirm or dismiss)."""
 
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.urls import reverse
 
+from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdmin
 from accounts.models import Role, User
-from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_endpoint_rotate_secret
+from playbooks.alerts.services import (
+    alert_confirm,
+    alert_dismiss,
+    alert_endpoint_create,
+    alert_endpoint_rotate_secret,
+)
 from playbooks.incidents.services import TransitionRefused
-from playbooks.models import AlertEndpoint, DeadlineAlert, InboundAlert, Playbook, PromiseEvent
-
-
-class ScopedAdmin(admin.ModelAdmin):
-    """Staff of an organisation see only its rows; superusers without one see all."""
-
-    organization_path = "organization"
-
-    def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.organization_id:
-            return queryset.filter(**{f"{self.organization_path}_id": request.user.organization_id})
-        return queryset
-
-
-class ReadOnlyAdmin(ScopedAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
+from playbooks.models import AlertEndpoint, InboundAlert, Playbook
 
 
 def alert_url(endpoint):
@@ -48,7 +31,7 @@ def _show_secret(request, endpoint, secret):
 
 
 @admin.register(AlertEndpoint)
-class AlertEndpointAdmin(ScopedAdmin):
+class AlertEndpointAdmin(OrganizationScopedAdmin):
     list_display = [
         "name",
         "organization",
@@ -86,11 +69,20 @@ class AlertEndpointAdmin(ScopedAdmin):
         return obj
 
     def save_model(self, request, obj, form, change):
-        secret = None if change else obj.set_secret()
-        obj.full_clean()
-        super().save_model(request, obj, form, change)
-        if secret:
-            _show_secret(request, obj, secret)
+        if change:
+            obj.full_clean()
+            super().save_model(request, obj, form, change)
+            return
+        # A new endpoint is made by the service, which sets its secret; the admin goes on with its row.
+        endpoint, secret = alert_endpoint_create(
+            organization=obj.organization,
+            name=obj.name,
+            playbook=obj.playbook,
+            on_duty_commander=obj.on_duty_commander,
+            is_active=obj.is_active,
+        )
+        obj.pk, obj._state.adding = endpoint.pk, False
+        _show_secret(request, endpoint, secret)
 
     @admin.action(description="Rotate the secret (the old one stops working at once)")
     def rotate_secret(self, request, queryset):
@@ -136,17 +128,3 @@ class InboundAlertAdmin(ReadOnlyAdmin):
     @admin.action(description="Dismiss: cancel the draft incident")
     def dismiss(self, request, queryset):
         self._decide(request, queryset, alert_dismiss, "dismissed")
-
-
-@admin.register(PromiseEvent)
-class PromiseEventAdmin(ReadOnlyAdmin):
-    organization_path = "incident__organization"
-    list_display = ["at", "incident", "update", "kind", "note"]
-    list_filter = ["kind"]
-
-
-@admin.register(DeadlineAlert)
-class DeadlineAlertAdmin(ReadOnlyAdmin):
-    organization_path = "item__incident__organization"
-    list_display = ["at", "item", "kind", "superseded"]
-    list_filter = ["kind", "superseded"]

@@ -1,0 +1,29 @@
+"""Who may see the pages for members of an organisation: the console, the debrief, the leadership
+pages and the follow-ups all go through `member_required`."""
+
+import functools
+import zoneinfo
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.utils import timezone
+
+
+def member_required(view=None, *, roles=None):
+    """Logged-in members of an organisation only (optionally only these roles); times are shown in
+    the organisation's timezone. Use bare (`@member_required`) or with `roles=(Role.ADMIN, ...)`."""
+    if view is None:
+        return functools.partial(member_required, roles=roles)
+
+    @login_required
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        organization = request.user.organization
+        if organization is None:
+            raise PermissionDenied("These pages are for members of an organisation.")
+        if roles is not None and request.user.role not in roles:
+            raise PermissionDenied("Your role may not open this page.")
+        with timezone.override(zoneinfo.ZoneInfo(organization.timezone or "UTC")):
+            return view(request, *args, **kwargs)
+
+    return wrapper

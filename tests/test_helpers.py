@@ -1,0 +1,51 @@
+"""The small shared helpers: durations, CSV cells, signed-link headers, incident topics."""
+
+import datetime as dt
+
+import pytest
+from django.http import HttpResponse
+
+from candor.helpers import csv_cell, duration_words, private_link_headers
+from playbooks.incidents.topics import incident_id_from_topic, incident_topic
+
+
+@pytest.mark.parametrize(
+    ("duration", "words"),
+    [
+        (None, "—"),
+        (-5, "0 s"),
+        (45, "45 s"),
+        (dt.timedelta(minutes=3, seconds=20), "3 min 20 s"),
+        (dt.timedelta(minutes=30), "30 min"),
+        (dt.timedelta(hours=2, minutes=5, seconds=59), "2 h 5 min"),
+        (dt.timedelta(hours=36), "36 h"),
+        (dt.timedelta(days=3, hours=4, minutes=10), "3 days 4 h"),
+    ],
+)
+def test_duration_words_says_the_two_largest_units(duration, words):
+    assert duration_words(duration) == words
+
+
+def test_csv_cell_makes_formulas_inert_and_keeps_numbers():
+    assert csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert csv_cell("@sum") == "'@sum"
+    assert csv_cell("-12.5") == "-12.5"
+    assert csv_cell(7) == 7
+
+
+def test_private_link_headers_keep_the_link_out_of_caches_referers_and_search_engines():
+    stored = private_link_headers(HttpResponse(), language="de")
+    assert stored["Cache-Control"] == "private, no-store"
+    assert stored["Content-Language"] == "de"
+    assert stored["Referrer-Policy"] == "same-origin"
+    assert stored["X-Robots-Tag"] == "noindex, nofollow"
+    revalidated = private_link_headers(HttpResponse(), etag='"v1"')
+    assert revalidated["Cache-Control"] == "private, no-cache" and revalidated["ETag"] == '"v1"'
+
+
+def test_incident_topic_round_trips_and_ignores_other_topics():
+    assert incident_topic(42) == "incident:42"
+    assert incident_id_from_topic(incident_topic(42)) == 42
+    assert incident_id_from_topic("survey:3") is None
+    assert incident_id_from_topic("incident:x") is None
+    assert incident_id_from_topic(None) is None
