@@ -19,5 +19,4 @@ def deliver_sms_batch():
 
 @task(queue_name="default")
 def sweep_outbox():
-    result = services.outbox_sweep(now=timezone.now())
-    return {"recovered": result["recovered"], "due": result["due"]}
+    return services.outbox_sweep(now=timezone.now())
