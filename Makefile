@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: venv migrate demo run test browser bench bench-pages diagrams clean
+.PHONY: venv migrate demo run test browser bench bench-faults bench-pages diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -50,6 +50,13 @@ test: venv browser
 N ?= 10000
 bench: venv
 	$(BIN)/python bench/fanout.py -n $(N)
+
+# Kill every worker (SIGKILL) during a fan-out of FAULTS_N recipients at several points, with and
+# without provider failures, restart them, and print what was missing, doubled and late (PostgreSQL).
+FAULTS_N ?= 5000
+FAULTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/candor_faults_bench
+bench-faults: venv
+	DATABASE_URL=$(FAULTS_DATABASE_URL) $(BIN)/python bench/faults.py -n $(FAULTS_N) $(if $(FAULTS_AT),--at $(FAULTS_AT))
 
 # Status pages under gunicorn on PostgreSQL, loaded from a local load generator.
 bench-pages: venv
