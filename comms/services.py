@@ -200,7 +200,6 @@ def _claim(channel, limit, now):
     """
     table = Message._meta.db_table
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
-    token = None
     with transaction.atomic(), connection.cursor() as cursor:
         token = lease_acquire(now=now)
         cursor.execute(
@@ -310,7 +309,8 @@ def deliver_batch(*, channel, limit=None):
             by_id = {message.pk: message for message in messages}
             if found:
                 _record_results(provider.name, by_id, found)
-            to_send = [message for message in messages if message.pk not in {result.message_id for result in found}]
+            found_ids = {result.message_id for result in found}
+            to_send = [message for message in messages if message.pk not in found_ids]
             if to_send:
                 _record_results(provider.name, by_id, provider.send_sms([_outgoing(m) for m in to_send]))
         else:
