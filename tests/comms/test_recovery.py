@@ -174,3 +174,24 @@ def test_emails_are_handed_over_and_recorded_slice_by_slice(
     assert len([r for r in fake_providers.requests if r.channel == "email"]) == 3
     assert emails.filter(status=MessageStatus.QUEUED).count() == 1
     assert emails.filter(status=MessageStatus.SENT).count() == 2
+
+
+def test_a_timer_whose_worker_died_runs_again_after_the_lease(live_incident, alice, settings):
+    with at(0):
+        update = publish_first_update(live_incident, alice)
+    timer, *later_timers = DBTaskResult.objects.filter(queue_name="timers").order_by("run_after")
+    reminder_at = timer.run_after
+    with time_machine.travel(reminder_at, tick=False):
+        timer.claim("worker-killed")  # taken by a worker that is then killed: RUNNING, no lease
+    with time_machine.travel(reminder_at + dt.timedelta(seconds=settings.CANDOR_LEASE_SECONDS - 1), tick=False):
+        assert outbox_sweep()["recovered_tasks"] == 0
+    with time_machine.travel(reminder_at + dt.timedelta(seconds=settings.CANDOR_LEASE_SECONDS + 1), tick=False):
+        assert outbox_sweep()["recovered_tasks"] == 1
+    timer.refresh_from_db()
+    assert timer.status == TaskResultStatus.FAILED
+    # Enqueued again with its arguments (beside the later timers, still waiting).
+    again = DBTaskResult.objects.filter(status=TaskResultStatus.READY, task_path=timer.task_path).exclude(
+        pk__in=[other.pk for other in later_timers]
+    ).get()
+    assert again.args_kwargs["kwargs"] == {"update_id": update.pk}
+    assert again.queue_name == "timers"
