@@ -13,6 +13,7 @@ Prints per run: missing messages (must be 0), duplicates per channel, the time f
 last message of the dead batches reaching the provider (or being found there), and the longest
 delay past due of a retried message.
 """
+
 import argparse
 import collections
 import datetime as dt
@@ -112,11 +113,16 @@ def run_once(*, number, kill_at, faults, fake, playbook, commander, n, args):
     requests = [r for r in fake.requests if r.status in (201, 202) and r.channel in ("sms", "email")]
     received_email = collections.Counter(
         int(p["custom_args"]["candor_message_id"])
-        for r in requests if r.channel == "email" for p in r.json["personalizations"]
+        for r in requests
+        if r.channel == "email"
+        for p in r.json["personalizations"]
     )
     received_sms = collections.Counter(r.form["To"] for r in requests if r.channel == "sms")
-    messages = list(Message.objects.values_list("id", "channel", "to_address", "status", "attempts",
-                                                "claimed_at", "next_attempt_at", "sent_at"))
+    messages = list(
+        Message.objects.values_list(
+            "id", "channel", "to_address", "status", "attempts", "claimed_at", "next_attempt_at", "sent_at"
+        )
+    )
     missing = sum(1 for mid, channel, *_ in messages if channel == "email" and not received_email[mid])
     missing += sum(1 for _, channel, to, *_ in messages if channel == "sms" and not received_sms[to])
     duplicated = {
@@ -134,8 +140,11 @@ def run_once(*, number, kill_at, faults, fake, playbook, commander, n, args):
         # Messages due before it are taken first (oldest due first): its turn came when the last of
         # them was taken, if that was after its own due time.
         turn = max(
-            [other_claimed for _, other_channel, _, _, _, other_claimed, other_due, _ in messages
-             if other_channel == channel and other_due < due_at and other_claimed and other_claimed > due_at],
+            [
+                other_claimed
+                for _, other_channel, _, _, _, other_claimed, other_due, _ in messages
+                if other_channel == channel and other_due < due_at and other_claimed and other_claimed > due_at
+            ],
             default=due_at,
         )
         late_in_turn.append(max(0.0, (claimed_at - turn).total_seconds()))
@@ -145,21 +154,34 @@ def run_once(*, number, kill_at, faults, fake, playbook, commander, n, args):
         process.log.seek(0)
         text = process.log.read().decode(errors="replace")
         if "Traceback" in text:
-            errors.append(f"{process.log.name}:\n" + text[text.index("Traceback"):][:1500])
+            errors.append(f"{process.log.name}:\n" + text[text.index("Traceback") :][:1500])
     return {
-        "kill_at": kill_at, "faults": faults, "total": total, "dead": collections.Counter(dead.values()),
-        "missing": missing, "duplicated": duplicated, "recovery": recovery,
-        "retried": len(late), "late": max(late, default=(0.0, 0.0)),
-        "late_in_turn": max(late_in_turn, default=0.0), "statuses": dict(statuses),
-        "took": time.monotonic() - started, "errors": errors,
+        "kill_at": kill_at,
+        "faults": faults,
+        "total": total,
+        "dead": collections.Counter(dead.values()),
+        "missing": missing,
+        "duplicated": duplicated,
+        "recovery": recovery,
+        "retried": len(late),
+        "late": max(late, default=(0.0, 0.0)),
+        "late_in_turn": max(late_in_turn, default=0.0),
+        "statuses": dict(statuses),
+        "took": time.monotonic() - started,
+        "errors": errors,
     }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=int(os.environ.get("FAULTS_N", "5000")))
-    parser.add_argument("--at", type=float, nargs="*", default=[10, 30, 50, 70, 90],
-                        help="kill points, in percent of the messages handed over")
+    parser.add_argument(
+        "--at",
+        type=float,
+        nargs="*",
+        default=[10, 30, 50, 70, 90],
+        help="kill points, in percent of the messages handed over",
+    )
     parser.add_argument("--faults-at", type=float, default=50, help="kill point of the run with provider failures")
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--email-workers", type=int, default=1)
@@ -191,25 +213,41 @@ def main():
     print(f"Seeding {args.n} recipients on {database_url.split('@')[-1]} ...", flush=True)
     incident, commander = seed(args.n)
     playbook = incident.playbook
-    print(f"lease {settings.CANDOR_LEASE_SECONDS:g} s renewed every {settings.CANDOR_LEASE_RENEW_SECONDS:g} s, "
-          f"sweep every 5 s, email slice {settings.CANDOR_EMAIL_SLICE_SIZE}, batches: email "
-          f"{settings.CANDOR_EMAIL_BATCH_SIZE}, SMS {settings.CANDOR_SMS_BATCH_SIZE}; workers: "
-          f"{args.email_workers} email, {args.sms_workers} SMS; all SIGKILLed, restarted after "
-          f"{args.restart_after:g} s", flush=True)
+    print(
+        f"lease {settings.CANDOR_LEASE_SECONDS:g} s renewed every {settings.CANDOR_LEASE_RENEW_SECONDS:g} s, "
+        f"sweep every 5 s, email slice {settings.CANDOR_EMAIL_SLICE_SIZE}, batches: email "
+        f"{settings.CANDOR_EMAIL_BATCH_SIZE}, SMS {settings.CANDOR_SMS_BATCH_SIZE}; workers: "
+        f"{args.email_workers} email, {args.sms_workers} SMS; all SIGKILLed, restarted after "
+        f"{args.restart_after:g} s",
+        flush=True,
+    )
     print()
-    print(f"{'run':<18}{'in flight':>18}{'missing':>9}{'dup email':>11}{'dup SMS':>9}"
-          f"{'recovery s':>12}{'retried':>9}{'late s':>8}{'in turn':>9}{'took s':>8}")
+    print(
+        f"{'run':<18}{'in flight':>18}{'missing':>9}{'dup email':>11}{'dup SMS':>9}"
+        f"{'recovery s':>12}{'retried':>9}{'late s':>8}{'in turn':>9}{'took s':>8}"
+    )
     runs = [(point / 100, False) for point in args.at] + [(args.faults_at / 100, True)]
     results = []
     for number, (kill_at, faults) in enumerate(runs, start=1):
-        result = run_once(number=number, kill_at=kill_at, faults=faults, fake=fake, playbook=playbook,
-                          commander=commander, n=args.n, args=args)
+        result = run_once(
+            number=number,
+            kill_at=kill_at,
+            faults=faults,
+            fake=fake,
+            playbook=playbook,
+            commander=commander,
+            n=args.n,
+            args=args,
+        )
         results.append(result)
         label = f"kill at {kill_at:.0%}" + (" +5xx/429" if faults else "")
         in_flight = f"{result['dead']['email']} email {result['dead']['sms']} SMS"
-        print(f"{label:<18}{in_flight:>18}{result['missing']:>9}{result['duplicated']['email']:>11}"
-              f"{result['duplicated']['sms']:>9}{result['recovery']:>12.1f}{result['retried']:>9}"
-              f"{result['late'][0]:>8.1f}{result['late_in_turn']:>9.1f}{result['took']:>8.1f}", flush=True)
+        print(
+            f"{label:<18}{in_flight:>18}{result['missing']:>9}{result['duplicated']['email']:>11}"
+            f"{result['duplicated']['sms']:>9}{result['recovery']:>12.1f}{result['retried']:>9}"
+            f"{result['late'][0]:>8.1f}{result['late_in_turn']:>9.1f}{result['took']:>8.1f}",
+            flush=True,
+        )
         if result["retried"]:
             print(f"  the latest retry was due {result['late'][1]:+.1f} s from the kill")
         leftover = {k: v for k, v in result["statuses"].items() if k not in ("sent",)}
@@ -219,9 +257,11 @@ def main():
             print("  worker error " + error)
     fake.stop()
     print()
-    print("in flight: messages left in 'sending' by the killed workers; recovery: kill to the last of them "
-          "recorded sent;\nlate: longest wait of a retried message past its due time; in turn: past the moment "
-          "the messages due before it\nhad been taken (the outbox takes the oldest due first).")
+    print(
+        "in flight: messages left in 'sending' by the killed workers; recovery: kill to the last of them "
+        "recorded sent;\nlate: longest wait of a retried message past its due time; in turn: past the moment "
+        "the messages due before it\nhad been taken (the outbox takes the oldest due first)."
+    )
     sys.exit(0 if all(result["missing"] == 0 for result in results) else 1)
 
 

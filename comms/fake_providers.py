@@ -55,9 +55,7 @@ FAILURE_KINDS = ("500", "429", "timeout", "reset")
 CHANNELS = ("sms", "email")
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
-EMAIL_ADDRESS = re.compile(
-    r"^[^@\s\"(),:;<>\[\\\]]+@[^@\s\"(),:;<>\[\\\]]+\.[^@\s\"(),:;<>\[\\\]]+$"
-)
+EMAIL_ADDRESS = re.compile(r"^[^@\s\"(),:;<>\[\\\]]+@[^@\s\"(),:;<>\[\\\]]+\.[^@\s\"(),:;<>\[\\\]]+$")
 MAX_PERSONALIZATIONS = 1000
 
 TWILIO_ERROR_MESSAGES = {
@@ -247,9 +245,7 @@ class FakeProviders:
         with self._lock:
             self._failures.append(_Failure(kind, channel, n, retry_after_seconds, hang_seconds))
 
-    def twilio_error_for(
-        self, number: str, code: int, status: int = 400, message: str | None = None
-    ) -> None:
+    def twilio_error_for(self, number: str, code: int, status: int = 400, message: str | None = None) -> None:
         """Answer every message to `number` with Twilio error `code` (21610 unsubscribed, 21211
         invalid number...)."""
         with self._lock:
@@ -280,19 +276,11 @@ class FakeProviders:
 
     def twilio_messages(self) -> list[dict[str, str]]:
         """The form of every Messages request the fake Twilio accepted (201)."""
-        return [
-            request.form
-            for request in self.requests
-            if request.channel == "sms" and request.status == 201
-        ]
+        return [request.form for request in self.requests if request.channel == "sms" and request.status == 201]
 
     def sendgrid_mails(self) -> list[dict]:
         """The JSON of every Mail Send request the fake SendGrid accepted (202)."""
-        return [
-            request.json
-            for request in self.requests
-            if request.channel == "email" and request.status == 202
-        ]
+        return [request.json for request in self.requests if request.channel == "email" and request.status == 202]
 
     # Serving
 
@@ -367,9 +355,7 @@ class FakeProviders:
             elif twilio_list:
                 self._twilio_list(handler, record, twilio_list.group("account_sid"), handler.path)
             else:
-                self._respond(
-                    handler, record, 404, {"message": f"The fake has no {handler.command} {path}"}
-                )
+                self._respond(handler, record, 404, {"message": f"The fake has no {handler.command} {path}"})
         finally:
             if record.answered_at is None:  # dropped, or failed before answering
                 self._leave()
@@ -410,9 +396,7 @@ class FakeProviders:
         # SO_LINGER 0 makes close() send a TCP reset instead of an orderly FIN.
         handler.close_connection = True
         try:
-            handler.connection.setsockopt(
-                socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0)
-            )
+            handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         except OSError:
             pass
         handler.connection.close()
@@ -489,9 +473,7 @@ class FakeProviders:
             "uri": f"{base}.json",
         }
         with self._lock:
-            self._twilio_store.append(
-                {**payload, "status": "sent", "date_sent": now, "_sent_at": created_at}
-            )
+            self._twilio_store.append({**payload, "status": "sent", "date_sent": now, "_sent_at": created_at})
         return payload
 
     def _twilio_list(self, handler, record, account_sid, raw_path):
@@ -511,11 +493,22 @@ class FakeProviders:
             and (since is None or message["_sent_at"] >= since)
         ][:page_size]
         uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
-        self._respond(handler, record, 200, {
-            "messages": found, "end": max(0, len(found) - 1), "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
-            "next_page_uri": None, "page": 0, "page_size": page_size, "previous_page_uri": None, "start": 0,
-            "uri": f"{uri}?PageSize={page_size}&Page=0",
-        })
+        self._respond(
+            handler,
+            record,
+            200,
+            {
+                "messages": found,
+                "end": max(0, len(found) - 1),
+                "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": page_size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": f"{uri}?PageSize={page_size}&Page=0",
+            },
+        )
 
     def _sendgrid(self, handler, record):
         authorization = record.headers.get("authorization", "")
@@ -624,11 +617,7 @@ def _mail_errors(mail: dict) -> list[dict]:
     every_personalization_has_subject = personalizations and all(
         isinstance(p, dict) and p.get("subject") for p in personalizations
     )
-    if (
-        not mail.get("subject")
-        and not every_personalization_has_subject
-        and not mail.get("template_id")
-    ):
+    if not mail.get("subject") and not every_personalization_has_subject and not mail.get("template_id"):
         error(
             "The subject is required. You can get around this requirement if you use a template "
             "with a subject defined or if every personalization has a subject defined.",
@@ -644,11 +633,7 @@ def _mail_errors(mail: dict) -> list[dict]:
             )
         else:
             for index, block in enumerate(content):
-                if (
-                    not isinstance(block, dict)
-                    or not isinstance(block.get("value"), str)
-                    or not block["value"]
-                ):
+                if not isinstance(block, dict) or not isinstance(block.get("value"), str) or not block["value"]:
                     error(
                         "The content value must be a string at least one character in length.",
                         f"content.{index}.value",
@@ -657,9 +642,7 @@ def _mail_errors(mail: dict) -> list[dict]:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(
-        description="Serve a fake Twilio Messages and SendGrid Mail Send API."
-    )
+    parser = argparse.ArgumentParser(description="Serve a fake Twilio Messages and SendGrid Mail Send API.")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8099)
     parser.add_argument("--latency-ms", type=float, default=0)

@@ -7,6 +7,7 @@ CANDOR_LEASE_RENEW_SECONDS. A lease not renewed for CANDOR_LEASE_SECONDS means t
 within seconds. Task leases are taken through the django-tasks worker signals, so every task on
 every backend gets one without its code knowing.
 """
+
 import datetime as dt
 import logging
 import os
@@ -24,6 +25,7 @@ from .models import Lease
 
 logger = logging.getLogger("candor.outbox")
 
+
 def lease_duration():
     return dt.timedelta(seconds=settings.CANDOR_LEASE_SECONDS)
 
@@ -36,8 +38,11 @@ def lease_acquire(*, token=None, task_result_id="", now=None):
     now = now or timezone.now()
     token = token or uuid.uuid4().hex
     Lease.objects.create(
-        token=token, holder=f"{socket.gethostname()}:{os.getpid()}"[:100], task_result_id=task_result_id,
-        acquired_at=now, expires_at=now + lease_duration(),
+        token=token,
+        holder=f"{socket.gethostname()}:{os.getpid()}"[:100],
+        task_result_id=task_result_id,
+        acquired_at=now,
+        expires_at=now + lease_duration(),
     )
     heartbeat.hold(token)
     return token
@@ -154,14 +159,13 @@ def stale_tasks_recover(*, now):
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult
 
-    running = list(
-        DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=now - lease_duration())
-    )
+    running = list(DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=now - lease_duration()))
     if not running:
         return []
     alive = set(
-        Lease.objects.filter(expires_at__gte=now, task_result_id__in=[_normal_id(row.id) for row in running])
-        .values_list("task_result_id", flat=True)
+        Lease.objects.filter(
+            expires_at__gte=now, task_result_id__in=[_normal_id(row.id) for row in running]
+        ).values_list("task_result_id", flat=True)
     )
     recovered = []
     for row in running:
@@ -174,8 +178,11 @@ def stale_tasks_recover(*, now):
         )
         with transaction.atomic():
             taken = DBTaskResult.objects.filter(pk=row.pk, status=TaskResultStatus.RUNNING).update(
-                status=TaskResultStatus.FAILED, finished_at=now, return_value=None,
-                exception_class_path=f"{LeaseExpired.__module__}.{LeaseExpired.__qualname__}", traceback=reason,
+                status=TaskResultStatus.FAILED,
+                finished_at=now,
+                return_value=None,
+                exception_class_path=f"{LeaseExpired.__module__}.{LeaseExpired.__qualname__}",
+                traceback=reason,
             )
             if not taken:
                 continue

@@ -2,6 +2,7 @@
 the inbox of replies. Comms knows contacts and channels, not crises: a message carries an opaque
 `topic` (e.g. "incident:42") and `source` (e.g. "update:17") that only the caller reads.
 """
+
 import hashlib
 
 from django.db import models
@@ -37,9 +38,7 @@ STATUS_RANK = {
     MessageStatus.FAILED: 3,
     MessageStatus.BOUNCED: 3,
 }
-FINAL_STATUSES = {
-    MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.BOUNCED
-}
+FINAL_STATUSES = {MessageStatus.DELIVERED, MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.BOUNCED}
 FAILED_STATUSES = {MessageStatus.UNDELIVERED, MessageStatus.FAILED, MessageStatus.BOUNCED}
 REACHED_STATUSES = {MessageStatus.SENT, MessageStatus.DELIVERED}
 
@@ -84,7 +83,11 @@ class Message(models.Model):
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
     user = models.ForeignKey(
-        User, null=True, blank=True, on_delete=models.PROTECT, related_name="team_messages",
+        User,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="team_messages",
         help_text="A member of the organisation, for internal alerts (instead of a contact).",
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -93,7 +96,12 @@ class Message(models.Model):
     content = models.ForeignKey(MessageContent, on_delete=models.PROTECT, related_name="messages")
     substitutions = models.JSONField(default=dict, blank=True)
     fallback_content = models.ForeignKey(
-        MessageContent, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_index=False,
+        MessageContent,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,
         help_text="Email words to use if this SMS fails permanently.",
     )
     fallback_of = models.ForeignKey(
@@ -102,9 +110,7 @@ class Message(models.Model):
     to_address = models.CharField(max_length=254, help_text="Email address or E.164 number at send time.")
     consent_at_send = models.CharField(max_length=20, blank=True, help_text="SMS consent state when queued.")
     segments = models.PositiveSmallIntegerField(default=1)
-    status = models.CharField(
-        max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED
-    )
+    status = models.CharField(max_length=20, choices=MessageStatus.choices, default=MessageStatus.QUEUED)
     provider = models.CharField(max_length=20, blank=True)
     provider_message_id = models.CharField(max_length=100, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -121,7 +127,9 @@ class Message(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["source", "contact", "channel"], name="one_message_per_source_contact_channel"),
+            models.UniqueConstraint(
+                fields=["source", "contact", "channel"], name="one_message_per_source_contact_channel"
+            ),
             models.UniqueConstraint(fields=["source", "user", "channel"], name="one_message_per_source_user_channel"),
             models.CheckConstraint(
                 name="message_to_contact_or_user",
@@ -165,7 +173,9 @@ class MessageEvent(models.Model):
     message = models.ForeignKey(Message, null=True, blank=True, on_delete=models.CASCADE, related_name="events")
     provider = models.CharField(max_length=20)
     provider_message_id = models.CharField(
-        max_length=100, blank=True, db_index=True,
+        max_length=100,
+        blank=True,
+        db_index=True,
         help_text="Kept for a report that arrives before we saved the provider's id (applied then).",
     )
     event = models.CharField(max_length=40)

@@ -1,5 +1,6 @@
 """Background tasks of the outbox. Thin: each calls one service. All are idempotent: the
 Message rows are the truth, a task only moves due rows forward."""
+
 from django.utils import timezone
 
 from django_tasks import task

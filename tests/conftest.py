@@ -3,6 +3,7 @@
 Northwind (the organisation under test): alice is a commander, bob a communicator, carol in
 leadership, dave an admin, frank a second commander. Globex (another tenant): eve, a commander.
 """
+
 import pytest
 
 from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
@@ -97,8 +98,14 @@ def run_worker(db, monkeypatch):
 
     def run():
         call_command(
-            "db_worker", "--batch", "--queue-name", "*", "--no-startup-delay", "--no-reload",
-            stdout=io.StringIO(), stderr=io.StringIO(),
+            "db_worker",
+            "--batch",
+            "--queue-name",
+            "*",
+            "--no-startup-delay",
+            "--no-reload",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
         )
 
     return run

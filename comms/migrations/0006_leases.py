@@ -5,21 +5,28 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('comms', '0005_leaner_outbox_indexes'),
+        ("comms", "0005_leaner_outbox_indexes"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Lease',
+            name="Lease",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=32, unique=True)),
-                ('holder', models.CharField(help_text='host:pid of the process that renews it.', max_length=100)),
-                ('task_result_id', models.CharField(blank=True, db_index=True, help_text='The task run this lease keeps alive, if any.', max_length=64)),
-                ('acquired_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('expires_at', models.DateTimeField(db_index=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token", models.CharField(max_length=32, unique=True)),
+                ("holder", models.CharField(help_text="host:pid of the process that renews it.", max_length=100)),
+                (
+                    "task_result_id",
+                    models.CharField(
+                        blank=True,
+                        db_index=True,
+                        help_text="The task run this lease keeps alive, if any.",
+                        max_length=64,
+                    ),
+                ),
+                ("acquired_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("expires_at", models.DateTimeField(db_index=True)),
             ],
         ),
     ]

@@ -61,9 +61,7 @@ class SendResult:
     outcome: Outcome
     provider_message_id: str = ""
     retry_after_seconds: float | None = None
-    error_code: str = (
-        ""  # the provider's code ("21610") or ours ("timeout", "connection", "http-503")
-    )
+    error_code: str = ""  # the provider's code ("21610") or ours ("timeout", "connection", "http-503")
     error: str = ""
     recipient_opted_out: bool = False
 
@@ -149,9 +147,7 @@ def get_sms_provider() -> SmsProvider:
         from comms.providers.console import ConsoleSmsProvider
 
         key = (name, str(settings.CANDOR_OUTBOX_DIR))
-        return _cached(
-            "sms", key, lambda: ConsoleSmsProvider(outbox_dir=settings.CANDOR_OUTBOX_DIR)
-        )
+        return _cached("sms", key, lambda: ConsoleSmsProvider(outbox_dir=settings.CANDOR_OUTBOX_DIR))
     if name == "twilio":
         from comms.providers.twilio import TwilioSmsProvider
 
@@ -176,9 +172,7 @@ def get_email_provider() -> EmailProvider:
         from comms.providers.console import ConsoleEmailProvider
 
         key = (name, str(settings.CANDOR_OUTBOX_DIR))
-        return _cached(
-            "email", key, lambda: ConsoleEmailProvider(outbox_dir=settings.CANDOR_OUTBOX_DIR)
-        )
+        return _cached("email", key, lambda: ConsoleEmailProvider(outbox_dir=settings.CANDOR_OUTBOX_DIR))
     if name == "sendgrid":
         from comms.providers.sendgrid import SendGridEmailProvider
 
@@ -191,6 +185,4 @@ def get_email_provider() -> EmailProvider:
         }
         key = (name, *sorted(options.items()))
         return _cached("email", key, lambda: SendGridEmailProvider(**options))
-    raise ImproperlyConfigured(
-        f"Unknown CANDOR_EMAIL_PROVIDER {name!r}: use 'console' or 'sendgrid'."
-    )
+    raise ImproperlyConfigured(f"Unknown CANDOR_EMAIL_PROVIDER {name!r}: use 'console' or 'sendgrid'.")

@@ -79,17 +79,16 @@ class TwilioSmsProvider(SmsProvider):
         self.api_base_url = api_base_url
         self.timeout_seconds = timeout_seconds
         self._thread_state = threading.local()
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(1, int(concurrency)), thread_name_prefix="candor-twilio"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=max(1, int(concurrency)), thread_name_prefix="candor-twilio")
 
     def send_sms(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         # map() yields in input order, whatever order the requests finish in.
         return list(self._executor.map(self._send_one, messages))
 
     def find_sent_sms(self, messages, *, since):
-        return list(self._executor.map(lambda message: self._find_one(message, since.get(message.message_id)),
-                                       messages))
+        return list(
+            self._executor.map(lambda message: self._find_one(message, since.get(message.message_id)), messages)
+        )
 
     def _find_one(self, message: OutgoingSms, since) -> SendResult | None:
         """Ask Twilio for messages to this number since `since` with the very same body (our
@@ -113,9 +112,7 @@ class TwilioSmsProvider(SmsProvider):
     def _client(self) -> Client:
         client = getattr(self._thread_state, "client", None)
         if client is None:
-            http_client = CandorTwilioHttpClient(
-                timeout_seconds=self.timeout_seconds, api_base_url=self.api_base_url
-            )
+            http_client = CandorTwilioHttpClient(timeout_seconds=self.timeout_seconds, api_base_url=self.api_base_url)
             client = Client(self.account_sid, self.auth_token, http_client=http_client)
             self._thread_state.client = client
         return client
@@ -151,9 +148,7 @@ class TwilioSmsProvider(SmsProvider):
             # batch (they may have been accepted); the retry will tell if it persists.
             logger.exception("Unexpected error sending SMS %s through Twilio", message.message_id)
             return _transient(message, "unexpected", error)
-        return SendResult(
-            message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=created.sid
-        )
+        return SendResult(message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=created.sid)
 
 
 def _transient(message: OutgoingSms, error_code: str, error: Exception) -> SendResult:

@@ -54,16 +54,23 @@ def provider_settings(settings, fake_providers):
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone.utc)
 
 TEXTS = {
-    "en": {"subject": "{{ incident_title }}: {{ stage }}",
-           "body": "Dear {{ contact_name }} at {{ client_name }}. {{ stage }}. Next update by {{ next_update_at }}. "
-                   "Status: {{ status_url }} Preferences: {{ preferences_url }}",
-           "sms": "{{ organization_name }}: {{ incident_title }}. {{ stage }}. Next update {{ next_update_at }}. "
-                  "{{ status_url }} Reply STOP to opt out."},
-    "de": {"subject": "{{ incident_title }}: {{ stage }}",
-           "body": "Guten Tag {{ contact_name }}. {{ stage }}. Nächste Meldung: {{ next_update_at }}. {{ status_url }}",
-           "sms": "{{ organization_name }}: {{ stage }}. Nächste Meldung {{ next_update_at }}. {{ status_url }}"},
-    "ja": {"subject": "{{ incident_title }}", "body": "{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
-           "sms": "{{ organization_name }}: {{ stage }}。次回 {{ next_update_at }}。{{ status_url }}"},
+    "en": {
+        "subject": "{{ incident_title }}: {{ stage }}",
+        "body": "Dear {{ contact_name }} at {{ client_name }}. {{ stage }}. Next update by {{ next_update_at }}. "
+        "Status: {{ status_url }} Preferences: {{ preferences_url }}",
+        "sms": "{{ organization_name }}: {{ incident_title }}. {{ stage }}. Next update {{ next_update_at }}. "
+        "{{ status_url }} Reply STOP to opt out.",
+    },
+    "de": {
+        "subject": "{{ incident_title }}: {{ stage }}",
+        "body": "Guten Tag {{ contact_name }}. {{ stage }}. Nächste Meldung: {{ next_update_at }}. {{ status_url }}",
+        "sms": "{{ organization_name }}: {{ stage }}. Nächste Meldung {{ next_update_at }}. {{ status_url }}",
+    },
+    "ja": {
+        "subject": "{{ incident_title }}",
+        "body": "{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
+        "sms": "{{ organization_name }}: {{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
+    },
 }
 
 
@@ -74,10 +81,10 @@ def make_outage_playbook(organization, *, needs_approval=False, sms_text=None):
             playbook=playbook, stage=stage_name, cadence_minutes=30, needs_approval=needs_approval
         )
         for language, words in TEXTS.items():
-            StageMessage.objects.create(stage=stage, language=language, channel="email",
-                                        subject=words["subject"], body=words["body"])
-            StageMessage.objects.create(stage=stage, language=language, channel="sms",
-                                        body=sms_text or words["sms"])
+            StageMessage.objects.create(
+                stage=stage, language=language, channel="email", subject=words["subject"], body=words["body"]
+            )
+            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=sms_text or words["sms"])
     ChecklistItem.objects.create(playbook=playbook, title="First notice", due_after_hours=1)
     return playbook
 
@@ -85,18 +92,31 @@ def make_outage_playbook(organization, *, needs_approval=False, sms_text=None):
 @pytest.fixture
 def cast_of_contacts(organization):
     berlin = make_client(organization, name="Berliner Bank", tags=["payments"])
-    tokyo = make_client(organization, name="Tokyo Trading", country="JP", default_language="ja",
-                        timezone="Asia/Tokyo", tags=["payments"])
-    boston = make_client(organization, name="Boston Retail", country="US", default_language="en",
-                         timezone="America/New_York", tags=["payments"])
+    tokyo = make_client(
+        organization,
+        name="Tokyo Trading",
+        country="JP",
+        default_language="ja",
+        timezone="Asia/Tokyo",
+        tags=["payments"],
+    )
+    boston = make_client(
+        organization,
+        name="Boston Retail",
+        country="US",
+        default_language="en",
+        timezone="America/New_York",
+        tags=["payments"],
+    )
     make_client(organization, name="Unaffected Ltd", country="GB", default_language="en", tags=["dashboard"])
     return {
         "anna": make_contact(berlin, "Anna Schmidt", phone="+4915112345678"),
         "kenji": make_contact(tokyo, "Kenji Sato", email="", phone="+819012345678", accepts_email=False),
         "john": make_contact(boston, "John Miller"),
         "fatima": make_contact(berlin, "Fatima Kaya", language="fr"),
-        "olaf": make_contact(berlin, "Olaf Opted", phone="+4915198765432", sms_consent=SmsConsent.OPTED_OUT,
-                             accepts_email=False),
+        "olaf": make_contact(
+            berlin, "Olaf Opted", phone="+4915198765432", sms_consent=SmsConsent.OPTED_OUT, accepts_email=False
+        ),
         "bianca": make_contact(boston, "Bianca Bounced", email_status=EmailStatus.BOUNCED),
     }
 
@@ -105,8 +125,9 @@ def cast_of_contacts(organization):
 def live_incident(organization, alice, cast_of_contacts):
     with time_machine.travel(T0, tick=False):
         playbook = make_outage_playbook(organization)
-        incident = incident_create(playbook=playbook, actor=alice, title="Payments API errors",
-                                   affected_tags=["payments"])
+        incident = incident_create(
+            playbook=playbook, actor=alice, title="Payments API errors", affected_tags=["payments"]
+        )
         return incident_transition(incident=incident, name="activate", actor=alice)
 
 

@@ -1,5 +1,6 @@
 """Publishing an update: who gets what, in which words, through the real SDKs to the fake
 providers, and what happens when providers fail. Time is travelled, never slept."""
+
 import datetime as dt
 import json
 
@@ -26,15 +27,15 @@ def test_publish_sends_each_contact_their_language_on_their_channels(
 
     sms = {request["To"]: request for request in fake_providers.twilio_messages()}
     assert set(sms) == {"+4915112345678", "+819012345678"}  # Olaf opted out
-    assert sms["+4915112345678"]["Body"].startswith("Northwind: Wir untersuchen das Problem. Nächste Meldung 24.11., 10:30 Uhr CET.")
+    assert sms["+4915112345678"]["Body"].startswith(
+        "Northwind: Wir untersuchen das Problem. Nächste Meldung 24.11., 10:30 Uhr CET."
+    )
     assert sms["+819012345678"]["Body"].startswith("Northwind: 原因を調査中です。次回 11月24日 18:30 (JST)。")
     assert sms["+4915112345678"]["MessagingServiceSid"].startswith("MG")
     assert sms["+4915112345678"]["StatusCallback"] == "http://localhost:8000/hooks/twilio/status/"
 
     mails = fake_providers.sendgrid_mails()
-    recipients = {
-        p["to"][0]["email"]: (mail, p) for mail in mails for p in mail["personalizations"]
-    }
+    recipients = {p["to"][0]["email"]: (mail, p) for mail in mails for p in mail["personalizations"]}
     # Bianca's address bounced before; Kenji takes no email.
     assert set(recipients) == {"anna.schmidt@example.com", "john.miller@example.com", "fatima.kaya@example.com"}
     anna_mail, anna = recipients["anna.schmidt@example.com"]
@@ -186,8 +187,9 @@ def test_an_sms_only_contact_whose_sms_fails_is_emailed_when_they_accept_email(
     maria.accepts_email = False
     maria.save()
     kenji_client = make_client(organization, name="Osaka KK", country="JP", default_language="ja", tags=["payments"])
-    kenji = make_contact(kenji_client, "Kenji Sato", email="kenji@example.jp", phone="+819012345678",
-                         accepts_email=False)
+    kenji = make_contact(
+        kenji_client, "Kenji Sato", email="kenji@example.jp", phone="+819012345678", accepts_email=False
+    )
     fake_providers.twilio_error_for(kenji.phone, 21211)
     with time_machine.travel(T0, tick=False):
         playbook = make_outage_playbook(organization)

@@ -1,6 +1,7 @@
 """Recovery in seconds: leases with heartbeats, retries that wait for nobody, and no second SMS
 for a message Twilio already has. A killed worker is played by work claimed and never renewed;
 the clock is travelled, never slept."""
+
 import datetime as dt
 
 import time_machine
@@ -81,9 +82,7 @@ def test_a_live_worker_renewing_its_lease_keeps_its_slow_batch(
         with at(second):
             assert leases_renew(tokens={token}) == 1
             assert outbox_sweep()["recovered"] == 0
-    assert set(Message.objects.filter(channel="sms").values_list("status", "claim")) == {
-        (MessageStatus.SENDING, token)
-    }
+    assert set(Message.objects.filter(channel="sms").values_list("status", "claim")) == {(MessageStatus.SENDING, token)}
     # It stops renewing (killed): the batch is taken back one lease later.
     with at(last_renewal + lease - 1):
         assert outbox_sweep()["recovered"] == 0
@@ -190,8 +189,10 @@ def test_a_timer_whose_worker_died_runs_again_after_the_lease(live_incident, ali
     timer.refresh_from_db()
     assert timer.status == TaskResultStatus.FAILED
     # Enqueued again with its arguments (beside the later timers, still waiting).
-    again = DBTaskResult.objects.filter(status=TaskResultStatus.READY, task_path=timer.task_path).exclude(
-        pk__in=[other.pk for other in later_timers]
-    ).get()
+    again = (
+        DBTaskResult.objects.filter(status=TaskResultStatus.READY, task_path=timer.task_path)
+        .exclude(pk__in=[other.pk for other in later_timers])
+        .get()
+    )
     assert again.args_kwargs["kwargs"] == {"update_id": update.pk}
     assert again.queue_name == "timers"

@@ -4,6 +4,7 @@ Takes back messages and task rows whose worker died (lease expired) and enqueues
 for due messages no waiting task will take. django-tasks has no periodic tasks, so run this beside
 the workers (`make run` does, every 5 seconds: each pass is a few indexed queries).
 """
+
 import time
 
 from django.core.management.base import BaseCommand
