@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 # `make format` rewrites the code in ruff's format.
-.PHONY: venv migrate demo run test lint format browser bench bench-pages diagrams clean
+.PHONY: venv migrate demo run test lint format browser bench bench-faults bench-pages diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -33,7 +33,7 @@ run: demo
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py db_worker --queue-name '*' --interval 0.5 & \
-	$(BIN)/python manage.py sweep_outbox --every 30 & \
+	$(BIN)/python manage.py sweep_outbox --every 5 & \
 	$(BIN)/python manage.py sweep_timers --every 30 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
@@ -56,6 +56,13 @@ lint: venv
 N ?= 10000
 bench: venv
 	$(BIN)/python bench/fanout.py -n $(N)
+
+# Kill every worker (SIGKILL) during a fan-out of FAULTS_N recipients at several points, with and
+# without provider failures, restart them, and print what was missing, doubled and late (PostgreSQL).
+FAULTS_N ?= 5000
+FAULTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/candor_faults_bench
+bench-faults: venv
+	DATABASE_URL=$(FAULTS_DATABASE_URL) $(BIN)/python bench/faults.py -n $(FAULTS_N) $(if $(FAULTS_AT),--at $(FAULTS_AT))
 
 # Status pages under gunicorn on PostgreSQL, loaded from a local load generator.
 bench-pages: venv

@@ -256,7 +256,15 @@ CANDOR_SMS_CONCURRENCY = int(env("CANDOR_SMS_CONCURRENCY", "8"))
 CANDOR_EMAIL_CONCURRENCY = int(env("CANDOR_EMAIL_CONCURRENCY", "4"))
 CANDOR_MAX_ATTEMPTS = int(env("CANDOR_MAX_ATTEMPTS", "8"))
 CANDOR_RETRY_BASE_SECONDS = float(env("CANDOR_RETRY_BASE_SECONDS", "5"))
-CANDOR_SENDING_TIMEOUT_SECONDS = int(env("CANDOR_SENDING_TIMEOUT_SECONDS", "600"))
+# Recovery: a worker renews the lease on what it holds every CANDOR_LEASE_RENEW_SECONDS; a lease not
+# renewed for CANDOR_LEASE_SECONDS belongs to a dead worker and its work is taken back at once.
+CANDOR_LEASE_SECONDS = float(env("CANDOR_LEASE_SECONDS", "15"))
+CANDOR_LEASE_RENEW_SECONDS = float(env("CANDOR_LEASE_RENEW_SECONDS", "3"))
+# Emails are handed over and recorded this many at a time: at most this many can go out twice
+# when a worker is killed between the provider's answer and our commit.
+CANDOR_EMAIL_SLICE_SIZE = int(env("CANDOR_EMAIL_SLICE_SIZE", "100"))
+# With a task backend that cannot count its waiting tasks (not the database one), the sweep
+# re-enqueues work for messages due longer than this.
 CANDOR_SWEEP_GRACE_SECONDS = int(env("CANDOR_SWEEP_GRACE_SECONDS", "120"))
 # SMS throughput of the sender, in segments per second: about 1 for a long code, 3 for toll-free,
 # 100 for a short code. The console estimates how long a publish takes to leave and warns when it

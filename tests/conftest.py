@@ -36,6 +36,12 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def no_heartbeat_thread(settings):
+    """Leases are renewed by hand in tests, under the controlled clock, never by a thread."""
+    settings.CANDOR_LEASE_RENEW_SECONDS = 0
+
+
 @pytest.fixture
 def organization(db):
     return Organization.objects.create(name="Northwind", slug="northwind", country="DE", timezone="Europe/Berlin")
