@@ -424,9 +424,17 @@ UPDATE_STATUSES = ["draft", "published"]
         responses={201: s.UpdateSerializer},
     ),
     partial_update=extend_schema(
-        summary="Edit a draft (admins, commanders, communicators)",
-        description="Changing any language's words withdraws an approval. A published update answers 400.",
+        summary="Change part of a draft (admins, commanders, communicators)",
+        description="Only the languages and fields named change; a language given as null is removed. "
+        "Changing any words withdraws an approval. A published update answers 400.",
         request=s.UpdateEditSerializer,
+        responses={200: s.UpdateSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace a draft's words (admins, commanders, communicators)",
+        description="Languages left out are removed; a missing next_update_due_at clears the promise. "
+        "Changing any words withdraws an approval. A published update answers 400.",
+        request=s.UpdateReplaceSerializer,
         responses={200: s.UpdateSerializer},
     ),
 )
@@ -439,8 +447,8 @@ class UpdateViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = s.UpdateSerializer
-    http_method_names = ["get", "post", "patch", "head", "options"]
-    action_roles = {"create": TEAM, "partial_update": TEAM, "approve": RUNNERS, "publish": RUNNERS}
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    action_roles = {"create": TEAM, "update": TEAM, "partial_update": TEAM, "approve": RUNNERS, "publish": RUNNERS}
 
     def get_queryset(self):
         if self.is_schema_generation:
@@ -480,13 +488,25 @@ class UpdateViewSet(
 
     def partial_update(self, request, pk=None):
         update = self.get_object()
-        form = s.UpdateEditSerializer(data=request.data)
+        form = s.UpdateEditSerializer(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        changes = {}
+        if "next_update_due_at" in form.validated_data:
+            changes["next_update_due_at"] = form.validated_data["next_update_due_at"]
+        update = update_edit(
+            update=update, actor=request.user, text_changes=form.validated_data.get("texts"), **changes
+        )
+        return self._answer(update)
+
+    def update(self, request, pk=None):
+        update = self.get_object()
+        form = s.UpdateReplaceSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         update = update_edit(
             update=update,
             actor=request.user,
-            texts=form.validated_data.get("texts"),
-            next_update_due_at=form.validated_data.get("next_update_due_at"),
+            texts=form.validated_data["texts"],
+            next_update_due_at=form.validated_data["next_update_due_at"],
         )
         return self._answer(update)
 
