@@ -87,6 +87,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "candor.middleware.InputSanityMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -321,3 +322,13 @@ CANDOR_SURVEY_CLOSES_AFTER_DAYS = float(env("CANDOR_SURVEY_CLOSES_AFTER_DAYS", "
 CANDOR_FOLLOWUP_CSAT_MAX = int(env("CANDOR_FOLLOWUP_CSAT_MAX", "2"))
 CANDOR_FOLLOWUP_NPS_MAX = int(env("CANDOR_FOLLOWUP_NPS_MAX", "6"))
 CANDOR_FOLLOWUP_DUE_DAYS = float(env("CANDOR_FOLLOWUP_DUE_DAYS", "5"))
+
+
+# --- Issue #13: hostile input, throttling, deployment security ---------------------------------
+# JSON bodies (API, provider webhooks, alerts) are refused with a 400 past these limits.
+CANDOR_JSON_MAX_BYTES = int(env("CANDOR_JSON_MAX_BYTES", str(1024 * 1024)))
+CANDOR_JSON_MAX_DEPTH = int(env("CANDOR_JSON_MAX_DEPTH", "32"))
+# Sane bounds on times people type: a promise of the next update, the detection of an incident.
+CANDOR_NEXT_UPDATE_MAX_DAYS = int(env("CANDOR_NEXT_UPDATE_MAX_DAYS", "30"))
+CANDOR_DETECTION_MAX_AGE_DAYS = int(env("CANDOR_DETECTION_MAX_AGE_DAYS", "365"))
+# --- end of issue #13 settings -------------------------------------------------------------------

@@ -8,6 +8,7 @@ in one transaction: nothing queued for a rolled-back publish, nothing lost for a
 import datetime as dt
 from collections import Counter
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -97,8 +98,18 @@ def update_draft(*, incident, author, texts=None, next_update_due_at=None, is_ho
 
 
 def _check_due(next_update_due_at):
-    if next_update_due_at is not None and next_update_due_at <= timezone.now():
+    if next_update_due_at is None:
+        return
+    now = timezone.now()
+    if next_update_due_at <= now:
         raise ValidationError({"next_update_due_at": "The next update must be promised for a future time."})
+    if next_update_due_at > now + dt.timedelta(days=settings.CANDOR_NEXT_UPDATE_MAX_DAYS):
+        raise ValidationError(
+            {
+                "next_update_due_at": f"Promise the next update within {settings.CANDOR_NEXT_UPDATE_MAX_DAYS} days; "
+                "clients need to hear from you sooner."
+            }
+        )
 
 
 def texts_merge(texts, changes):
