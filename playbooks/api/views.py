@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from accounts.importing import contacts_import
 from accounts.models import ClientAccount, Contact
+from candor.throttling import TokenRateThrottle, WriteRateThrottle
 from comms.models import Channel, Message, MessageStatus
 from comms.rendering import MessageTemplateError
 from comms.selectors import message_list
@@ -48,6 +49,7 @@ ERROR_RESPONSES = {
     "401": OpenApiResponse(s.ErrorSerializer, description="No or an invalid token or session."),
     "403": OpenApiResponse(s.ErrorSerializer, description="Your role may not do this."),
     "404": OpenApiResponse(s.ErrorSerializer, description="No such object in your organisation."),
+    "429": OpenApiResponse(s.ErrorSerializer, description="Too many requests; retry after Retry-After seconds."),
 }
 UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(s.ErrorSerializer, description="A body this operation cannot read.")
 CONFLICT = OpenApiResponse(s.ConflictSerializer, description="Not possible in the incident's state now.")
@@ -75,6 +77,7 @@ class CandorPagination(PageNumberPagination):
 
 class CandorViewMixin:
     permission_classes = [IsAuthenticated, RolePermission]
+    throttle_classes = [WriteRateThrottle]
     pagination_class = CandorPagination
     schema = CandorAutoSchema()
     lookup_value_converter = "int"
@@ -614,6 +617,16 @@ class MessageViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema(summary="Exchange a username and password for an API token")
 class TokenView(ObtainAuthToken):
     schema = CandorAutoSchema()
+    throttle_classes = [TokenRateThrottle]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        finally:
+            # django-axes marks the request it authenticated: DRF's wrapper, not the one its
+            # middleware answers; hand the mark on so a locked-out caller gets the 429.
+            if getattr(request, "axes_locked_out", False):
+                request._request.axes_locked_out = True
 
 
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])
