@@ -4,6 +4,7 @@ Local default: SQLite under var/, console providers, a generated secret key.
 Production (DEBUG=0): SECRET_KEY, ALLOWED_HOSTS and CANDOR_PUBLIC_URL must be set, or start fails.
 """
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -71,6 +72,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_fsm",
@@ -87,10 +89,12 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "candor.middleware.InputSanityMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the 429
 ]
 
 ROOT_URLCONF = "candor.urls"
@@ -329,3 +333,32 @@ CANDOR_SURVEY_CLOSES_AFTER_DAYS = float(env("CANDOR_SURVEY_CLOSES_AFTER_DAYS", "
 CANDOR_FOLLOWUP_CSAT_MAX = int(env("CANDOR_FOLLOWUP_CSAT_MAX", "2"))
 CANDOR_FOLLOWUP_NPS_MAX = int(env("CANDOR_FOLLOWUP_NPS_MAX", "6"))
 CANDOR_FOLLOWUP_DUE_DAYS = float(env("CANDOR_FOLLOWUP_DUE_DAYS", "5"))
+
+
+# --- Issue #13: hostile input, throttling, deployment security ---------------------------------
+# JSON bodies (API, provider webhooks, alerts) are refused with a 400 past these limits.
+CANDOR_JSON_MAX_BYTES = int(env("CANDOR_JSON_MAX_BYTES", str(1024 * 1024)))
+CANDOR_JSON_MAX_DEPTH = int(env("CANDOR_JSON_MAX_DEPTH", "32"))
+# Sane bounds on times people type: a promise of the next update, the detection of an incident.
+CANDOR_NEXT_UPDATE_MAX_DAYS = int(env("CANDOR_NEXT_UPDATE_MAX_DAYS", "30"))
+CANDOR_DETECTION_MAX_AGE_DAYS = int(env("CANDOR_DETECTION_MAX_AGE_DAYS", "365"))
+# Throttling (see README, "Rate limits"). Login lockout by django-axes, for the console and the
+# API token: after AXES_FAILURE_LIMIT failures from one IP address, or for one username.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env("CANDOR_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env("CANDOR_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_CALLABLE = "candor.throttling.login_lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "token": env("CANDOR_RATE_TOKEN", "20/minute"),
+    "api_writes": env("CANDOR_RATE_API_WRITES", "300/minute"),
+}
+# Endpoints without a login, per client IP and per endpoint or link: alerts (monitoring retries a
+# 429, so no alert is lost) and the signed client links (status, survey, preferences pages).
+CANDOR_RATE_LIMITS = {
+    "alerts": env("CANDOR_RATE_ALERTS", "120/minute"),
+    "client_links": env("CANDOR_RATE_CLIENT_LINKS", "60/minute"),
+}
+# --- end of issue #13 settings -------------------------------------------------------------------

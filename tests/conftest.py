@@ -31,6 +31,16 @@ def make_contact(client, name="Anna Schmidt", **extra):
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters and cached pages start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests create many users; the production hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
