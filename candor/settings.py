@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
     "accounts",
     "comms",
     "playbooks",
@@ -199,14 +200,22 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Background work: the Django tasks API. Locally and in CI, tasks are rows in the database run by
-# `manage.py db_worker`; RQ or Celery backends can replace it here without touching the code.
+# Background work: the Django tasks API. TASKS_BACKEND picks the engine by settings alone:
+# "database" (default: task rows in our database, run by `manage.py db_worker`) or "rq" (RQ on
+# Redis at REDIS_URL, run by `manage.py rqworker --with-scheduler`), or any backend's dotted path.
+# Either way our rows (outbox messages, timers) are the truth and the sweeps re-queue lost work.
 CANDOR_TASK_QUEUES = ["default", "email", "sms", "timers"]
-TASKS = {
-    "default": {
-        "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": CANDOR_TASK_QUEUES,
-    }
+TASK_BACKENDS = {"database": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
+TASKS_BACKEND = TASK_BACKENDS.get(env("TASKS_BACKEND", "database"), env("TASKS_BACKEND", "database"))
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": CANDOR_TASK_QUEUES}}
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+if TASKS_BACKEND == TASK_BACKENDS["rq"] and not DEBUG and env("REDIS_URL") is None:
+    raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL when DEBUG is off.")
+# django-rq's queues, one per task queue, all on REDIS_URL. A job may run this long before RQ
+# kills it; a delivery batch takes seconds, an import of a large CSV a few minutes.
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": int(env("CANDOR_RQ_JOB_TIMEOUT_SECONDS", "900"))}
+    for name in CANDOR_TASK_QUEUES
 }
 
 # Providers: "console" writes every message to the log and to var/outbox/; no account needed.
