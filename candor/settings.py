@@ -82,6 +82,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "comms.monitoring.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -246,18 +247,41 @@ if CANDOR_EMAIL_PROVIDER == "sendgrid" and not (SENDGRID_API_KEY and SENDGRID_WE
         "CANDOR_EMAIL_PROVIDER=sendgrid needs SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY."
     )
 
+# Logs: one JSON object per line when DEBUG is off (request id, incident, message id, provider,
+# outcome as fields), readable text under `make run`. CANDOR_LOG_FORMAT=json|text overrides.
+CANDOR_LOG_FORMAT = env("CANDOR_LOG_FORMAT", "text" if DEBUG else "json")
+if CANDOR_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("CANDOR_LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"()": "candor.logging.TextFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "candor.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": CANDOR_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # The Twilio SDK logs six INFO lines per SMS.
         "twilio.http_client": {"level": "WARNING"},
+        # One line per request comes from comms.monitoring; Django's own would repeat it.
+        "django.server": {"level": "WARNING"},
+        "candor.http": {"level": env("CANDOR_HTTP_LOG_LEVEL", "INFO")},
     },
 }
+
+# Operations: /health/ready/ answers 503 when the oldest due message has waited longer than this
+# for a worker; /metrics answers a bearer token (CANDOR_METRICS_TOKEN) or these addresses/networks.
+CANDOR_READY_MAX_QUEUE_LAG_SECONDS = int(env("CANDOR_READY_MAX_QUEUE_LAG_SECONDS", "300"))
+CANDOR_METRICS_TOKEN = env("CANDOR_METRICS_TOKEN", "")
+CANDOR_METRICS_ALLOWED_IPS = env_list("CANDOR_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+# Gauges read from the database at scrape time; playbooks adds the promises and deadlines.
+CANDOR_METRICS_COLLECTORS = [
+    "comms.monitoring.collectors.OutboxCollector",
+    "comms.monitoring.collectors.TaskCollector",
+    "playbooks.promise_metrics.PromiseCollector",
+]
 
 # Outbox delivery.
 CANDOR_EMAIL_BATCH_SIZE = int(env("CANDOR_EMAIL_BATCH_SIZE", "1000"))

@@ -21,6 +21,7 @@ from django.utils.module_loading import import_string
 from accounts.models import Contact, SmsConsent
 
 from .bulk import insert_new_messages
+from .monitoring import metrics as monitoring
 from .models import (
     FAILED_STATUSES,
     InboundKind,
@@ -280,7 +281,9 @@ def deliver_batch(*, channel, limit=None):
         return 0
     provider = get_sms_provider() if channel == "sms" else get_email_provider()
     outgoing = [_outgoing(message) for message in messages]
-    results = provider.send_sms(outgoing) if channel == "sms" else provider.send_email(outgoing)
+    with monitoring.Timer() as timer:
+        results = provider.send_sms(outgoing) if channel == "sms" else provider.send_email(outgoing)
+    monitoring.record_delivery(channel=channel, provider=provider.name, results=results, seconds=timer.seconds)
     by_id = {message.pk: message for message in messages}
     _record_results(provider.name, by_id, results)
     return len(messages)

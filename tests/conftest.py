@@ -88,6 +88,7 @@ BOTH_TASK_BACKENDS = {
     "tests/playbooks/test_cadence.py",
     "tests/playbooks/test_deadlines_clock.py",
     "tests/comms/test_rq_engine.py",
+    "tests/monitoring/test_health_and_metrics.py",
 }
 
 
@@ -138,6 +139,13 @@ def task_backend(request):
             "default": {"BACKEND": settings.TASK_BACKENDS["rq"], "QUEUES": settings.CANDOR_TASK_QUEUES}
         }
     return backend
+
+
+@pytest.fixture(autouse=True)
+def _task_backend_before_anything(request):
+    """A test on RQ must have RQ before its fixtures enqueue anything (timers on activation)."""
+    if "task_backend" in request.fixturenames:
+        request.getfixturevalue("task_backend")
 
 
 class DatabaseWorker:
