@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "django_tasks",
     "django_tasks_db",
     "django_rq",
+    "django_tasks_rq",
     "accounts",
     "comms",
     "playbooks",
@@ -214,6 +215,9 @@ if TASKS_BACKEND == TASK_BACKENDS["rq"] and not DEBUG and env("REDIS_URL") is No
     raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL when DEBUG is off.")
 # django-rq's queues, one per task queue, all on REDIS_URL. A job may run this long before RQ
 # kills it; a delivery batch takes seconds, an import of a large CSV a few minutes.
+# `manage.py rqworker` runs django-tasks' jobs in one process per worker (no fork per job: it keeps
+# its database connection and one metrics file); RQ's job timeout still applies.
+RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "rq.worker.SimpleWorker"}
 RQ_QUEUES = {
     name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": int(env("CANDOR_RQ_JOB_TIMEOUT_SECONDS", "900"))}
     for name in CANDOR_TASK_QUEUES
@@ -273,6 +277,10 @@ LOGGING = {
 
 # Operations: /health/ready/ answers 503 when the oldest due message has waited longer than this
 # for a worker; /metrics answers a bearer token (CANDOR_METRICS_TOKEN) or these addresses/networks.
+# Prometheus multiprocess mode (gunicorn, RQ): every process of a machine writes its counts under
+# this directory, emptied before the processes start (make serve, the systemd units do).
+if env("PROMETHEUS_MULTIPROC_DIR"):
+    Path(env("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
 CANDOR_READY_MAX_QUEUE_LAG_SECONDS = int(env("CANDOR_READY_MAX_QUEUE_LAG_SECONDS", "300"))
 CANDOR_METRICS_TOKEN = env("CANDOR_METRICS_TOKEN", "")
 CANDOR_METRICS_ALLOWED_IPS = env_list("CANDOR_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
