@@ -53,6 +53,10 @@ if SECRET_KEY is None:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = local_secret_key()
 
+# Rotating the key: put the old one here (comma-separated) while sessions and links signed with it
+# should keep working, then drop it.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
