@@ -41,10 +41,11 @@ run: demo
 # DEBUG stays off as in production, without the HTTPS redirect so that http://$(HOST):$(PORT) works.
 SERVE_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/candor)
 SERVE_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+SERVE_CACHE_URL ?= $(or $(CANDOR_CACHE_URL),redis://127.0.0.1:6379/1)
 SERVE_ENV = DEBUG=0 SECRET_KEY="$$(cat var/secret_key)" ALLOWED_HOSTS=$(HOST),localhost \
 	CANDOR_PUBLIC_URL=http://$(HOST):$(PORT) SECURE_SSL_REDIRECT=0 HOST=$(HOST) PORT=$(PORT) \
 	DATABASE_URL=$(SERVE_DATABASE_URL) TASKS_BACKEND=rq REDIS_URL=$(SERVE_REDIS_URL) \
-	CANDOR_CACHE_URL=$(SERVE_REDIS_URL) PROMETHEUS_MULTIPROC_DIR=var/prometheus PATH="$(CURDIR)/$(BIN):$$PATH"
+	CANDOR_CACHE_URL=$(SERVE_CACHE_URL) PROMETHEUS_MULTIPROC_DIR=var/prometheus PATH="$(CURDIR)/$(BIN):$$PATH"
 serve: venv
 	@mkdir -p var && test -s var/secret_key || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))' > var/secret_key
 	@$(BIN)/python -c 'import psycopg, sys; url = sys.argv[1]; name = url.rsplit("/", 1)[1]; \

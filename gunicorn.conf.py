@@ -3,6 +3,7 @@
 gthread workers, one process per CPU with 4 threads each: what bench/pages.py measured best
 (bench/README.md). Override with WEB_CONCURRENCY, GUNICORN_THREADS, PORT / GUNICORN_BIND.
 """
+
 import multiprocessing
 import os
 

@@ -103,7 +103,7 @@ def start_rq_workers(workers, sweeps):
                 ("sweep", [sys.executable, "manage.py", "sweep_outbox", "--every", "1"], sweeps)]
     for name, command, count in commands:
         for number in range(count):
-            log = open(ROOT / "var" / f"bench-{name}-{number}.log", "w+b")
+            log = open(ROOT / "var" / f"bench-{name}-{number}.log", "w+b")  # noqa: SIM115 (closed with the process)
             process = subprocess.Popen(command, cwd=ROOT, stdout=log, stderr=log)
             process.log = log
             processes.append(process)
@@ -147,8 +147,9 @@ def main():
     os.environ["CANDOR_SMS_CONCURRENCY"] = str(args.sms_concurrency)
     reset_database(database_url)
     if args.tasks == "rq":
-        import redis
         from urllib.parse import urlsplit
+
+        import redis
 
         redis_url = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))._replace(path="/12").geturl()
         redis.Redis.from_url(redis_url).flushdb()

@@ -3,8 +3,10 @@ Procfile under honcho, on PostgreSQL and Redis with RQ, sending to the fake Twil
 
 Publishes an update through the REST API as a commander would, waits until the fake providers
 received every message, then checks /health/ready/ answers 200 and /metrics counts what was sent.
-Uses its own database (name ending in _smoke, reset) and Redis database 13 (flushed).
+Uses its own database (name ending in _smoke, reset), Redis database 13 for tasks and 14 for the
+cache (both flushed).
 """
+
 import json
 import os
 import shutil
@@ -72,29 +74,52 @@ def main():
     reset_database(database_url)
     import redis
 
-    redis.Redis.from_url(redis_url).flushdb()
+    cache_url = urlsplit(redis_url)._replace(path="/14").geturl()
+    for url in (redis_url, cache_url):
+        redis.Redis.from_url(url).flushdb()
 
     shutil.rmtree(ROOT / "var" / "smoke-prometheus", ignore_errors=True)
     with FakeProviders(latency_ms=5) as fake:
         env = {
             **os.environ,
-            "DEBUG": "0", "SECRET_KEY": "smoke-" + "k" * 60, "ALLOWED_HOSTS": "127.0.0.1,localhost",
-            "CANDOR_PUBLIC_URL": BASE, "SECURE_SSL_REDIRECT": "0", "DATABASE_URL": database_url,
-            "TASKS_BACKEND": "rq", "REDIS_URL": redis_url, "CANDOR_CACHE_URL": redis_url,
-            "CANDOR_METRICS_TOKEN": METRICS_TOKEN, "PORT": str(PORT), "WEB_CONCURRENCY": "2",
+            "DEBUG": "0",
+            "SECRET_KEY": "smoke-" + "k" * 60,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "CANDOR_PUBLIC_URL": BASE,
+            "SECURE_SSL_REDIRECT": "0",
+            "DATABASE_URL": database_url,
+            "TASKS_BACKEND": "rq",
+            "REDIS_URL": redis_url,
+            "CANDOR_CACHE_URL": cache_url,
+            "CANDOR_METRICS_TOKEN": METRICS_TOKEN,
+            "PORT": str(PORT),
+            "WEB_CONCURRENCY": "2",
             "PROMETHEUS_MULTIPROC_DIR": str(ROOT / "var" / "smoke-prometheus"),
             "CANDOR_VAR_DIR": str(ROOT / "var" / "smoke"),
-            "CANDOR_SMS_PROVIDER": "twilio", "TWILIO_ACCOUNT_SID": "AC" + "0" * 32, "TWILIO_AUTH_TOKEN": "smoke",
-            "TWILIO_FROM_NUMBER": "+15005550006", "TWILIO_API_BASE_URL": fake.base_url,
-            "CANDOR_EMAIL_PROVIDER": "sendgrid", "SENDGRID_API_KEY": "SG.smoke", "SENDGRID_API_HOST": fake.base_url,
-            "SENDGRID_WEBHOOK_PUBLIC_KEY": "unused-by-the-smoke-test", "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "CANDOR_SMS_PROVIDER": "twilio",
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": "smoke",
+            "TWILIO_FROM_NUMBER": "+15005550006",
+            "TWILIO_API_BASE_URL": fake.base_url,
+            "CANDOR_EMAIL_PROVIDER": "sendgrid",
+            "SENDGRID_API_KEY": "SG.smoke",
+            "SENDGRID_API_HOST": fake.base_url,
+            "SENDGRID_WEBHOOK_PUBLIC_KEY": "unused-by-the-smoke-test",
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
         }
         for command in (["migrate", "--noinput", "-v0"], ["collectstatic", "--noinput", "-v0"], ["load_demo"]):
-            subprocess.run([sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True,
-                           stdout=subprocess.DEVNULL)
-        log = open(ROOT / "var" / "smoke-honcho.log", "w+b")
-        stack = subprocess.Popen([sys.executable, "-m", "honcho", "start"], cwd=ROOT, env=env, stdout=log,
-                                 stderr=subprocess.STDOUT, start_new_session=True)
+            subprocess.run(
+                [sys.executable, "manage.py", *command], cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL
+            )
+        log = open(ROOT / "var" / "smoke-honcho.log", "w+b")  # noqa: SIM115 (read and closed below)
+        stack = subprocess.Popen(
+            [sys.executable, "-m", "honcho", "start"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             run(fake)
         except SystemExit:
@@ -104,6 +129,7 @@ def main():
         finally:
             os.killpg(stack.pid, signal.SIGTERM)
             stack.wait(timeout=30)
+            log.close()
 
 
 def run(fake):
@@ -113,14 +139,21 @@ def run(fake):
     playbooks = json.loads(call("GET", "/api/playbooks/", token=token)[1])["results"]
     outage = next(playbook for playbook in playbooks if playbook["slug"] == "outage-standard")
     clients = json.loads(call("GET", "/api/clients/", token=token)[1])["results"]
-    status, body = call("POST", "/api/incidents/", token=token, body={
-        "playbook": outage["id"], "title": "Smoke test: payments API errors",
-        "affected_clients": [client["id"] for client in clients],
-    })
+    status, body = call(
+        "POST",
+        "/api/incidents/",
+        token=token,
+        body={
+            "playbook": outage["id"],
+            "title": "Smoke test: payments API errors",
+            "affected_clients": [client["id"] for client in clients],
+        },
+    )
     assert status == 201, body
     incident = json.loads(body)
-    status, body = call("POST", f"/api/incidents/{incident['id']}/transitions/", token=token,
-                        body={"transition": "activate"})
+    status, body = call(
+        "POST", f"/api/incidents/{incident['id']}/transitions/", token=token, body={"transition": "activate"}
+    )
     assert status == 200, body
     status, body = call("POST", "/api/updates/", token=token, body={"incident": incident["id"]})
     assert status == 201, body
@@ -145,8 +178,11 @@ def run(fake):
     assert status == 200, body
     status, body = call("GET", "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert status == 200, body
-    sent_lines = [line for line in body.splitlines()
-                  if line.startswith("candor_provider_messages_total") and 'outcome="accepted"' in line]
+    sent_lines = [
+        line
+        for line in body.splitlines()
+        if line.startswith("candor_provider_messages_total") and 'outcome="accepted"' in line
+    ]
     sent = sum(float(line.rsplit(" ", 1)[1]) for line in sent_lines)
     print("smoke: /metrics " + "; ".join(sent_lines), flush=True)
     assert sent >= expected, f"/metrics counts {sent} accepted messages, expected {expected}"

@@ -1,5 +1,6 @@
 """Log formats: one JSON object per line in production (searchable by request id, incident,
 message id, provider, outcome), readable text under `make run`. Choose with CANDOR_LOG_FORMAT."""
+
 import contextvars
 import datetime as dt
 import json
@@ -10,8 +11,19 @@ request_id_var = contextvars.ContextVar("request_id", default="")
 
 # Attributes passed with logger.info(..., extra={...}) that belong in the JSON line.
 CONTEXT_FIELDS = (
-    "incident", "topic", "message_id", "provider", "channel", "outcome", "error_code", "task_id",
-    "method", "path", "route", "status", "duration_ms",
+    "incident",
+    "topic",
+    "message_id",
+    "provider",
+    "channel",
+    "outcome",
+    "error_code",
+    "task_id",
+    "method",
+    "path",
+    "route",
+    "status",
+    "duration_ms",
 )
 
 

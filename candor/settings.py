@@ -215,7 +215,7 @@ TASK_BACKENDS = {"database": "django_tasks_db.DatabaseBackend", "rq": "django_ta
 TASKS_BACKEND = TASK_BACKENDS.get(env("TASKS_BACKEND", "database"), env("TASKS_BACKEND", "database"))
 TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": CANDOR_TASK_QUEUES}}
 REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
-if TASKS_BACKEND == TASK_BACKENDS["rq"] and not DEBUG and env("REDIS_URL") is None:
+if TASKS_BACKEND == "django_tasks_rq.RQBackend" and not DEBUG and env("REDIS_URL") is None:
     raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL when DEBUG is off.")
 # django-rq's queues, one per task queue, all on REDIS_URL. A job may run this long before RQ
 # kills it; a delivery batch takes seconds, an import of a large CSV a few minutes.

@@ -21,7 +21,6 @@ from django.utils.module_loading import import_string
 from accounts.models import Contact, SmsConsent
 
 from .bulk import insert_new_messages
-from .monitoring import metrics as monitoring
 from .models import (
     FAILED_STATUSES,
     InboundKind,
@@ -31,6 +30,7 @@ from .models import (
     MessageEvent,
     MessageStatus,
 )
+from .monitoring import metrics as monitoring
 from .providers.base import (
     OutgoingEmail,
     OutgoingSms,

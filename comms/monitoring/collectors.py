@@ -1,4 +1,5 @@
 """Gauges computed from the database (and Redis) at scrape time: the outbox and the task engine."""
+
 import datetime as dt
 
 from django.conf import settings
@@ -14,18 +15,25 @@ class OutboxCollector:
 
     def collect(self):
         now = timezone.now()
-        by_status = GaugeMetricFamily("candor_messages", "Messages in the outbox by channel and status.",
-                                      labels=["channel", "status"])
+        by_status = GaugeMetricFamily(
+            "candor_messages", "Messages in the outbox by channel and status.", labels=["channel", "status"]
+        )
         for row in Message.objects.values("channel", "status").annotate(count=Count("id")).order_by():
             by_status.add_metric([row["channel"], row["status"]], row["count"])
         yield by_status
-        depth = GaugeMetricFamily("candor_outbox_due_messages", "Queued messages due now: the delivery backlog.",
-                                  labels=["channel"])
-        oldest = GaugeMetricFamily("candor_outbox_oldest_due_seconds",
-                                   "Age of the oldest queued message due now (0 when none).", labels=["channel"])
+        depth = GaugeMetricFamily(
+            "candor_outbox_due_messages", "Queued messages due now: the delivery backlog.", labels=["channel"]
+        )
+        oldest = GaugeMetricFamily(
+            "candor_outbox_oldest_due_seconds",
+            "Age of the oldest queued message due now (0 when none).",
+            labels=["channel"],
+        )
         due = (
             Message.objects.filter(status=MessageStatus.QUEUED, next_attempt_at__lte=now)
-            .values("channel").annotate(count=Count("id"), oldest=Min("next_attempt_at")).order_by()
+            .values("channel")
+            .annotate(count=Count("id"), oldest=Min("next_attempt_at"))
+            .order_by()
         )
         found = {row["channel"]: row for row in due}
         for channel in ("email", "sms"):
@@ -54,10 +62,14 @@ class TaskCollector:
 
     def collect(self):
         tasks = GaugeMetricFamily("candor_tasks", "Background tasks by queue and state.", labels=["queue", "state"])
-        workers = GaugeMetricFamily("candor_task_workers", "Task workers alive (RQ reports them; the database "
-                                    "engine does not, watch candor_task_oldest_ready_seconds).")
-        lag = GaugeMetricFamily("candor_task_oldest_ready_seconds",
-                                "How long the oldest task ready to run has waited (0 when none).")
+        workers = GaugeMetricFamily(
+            "candor_task_workers",
+            "Task workers alive (RQ reports them; the database "
+            "engine does not, watch candor_task_oldest_ready_seconds).",
+        )
+        lag = GaugeMetricFamily(
+            "candor_task_oldest_ready_seconds", "How long the oldest task ready to run has waited (0 when none)."
+        )
         if uses_rq():
             yield from self._rq(tasks, workers, lag)
         else:

@@ -1,6 +1,7 @@
 """RQ runs many tasks in one long-lived process (SimpleWorker): like Django does around a request,
 drop a database connection that broke or outlived CONN_MAX_AGE around each task, so a database
 restart costs one failed task, not every task after it. (db_worker does this itself.)"""
+
 from django.db import connections
 
 

@@ -6,13 +6,21 @@ Under gunicorn and RQ, set PROMETHEUS_MULTIPROC_DIR to an empty directory shared
 of one machine: prometheus-client then keeps each process's counts in a file there and /metrics
 adds them up.
 """
+
 import logging
 import os
 import time
 
 from django.conf import settings
 from django.utils.module_loading import import_string
-from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
 
 from ..providers.base import Outcome
 
@@ -54,10 +62,19 @@ def record_delivery(*, channel, provider, results, seconds):
     for result in results:
         PROVIDER_MESSAGES.labels(channel, provider, result.outcome).inc()
         logger.info(
-            "Message %s: %s %s at %s%s", result.message_id, channel, result.outcome, provider,
+            "Message %s: %s %s at %s%s",
+            result.message_id,
+            channel,
+            result.outcome,
+            provider,
             f" ({result.error_code})" if result.error_code else "",
-            extra={"message_id": result.message_id, "channel": channel, "provider": provider,
-                   "outcome": result.outcome, "error_code": result.error_code},
+            extra={
+                "message_id": result.message_id,
+                "channel": channel,
+                "provider": provider,
+                "outcome": result.outcome,
+                "error_code": result.error_code,
+            },
         )
         if result.outcome == Outcome.TRANSIENT:
             DELIVERY_RETRIES.labels(channel, provider, result.error_code or "unclassified").inc()

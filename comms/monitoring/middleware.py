@@ -1,5 +1,6 @@
 """Per request: an id (the proxy's X-Request-ID, or a new one) on every log line written while
 answering and on the response, one log line, and the latency histogram."""
+
 import logging
 import re
 import time
@@ -30,9 +31,18 @@ class RequestContextMiddleware:
             HTTP_SECONDS.labels(request.method, route, f"{response.status_code // 100}xx").observe(seconds)
             response["X-Request-ID"] = request.id
             logger.info(
-                "%s %s %s %.0f ms", request.method, request.path, response.status_code, seconds * 1000,
-                extra={"method": request.method, "path": request.path, "status": response.status_code,
-                       "duration_ms": round(seconds * 1000, 1), "route": route},
+                "%s %s %s %.0f ms",
+                request.method,
+                request.path,
+                response.status_code,
+                seconds * 1000,
+                extra={
+                    "method": request.method,
+                    "path": request.path,
+                    "status": response.status_code,
+                    "duration_ms": round(seconds * 1000, 1),
+                    "route": route,
+                },
             )
             return response
         finally:

@@ -1,4 +1,5 @@
 """Operations endpoints, mounted at the root: /health/, /health/ready/, /metrics."""
+
 from django.urls import path
 
 from . import views

@@ -1,4 +1,5 @@
 """/health/ (liveness), /health/ready/ (can this instance do its work) and /metrics (Prometheus)."""
+
 import ipaddress
 import secrets
 import uuid
@@ -53,8 +54,12 @@ def _check_queue_lag():
         )
 
 
-CHECKS = {"database": _check_database, "cache": _check_cache, "task_queue": _check_task_queue,
-          "queue_lag": _check_queue_lag}
+CHECKS = {
+    "database": _check_database,
+    "cache": _check_cache,
+    "task_queue": _check_task_queue,
+    "queue_lag": _check_queue_lag,
+}
 
 
 @never_cache
@@ -66,11 +71,12 @@ def ready(request):
         try:
             check()
             results[name] = "ok"
-        except Exception as error:  # noqa: BLE001 - any failure is the answer, never a 500
+        except Exception as error:
             results[name] = f"failed: {error}"
             healthy = False
-    return JsonResponse({"status": "ok" if healthy else "unavailable", "checks": results},
-                        status=200 if healthy else 503)
+    return JsonResponse(
+        {"status": "ok" if healthy else "unavailable", "checks": results}, status=200 if healthy else 503
+    )
 
 
 def _metrics_allowed(request):
@@ -83,8 +89,9 @@ def _metrics_allowed(request):
         address = ipaddress.ip_address(request.META.get("REMOTE_ADDR", ""))
     except ValueError:
         return False
-    return any(address in ipaddress.ip_network(allowed, strict=False)
-               for allowed in settings.CANDOR_METRICS_ALLOWED_IPS)
+    return any(
+        address in ipaddress.ip_network(allowed, strict=False) for allowed in settings.CANDOR_METRICS_ALLOWED_IPS
+    )
 
 
 @never_cache
@@ -92,6 +99,7 @@ def metrics(request):
     """Prometheus text format, for a bearer token (CANDOR_METRICS_TOKEN) or an allowed address
     (CANDOR_METRICS_ALLOWED_IPS, loopback by default); anyone else gets 403."""
     if not _metrics_allowed(request):
-        return HttpResponse("Metrics need a bearer token or an allowed address.\n", status=403,
-                            content_type="text/plain")
+        return HttpResponse(
+            "Metrics need a bearer token or an allowed address.\n", status=403, content_type="text/plain"
+        )
     return HttpResponse(exposition(), content_type=CONTENT_TYPE_LATEST)

@@ -1,6 +1,7 @@
 """The task engine is chosen by settings alone, and whichever runs, our rows are the truth: work
 whose task was lost (a wiped Redis, a dead worker) is found again by the sweeps. Each test runs
 on the database backend and on RQ (skipped, saying so, when no Redis answers)."""
+
 import datetime as dt
 import io
 
@@ -9,8 +10,17 @@ from django.core.management import call_command
 
 from comms.models import Message, MessageStatus
 from playbooks.models import PromiseEvent
-from tests.comms.conftest import fake_providers, fake_providers_server, provider_settings  # noqa: F401
-from tests.comms.test_publish_delivery import T0, cast_of_contacts, live_incident, publish_first_update  # noqa: F401
+from tests.comms.conftest import (  # noqa: F401
+    fake_providers,
+    fake_providers_server,
+    provider_settings,
+)
+from tests.comms.test_publish_delivery import (  # noqa: F401
+    T0,
+    cast_of_contacts,
+    live_incident,
+    publish_first_update,
+)
 from tests.playbooks.test_cadence import clients, make_playbook, start_incident, team  # noqa: F401
 
 MINUTE = dt.timedelta(minutes=1)
@@ -23,7 +33,7 @@ def sweep(command):
 
 
 def test_delivery_tasks_lost_with_redis_are_requeued_by_the_outbox_sweep(
-    live_incident, alice, provider_settings, fake_providers, run_worker, settings, task_backend  # noqa: F811
+    live_incident, alice, provider_settings, fake_providers, run_worker, settings, task_backend
 ):
     with time_machine.travel(T0, tick=False):
         publish_first_update(live_incident, alice)
@@ -42,7 +52,7 @@ def test_delivery_tasks_lost_with_redis_are_requeued_by_the_outbox_sweep(
 
 
 def test_promise_timers_lost_with_redis_are_done_by_the_timer_sweep(
-    organization, team, clients, run_worker, task_backend  # noqa: F811
+    organization, team, clients, run_worker, task_backend
 ):
     start_incident(make_playbook(organization), team["alice"], team["frank"])
     run_worker.lose_all_tasks()

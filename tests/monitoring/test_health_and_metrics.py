@@ -1,5 +1,6 @@
 """Health checks, the Prometheus page and searchable logs, as an operator and Prometheus see them.
 Delivery runs on both task backends: the sent count and the task gauges come from either."""
+
 import datetime as dt
 import json
 import logging
@@ -10,8 +11,17 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from candor.logging import JsonFormatter, request_id_var
 from comms.models import Message, MessageStatus
-from tests.comms.conftest import fake_providers, fake_providers_server, provider_settings  # noqa: F401
-from tests.comms.test_publish_delivery import T0, cast_of_contacts, live_incident, publish_first_update  # noqa: F401
+from tests.comms.conftest import (  # noqa: F401
+    fake_providers,
+    fake_providers_server,
+    provider_settings,
+)
+from tests.comms.test_publish_delivery import (  # noqa: F401
+    T0,
+    cast_of_contacts,
+    live_incident,
+    publish_first_update,
+)
 from tests.comms.webhook_helpers import post_twilio
 
 METRICS_TOKEN = "scrape-token-for-tests"
@@ -41,8 +51,11 @@ def value(samples, name, **labels):
 
 def total(samples, name, **labels):
     """Sum of the samples of `name` whose labels include these."""
-    return sum(found for (sample_name, sample_labels), found in samples.items()
-               if sample_name == name and set(labels.items()) <= set(sample_labels))
+    return sum(
+        found
+        for (sample_name, sample_labels), found in samples.items()
+        if sample_name == name and set(labels.items()) <= set(sample_labels)
+    )
 
 
 def test_liveness_answers_without_looking_at_anything(client):
@@ -56,9 +69,7 @@ def test_readiness_checks_database_cache_and_task_queue(client, db, task_backend
     assert response.json()["checks"] == {"database": "ok", "cache": "ok", "task_queue": "ok", "queue_lag": "ok"}
 
 
-def test_readiness_fails_naming_the_lag_when_due_messages_wait_too_long(
-    client, live_incident, alice, settings  # noqa: F811
-):
+def test_readiness_fails_naming_the_lag_when_due_messages_wait_too_long(client, live_incident, alice, settings):
     with time_machine.travel(T0, tick=False):
         publish_first_update(live_incident, alice)
     later = T0 + dt.timedelta(seconds=settings.CANDOR_READY_MAX_QUEUE_LAG_SECONDS + 60)
@@ -86,7 +97,7 @@ def test_metrics_refuse_strangers_and_answer_a_token_or_an_allowed_address(clien
 
 
 def test_metrics_show_what_was_sent_and_what_waits(
-    client, live_incident, alice, provider_settings, fake_providers, run_worker, task_backend  # noqa: F811
+    client, live_incident, alice, provider_settings, fake_providers, run_worker, task_backend
 ):
     before = scrape(client)
     with time_machine.travel(T0, tick=False):
@@ -101,11 +112,15 @@ def test_metrics_show_what_was_sent_and_what_waits(
     assert value(after, "candor_messages", channel="sms", status="sent") == 2
     assert value(after, "candor_messages", channel="email", status="sent") == 3
     accepted = {"channel": "sms", "provider": "twilio", "outcome": "accepted"}
-    assert (value(after, "candor_provider_messages_total", **accepted)
-            - value(before, "candor_provider_messages_total", **accepted)) == 2
+    assert (
+        value(after, "candor_provider_messages_total", **accepted)
+        - value(before, "candor_provider_messages_total", **accepted)
+    ) == 2
     latency = {"channel": "email", "provider": "sendgrid"}
-    assert (value(after, "candor_provider_request_seconds_count", **latency)
-            - value(before, "candor_provider_request_seconds_count", **latency)) >= 1
+    assert (
+        value(after, "candor_provider_request_seconds_count", **latency)
+        - value(before, "candor_provider_request_seconds_count", **latency)
+    ) >= 1
     assert value(after, "candor_promises_due", state="open") == 1
     assert value(after, "candor_deadlines_due", state="open") == 1
     if task_backend == "rq":
@@ -115,7 +130,7 @@ def test_metrics_show_what_was_sent_and_what_waits(
 
 
 def test_transient_errors_count_as_retries_by_error_class(
-    client, live_incident, alice, provider_settings, fake_providers, run_worker  # noqa: F811
+    client, live_incident, alice, provider_settings, fake_providers, run_worker
 ):
     retried = {"channel": "sms", "provider": "twilio"}
     before = total(scrape(client), "candor_delivery_retries_total", **retried)
@@ -133,8 +148,9 @@ def test_forged_webhooks_are_counted(client, db, settings):
     settings.TWILIO_AUTH_TOKEN = "the-real-token"
     refused = {"provider": "twilio", "hook": "status"}
     before = value(scrape(client), "candor_webhook_refused_total", **refused)
-    response = post_twilio(client, "/hooks/twilio/status/", {"MessageSid": "SM1", "MessageStatus": "delivered"},
-                           token="a-forger")
+    response = post_twilio(
+        client, "/hooks/twilio/status/", {"MessageSid": "SM1", "MessageStatus": "delivered"}, token="a-forger"
+    )
     assert response.status_code == 403
     assert value(scrape(client), "candor_webhook_refused_total", **refused) - before == 1
 
@@ -147,7 +163,9 @@ def test_every_response_carries_the_request_id_the_proxy_gave(client, db):
 
 
 def test_production_logs_are_one_json_object_per_line_with_the_context():
-    record = logging.LogRecord("candor.delivery", logging.INFO, __file__, 1, "Message %s: sms %s at %s", (7, "accepted", "twilio"), None)
+    record = logging.LogRecord(
+        "candor.delivery", logging.INFO, __file__, 1, "Message %s: sms %s at %s", (7, "accepted", "twilio"), None
+    )
     record.message_id, record.provider, record.outcome, record.incident = 7, "twilio", "accepted", 42
     token = request_id_var.set("req-1")
     try:
@@ -156,8 +174,15 @@ def test_production_logs_are_one_json_object_per_line_with_the_context():
         request_id_var.reset(token)
     assert "\n" not in line
     assert json.loads(line) | {"time": "t"} == {
-        "time": "t", "level": "INFO", "logger": "candor.delivery", "message": "Message 7: sms accepted at twilio",
-        "request_id": "req-1", "message_id": 7, "provider": "twilio", "outcome": "accepted", "incident": 42,
+        "time": "t",
+        "level": "INFO",
+        "logger": "candor.delivery",
+        "message": "Message 7: sms accepted at twilio",
+        "request_id": "req-1",
+        "message_id": 7,
+        "provider": "twilio",
+        "outcome": "accepted",
+        "incident": 42,
     }
 
 
@@ -168,7 +193,7 @@ def test_readiness_on_rq_pings_redis_and_metrics_count_rq_workers(client, db, re
     assert value(scrape(client), "candor_task_workers") == 0  # none running: the "worker gone" alert fires
 
 
-def test_sent_messages_count_only_once_in_the_gauge(client, live_incident, alice):  # noqa: F811
+def test_sent_messages_count_only_once_in_the_gauge(client, live_incident, alice):
     with time_machine.travel(T0, tick=False):
         publish_first_update(live_incident, alice)
     Message.objects.filter(channel="sms").update(status=MessageStatus.FAILED)
