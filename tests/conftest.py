@@ -87,6 +87,8 @@ BOTH_TASK_BACKENDS = {
     "tests/comms/test_publish_delivery.py",
     "tests/playbooks/test_cadence.py",
     "tests/playbooks/test_deadlines_clock.py",
+    "tests/debriefs/test_surveys.py",
+    "tests/client_side/test_acknowledgements.py",
     "tests/comms/test_rq_engine.py",
     "tests/monitoring/test_health_and_metrics.py",
 }
