@@ -12,6 +12,7 @@ work the workers are about to take, as several machines would. Prints messages p
 second per channel, time from publish to the first provider request and to the last, peak
 memory, and the number of messages lost or duplicated (must be 0).
 """
+
 import argparse
 import collections
 import os
@@ -27,21 +28,23 @@ sys.path.insert(0, str(ROOT))
 
 
 def configure_environment(base_url, database_url):
-    os.environ.update({
-        "DJANGO_SETTINGS_MODULE": "candor.settings",
-        "DATABASE_URL": database_url,
-        "CANDOR_SMS_PROVIDER": "twilio",
-        "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
-        "TWILIO_AUTH_TOKEN": "bench-token",
-        "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
-        "TWILIO_API_BASE_URL": base_url,
-        "CANDOR_EMAIL_PROVIDER": "sendgrid",
-        "SENDGRID_API_KEY": "SG.bench",
-        "SENDGRID_WEBHOOK_PUBLIC_KEY": "bench-not-used",
-        "SENDGRID_API_HOST": base_url,
-        "LOG_LEVEL": "WARNING",
-        "DEBUG": "1",
-    })
+    os.environ.update(
+        {
+            "DJANGO_SETTINGS_MODULE": "candor.settings",
+            "DATABASE_URL": database_url,
+            "CANDOR_SMS_PROVIDER": "twilio",
+            "TWILIO_ACCOUNT_SID": "AC" + "0" * 32,
+            "TWILIO_AUTH_TOKEN": "bench-token",
+            "TWILIO_MESSAGING_SERVICE_SID": "MG" + "0" * 32,
+            "TWILIO_API_BASE_URL": base_url,
+            "CANDOR_EMAIL_PROVIDER": "sendgrid",
+            "SENDGRID_API_KEY": "SG.bench",
+            "SENDGRID_WEBHOOK_PUBLIC_KEY": "bench-not-used",
+            "SENDGRID_API_HOST": base_url,
+            "LOG_LEVEL": "WARNING",
+            "DEBUG": "1",
+        }
+    )
 
 
 def reset_database(database_url):
@@ -68,8 +71,14 @@ def seed(n):
     commander = User.objects.create_user("bench", organization=organization, role=Role.COMMANDER)
     languages = [("en", "Europe/London"), ("de", "Europe/Berlin"), ("ja", "Asia/Tokyo"), ("es", "Europe/Madrid")]
     clients = ClientAccount.objects.bulk_create(
-        ClientAccount(organization=organization, name=f"Client {i}", country="DE", tags=["api"],
-                      default_language=languages[i % 4][0], timezone=languages[i % 4][1])
+        ClientAccount(
+            organization=organization,
+            name=f"Client {i}",
+            country="DE",
+            tags=["api"],
+            default_language=languages[i % 4][0],
+            timezone=languages[i % 4][1],
+        )
         for i in range(max(1, n // 50))
     )
     contacts = []
@@ -78,18 +87,35 @@ def seed(n):
         if i % 2 == 0:
             contacts.append(Contact(client=client, name=f"Reader {i}", email=f"reader{i}@bench.example"))
         else:
-            contacts.append(Contact(client=client, name=f"Reader {i}", phone=f"+4915{i:09d}", accepts_email=False,
-                                    accepts_sms=True, sms_consent=SmsConsent.GRANTED))
+            contacts.append(
+                Contact(
+                    client=client,
+                    name=f"Reader {i}",
+                    phone=f"+4915{i:09d}",
+                    accepts_email=False,
+                    accepts_sms=True,
+                    sms_consent=SmsConsent.GRANTED,
+                )
+            )
     Contact.objects.bulk_create(contacts, batch_size=5000)
-    playbook = Playbook.objects.create(organization=organization, kind="outage", name="Bench", slug="bench",
-                                       audience_all_clients=True)
+    playbook = Playbook.objects.create(
+        organization=organization, kind="outage", name="Bench", slug="bench", audience_all_clients=True
+    )
     stage = PlaybookStage.objects.create(playbook=playbook, stage="investigating", cadence_minutes=30)
     for language, _ in languages:
-        StageMessage.objects.create(stage=stage, language=language, channel="email", subject="{{ incident_title }}",
-                                    body="Hello {{ contact_name }}. {{ stage }}. Next update {{ next_update_at }}. "
-                                         "{{ status_url }}")
-        StageMessage.objects.create(stage=stage, language=language, channel="sms",
-                                    body="{{ stage }}. Next {{ next_update_at }}. {{ status_url }} STOP to opt out")
+        StageMessage.objects.create(
+            stage=stage,
+            language=language,
+            channel="email",
+            subject="{{ incident_title }}",
+            body="Hello {{ contact_name }}. {{ stage }}. Next update {{ next_update_at }}. {{ status_url }}",
+        )
+        StageMessage.objects.create(
+            stage=stage,
+            language=language,
+            channel="sms",
+            body="{{ stage }}. Next {{ next_update_at }}. {{ status_url }} STOP to opt out",
+        )
     incident = incident_create(playbook=playbook, actor=commander, title="Bench outage")
     incident = incident_transition(incident=incident, name="activate", actor=commander)
     return incident, commander
@@ -98,9 +124,14 @@ def seed(n):
 def start_rq_workers(workers, sweeps):
     """Workers serving every queue, and outbox sweeps re-enqueueing every second."""
     processes = []
-    commands = [("rq-worker", [sys.executable, "manage.py", "rqworker", "default", "email", "sms", "timers",
-                               "--with-scheduler"], workers),
-                ("sweep", [sys.executable, "manage.py", "sweep_outbox", "--every", "1"], sweeps)]
+    commands = [
+        (
+            "rq-worker",
+            [sys.executable, "manage.py", "rqworker", "default", "email", "sms", "timers", "--with-scheduler"],
+            workers,
+        ),
+        ("sweep", [sys.executable, "manage.py", "sweep_outbox", "--every", "1"], sweeps),
+    ]
     for name, command, count in commands:
         for number in range(count):
             log = open(ROOT / "var" / f"bench-{name}-{number}.log", "w+b")  # noqa: SIM115 (closed with the process)
@@ -203,7 +234,9 @@ def main():
     expected_email = {mid for mid, channel, _, _ in messages if channel == "email"}
     expected_sms = {to for _, channel, to, _ in messages if channel == "sms"}
     lost = len(expected_email - set(received_email)) + len(expected_sms - set(received_sms))
-    duplicated = sum(c - 1 for c in received_email.values() if c > 1) + sum(c - 1 for c in received_sms.values() if c > 1)
+    duplicated = sum(c - 1 for c in received_email.values() if c > 1) + sum(
+        c - 1 for c in received_sms.values() if c > 1
+    )
     statuses = collections.Counter(status for *_, status in messages)
 
     def rate(items, count):
@@ -228,8 +261,10 @@ def main():
     print(f"recipients                  {args.n} ({len(expected_email)} email, {len(expected_sms)} SMS)")
     print(f"database                    {django.db.connection.vendor}")
     if args.tasks == "rq":
-        print(f"task engine                 RQ on Redis: {args.rq_workers} workers on every queue, "
-              f"{args.sweeps} outbox sweeps racing them")
+        print(
+            f"task engine                 RQ on Redis: {args.rq_workers} workers on every queue, "
+            f"{args.sweeps} outbox sweeps racing them"
+        )
         print(f"provider latency            {args.latency_ms:.0f} ms; SMS x {args.sms_concurrency} concurrent")
     else:
         print(f"task engine                 database: {args.email_workers} email, {args.sms_workers} SMS workers")
@@ -238,10 +273,14 @@ def main():
     print(f"first provider request      {first:.2f} s after publish began")
     print(f"last provider request       {last:.2f} s after publish began")
     email_count, sms_count = sum(received_email.values()), sum(received_sms.values())
-    print(f"email handed over           {rate(email_requests, email_count):,.0f} /s overall, "
-          f"{steady_rate(email_requests, email_count):,.0f} /s first to last request ({len(email_requests)} requests)")
-    print(f"SMS handed over             {rate(sms_requests, sms_count):,.0f} /s overall, "
-          f"{steady_rate(sms_requests, sms_count):,.0f} /s first to last request")
+    print(
+        f"email handed over           {rate(email_requests, email_count):,.0f} /s overall, "
+        f"{steady_rate(email_requests, email_count):,.0f} /s first to last request ({len(email_requests)} requests)"
+    )
+    print(
+        f"SMS handed over             {rate(sms_requests, sms_count):,.0f} /s overall, "
+        f"{steady_rate(sms_requests, sms_count):,.0f} /s first to last request"
+    )
     print(f"final statuses              {dict(statuses)}")
     print(f"peak memory                 workers {worker_peak_mb:.0f} MB (largest), publisher {own_peak_mb:.0f} MB")
     print(f"lost                        {lost}")
@@ -251,7 +290,7 @@ def main():
         worker.log.seek(0)
         errors = worker.log.read().decode(errors="replace")
         if "Traceback" in errors and args.tasks == "database":
-            print(f"worker error (see {worker.log.name}):\n" + errors[errors.index("Traceback"):][:2000])
+            print(f"worker error (see {worker.log.name}):\n" + errors[errors.index("Traceback") :][:2000])
     sys.exit(0 if lost == 0 and duplicated == 0 else 1)
 
 

@@ -3,6 +3,7 @@
 Local default: SQLite under var/, console providers, a generated secret key.
 Production (DEBUG=0): SECRET_KEY, ALLOWED_HOSTS and CANDOR_PUBLIC_URL must be set, or start fails.
 """
+
 import os
 import secrets
 from pathlib import Path
@@ -251,9 +252,7 @@ if CANDOR_SMS_PROVIDER == "twilio" and not (
         "TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER."
     )
 if CANDOR_EMAIL_PROVIDER == "sendgrid" and not (SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY):
-    raise ImproperlyConfigured(
-        "CANDOR_EMAIL_PROVIDER=sendgrid needs SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY."
-    )
+    raise ImproperlyConfigured("CANDOR_EMAIL_PROVIDER=sendgrid needs SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY.")
 
 # Logs: one JSON object per line when DEBUG is off (request id, incident, message id, provider,
 # outcome as fields), readable text under `make run`. CANDOR_LOG_FORMAT=json|text overrides.
@@ -325,13 +324,22 @@ CANDOR_CACHE_URL = env("CANDOR_CACHE_URL", "")
 if CANDOR_CACHE_URL.startswith(("redis://", "rediss://")):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CANDOR_CACHE_URL}}
 elif CANDOR_CACHE_URL.startswith("pymemcache://"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-                          "LOCATION": CANDOR_CACHE_URL.removeprefix("pymemcache://")}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+            "LOCATION": CANDOR_CACHE_URL.removeprefix("pymemcache://"),
+        }
+    }
 elif CANDOR_CACHE_URL:
     raise ImproperlyConfigured("CANDOR_CACHE_URL must start with redis://, rediss:// or pymemcache://.")
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "candor",
-                          "OPTIONS": {"MAX_ENTRIES": 5000}}}
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "candor",
+            "OPTIONS": {"MAX_ENTRIES": 5000},
+        }
+    }
 CANDOR_PAGE_CACHE_SECONDS = int(env("CANDOR_PAGE_CACHE_SECONDS", "3600"))
 
 # Kept promises: update cadence timers, deadline clocks and internal alerts (playbooks.cadence).

@@ -1,4 +1,5 @@
 """Candor's URL map: health and metrics, the console, the API, client pages, provider webhooks and the admin."""
+
 from django.contrib import admin
 from django.urls import include, path
 

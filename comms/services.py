@@ -4,6 +4,7 @@ opt-outs and replies. Each side effect has exactly one function here that causes
 What flows back up to the caller (a failed message, an unreachable contact, a client's reply)
 is handed to the one handler named by settings.CANDOR_COMMS_EVENT_HANDLER.
 """
+
 import datetime as dt
 import json
 import logging
@@ -141,7 +142,8 @@ def messages_queue(*, organization, topic, source, contents, recipients):
             "source": source,
             "content_id": content_rows[recipient.content_key].pk,
             "fallback_content_id": content_rows[recipient.fallback_content_key].pk
-            if recipient.fallback_content_key else None,
+            if recipient.fallback_content_key
+            else None,
             "substitutions": recipient.substitutions,
             "to_address": recipient.contact.email if recipient.channel == "email" else recipient.contact.phone,
             "consent_at_send": recipient.contact.sms_consent if recipient.channel == "sms" else "",
@@ -218,11 +220,19 @@ def _claim(channel, limit, now):
         if isinstance(substitutions, str):
             substitutions = json.loads(substitutions)
         subject, body = contents[content_id]
-        claimed.append(ClaimedMessage(
-            pk=pk, channel=channel, to_address=to_address,
-            to_name=names.get(contact_id, "") if contact_id else user_names.get(user_id, ""),
-            substitutions=substitutions or {}, subject=subject, body=body, attempts=attempts, claim=token,
-        ))
+        claimed.append(
+            ClaimedMessage(
+                pk=pk,
+                channel=channel,
+                to_address=to_address,
+                to_name=names.get(contact_id, "") if contact_id else user_names.get(user_id, ""),
+                substitutions=substitutions or {},
+                subject=subject,
+                body=body,
+                attempts=attempts,
+                claim=token,
+            )
+        )
     return claimed
 
 
@@ -332,37 +342,88 @@ def message_fail(*, message, status, error_code, error, provider="", recipient_o
     """A message will not arrive: record it, opt the contact out if the provider says so, fall
     back to email for SMS when possible, and tell the caller."""
     at = at or timezone.now()
-    updated = Message.objects.filter(pk=message.pk).exclude(status__in=FAILED_STATUSES | {MessageStatus.DELIVERED}).update(
-        status=status,
-        error_code=error_code,
-        last_error=error,
-        failed_at=at,
-        status_changed_at=at,
-        provider=provider or message.provider,
+    updated = (
+        Message.objects.filter(pk=message.pk)
+        .exclude(status__in=FAILED_STATUSES | {MessageStatus.DELIVERED})
+        .update(
+            status=status,
+            error_code=error_code,
+            last_error=error,
+            failed_at=at,
+            status_changed_at=at,
+            provider=provider or message.provider,
+        )
     )
     if not updated:
         return
     message.refresh_from_db()
     if message.contact_id is None:
         # An internal alert to a member of the team: no consent, fallback or reachability to track.
-        _emit(CommsEvent("team_message_failed", message.topic, message.organization_id, None, message.pk, at,
-                         {"channel": message.channel, "status": status, "error_code": error_code, "error": error,
-                          "source": message.source, "user": message.user_id}))
+        _emit(
+            CommsEvent(
+                "team_message_failed",
+                message.topic,
+                message.organization_id,
+                None,
+                message.pk,
+                at,
+                {
+                    "channel": message.channel,
+                    "status": status,
+                    "error_code": error_code,
+                    "error": error,
+                    "source": message.source,
+                    "user": message.user_id,
+                },
+            )
+        )
         return
     contact = Contact.objects.select_for_update().get(pk=message.contact_id)
     if recipient_opted_out and message.channel == "sms" and contact.sms_consent != SmsConsent.OPTED_OUT:
         contact.opt_out_of_sms(at=at)
         contact.save(update_fields=["sms_consent", "sms_opted_out_at", "updated_at"])
-        _emit(CommsEvent("contact_opted_out", message.topic, message.organization_id, contact.pk, message.pk, at,
-                         {"reason": f"provider refused: {error_code}"}))
-    _emit(CommsEvent("message_failed", message.topic, message.organization_id, contact.pk, message.pk, at,
-                     {"channel": message.channel, "status": status, "error_code": error_code, "error": error,
-                      "source": message.source}))
+        _emit(
+            CommsEvent(
+                "contact_opted_out",
+                message.topic,
+                message.organization_id,
+                contact.pk,
+                message.pk,
+                at,
+                {"reason": f"provider refused: {error_code}"},
+            )
+        )
+    _emit(
+        CommsEvent(
+            "message_failed",
+            message.topic,
+            message.organization_id,
+            contact.pk,
+            message.pk,
+            at,
+            {
+                "channel": message.channel,
+                "status": status,
+                "error_code": error_code,
+                "error": error,
+                "source": message.source,
+            },
+        )
+    )
     if message.channel == "sms" and _queue_email_fallback(message, contact, at):
         return
     if not Message.objects.filter(source=message.source, contact=contact).exclude(status__in=FAILED_STATUSES).exists():
-        _emit(CommsEvent("contact_unreachable", message.topic, message.organization_id, contact.pk, message.pk, at,
-                         {"source": message.source}))
+        _emit(
+            CommsEvent(
+                "contact_unreachable",
+                message.topic,
+                message.organization_id,
+                contact.pk,
+                message.pk,
+                at,
+                {"source": message.source},
+            )
+        )
 
 
 def _queue_email_fallback(sms, contact, at):
@@ -385,8 +446,11 @@ def _queue_email_fallback(sms, contact, at):
         status_changed_at=at,
     )
     _enqueue_delivery("email")
-    _emit(CommsEvent("fallback_queued", sms.topic, sms.organization_id, contact.pk, fallback.pk, at,
-                     {"source": sms.source}))
+    _emit(
+        CommsEvent(
+            "fallback_queued", sms.topic, sms.organization_id, contact.pk, fallback.pk, at, {"source": sms.source}
+        )
+    )
     return True
 
 
@@ -395,8 +459,18 @@ def _queue_email_fallback(sms, contact, at):
 
 
 def message_record_event(
-    *, message, status, at, provider, event, dedup_key, payload=None, error_code="", error="",
-    recipient_opted_out=False, provider_message_id="",
+    *,
+    message,
+    status,
+    at,
+    provider,
+    event,
+    dedup_key,
+    payload=None,
+    error_code="",
+    error="",
+    recipient_opted_out=False,
+    provider_message_id="",
 ):
     """Record a provider's report once and move the message forward (never backwards).
 
@@ -408,22 +482,35 @@ def message_record_event(
         try:
             with transaction.atomic():
                 MessageEvent.objects.create(
-                    message=message, provider=provider, event=event, dedup_key=dedup_key,
+                    message=message,
+                    provider=provider,
+                    event=event,
+                    dedup_key=dedup_key,
                     provider_message_id=provider_message_id or (message.provider_message_id if message else ""),
-                    status=status or "", error_code=error_code or "", occurred_at=at, payload=payload or {},
+                    status=status or "",
+                    error_code=error_code or "",
+                    occurred_at=at,
+                    payload=payload or {},
                 )
         except IntegrityError:
             return False
         if message is not None and status:
-            _apply_status(message, status, at=at, error_code=error_code, error=error,
-                          recipient_opted_out=recipient_opted_out)
+            _apply_status(
+                message, status, at=at, error_code=error_code, error=error, recipient_opted_out=recipient_opted_out
+            )
     return True
 
 
 def _apply_status(message, status, *, at, error_code="", error="", recipient_opted_out=False):
     if status in FAILED_STATUSES:
-        message_fail(message=message, status=status, error_code=error_code, error=error, at=at,
-                     recipient_opted_out=recipient_opted_out)
+        message_fail(
+            message=message,
+            status=status,
+            error_code=error_code,
+            error=error,
+            at=at,
+            recipient_opted_out=recipient_opted_out,
+        )
         return
     message.refresh_from_db()
     if not message.can_move_to(status):
@@ -465,9 +552,14 @@ def _apply_early_reports(provider_name, messages):
         with transaction.atomic():
             MessageEvent.objects.filter(pk=report.pk).update(message=message)
             if report.status:
-                _apply_status(message, report.status, at=report.occurred_at, error_code=report.error_code,
-                              error=f"{provider_name} reported {report.event}",
-                              recipient_opted_out=report.error_code == "21610")
+                _apply_status(
+                    message,
+                    report.status,
+                    at=report.occurred_at,
+                    error_code=report.error_code,
+                    error=f"{provider_name} reported {report.event}",
+                    recipient_opted_out=report.error_code == "21610",
+                )
 
 
 @transaction.atomic
@@ -522,10 +614,13 @@ def inbound_sms_receive(*, provider_message_id, from_number, to_number, body, at
     if existing is not None:
         return InboundOutcome(existing, False, "")
     kind = classify_inbound(body)
-    contacts = list(Contact.objects.select_for_update(of=("self",)).select_related("client__organization").filter(phone=from_number))
+    contacts = list(
+        Contact.objects.select_for_update(of=("self",)).select_related("client__organization").filter(phone=from_number)
+    )
     last_message = (
         Message.objects.filter(to_address=from_number, channel="sms", contact__isnull=False)
-        .order_by("-queued_at").first()
+        .order_by("-queued_at")
+        .first()
     )
     contact = last_message.contact if last_message else (contacts[0] if contacts else None)
     organization = contact.client.organization if contact else None
@@ -546,8 +641,17 @@ def inbound_sms_receive(*, provider_message_id, from_number, to_number, body, at
         for each in changed:
             each.opt_out_of_sms(at=at)
             each.save(update_fields=["sms_consent", "sms_opted_out_at", "updated_at"])
-            _emit(CommsEvent("contact_opted_out", inbound.topic, each.client.organization_id, each.pk, None, at,
-                             {"reason": "replied " + body.strip()}))
+            _emit(
+                CommsEvent(
+                    "contact_opted_out",
+                    inbound.topic,
+                    each.client.organization_id,
+                    each.pk,
+                    None,
+                    at,
+                    {"reason": "replied " + body.strip()},
+                )
+            )
         # At most one confirmation: only when this reply changed something.
         if changed:
             reply = "You will get no more SMS from us. Reply START to receive them again."
@@ -562,9 +666,17 @@ def inbound_sms_receive(*, provider_message_id, from_number, to_number, body, at
         help_text = organization.sms_help_text if organization else ""
         reply = help_text or "Crisis updates from Candor. Reply STOP to opt out."
     else:
-        _emit(CommsEvent("client_reply", inbound.topic, organization.pk if organization else None,
-                         contact.pk if contact else None, None, at,
-                         {"body": body, "from": from_number, "inbound_id": inbound.pk}))
+        _emit(
+            CommsEvent(
+                "client_reply",
+                inbound.topic,
+                organization.pk if organization else None,
+                contact.pk if contact else None,
+                None,
+                at,
+                {"body": body, "from": from_number, "inbound_id": inbound.pk},
+            )
+        )
     return InboundOutcome(inbound, True, reply)
 
 
@@ -586,14 +698,20 @@ def outbox_sweep(*, now=None):
         stuck = Message.objects.filter(status=MessageStatus.SENDING, claimed_at__lt=stuck_before)
         recovered_channels = Counter(stuck.values_list("channel", flat=True))
         recovered = stuck.update(
-            status=MessageStatus.QUEUED, claim="", next_attempt_at=now, status_changed_at=now,
+            status=MessageStatus.QUEUED,
+            claim="",
+            next_attempt_at=now,
+            status_changed_at=now,
             last_error="Recovered from a worker that stopped while sending.",
         )
         due = {}
         for channel in ("email", "sms"):
-            count = recovered_channels[channel] + Message.objects.filter(
-                channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=neglected_before
-            ).count()
+            count = (
+                recovered_channels[channel]
+                + Message.objects.filter(
+                    channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=neglected_before
+                ).count()
+            )
             if count:
                 due[channel] = count
                 _enqueue_delivery(channel, batches=-(-count // batch_size(channel)))

@@ -3,6 +3,7 @@
 Each view checks the provider's signature first (anything forged or unreadable is 403 and
 changes nothing), then translates the payload into calls to the comms services.
 """
+
 import datetime as dt
 import hashlib
 import json

@@ -3,6 +3,7 @@
 Northwind (the organisation under test): alice is a commander, bob a communicator, carol in
 leadership, dave an admin, frank a second commander. Globex (another tenant): eve, a commander.
 """
+
 import io
 import logging
 import os
@@ -137,9 +138,7 @@ def task_backend(request):
         url = request.getfixturevalue("redis_test_db")
         settings = request.getfixturevalue("settings")
         settings.RQ_QUEUES = {name: {"URL": url} for name in settings.CANDOR_TASK_QUEUES}
-        settings.TASKS = {
-            "default": {"BACKEND": settings.TASK_BACKENDS["rq"], "QUEUES": settings.CANDOR_TASK_QUEUES}
-        }
+        settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["rq"], "QUEUES": settings.CANDOR_TASK_QUEUES}}
     return backend
 
 
@@ -157,8 +156,14 @@ class DatabaseWorker:
         from django.core.management import call_command
 
         call_command(
-            "db_worker", "--batch", "--queue-name", "*", "--no-startup-delay", "--no-reload",
-            stdout=io.StringIO(), stderr=io.StringIO(),
+            "db_worker",
+            "--batch",
+            "--queue-name",
+            "*",
+            "--no-startup-delay",
+            "--no-reload",
+            stdout=io.StringIO(),
+            stderr=io.StringIO(),
         )
 
     def lose_all_tasks(self):
@@ -187,9 +192,7 @@ class RQWorker:
             pending, connection.run_on_commit[:] = connection.run_on_commit[:], []
             for _savepoints, callback, _robust in pending:
                 callback()
-            worker = django_rq.get_worker(
-                *settings.CANDOR_TASK_QUEUES, job_class=Job, worker_class=SimpleWorker
-            )
+            worker = django_rq.get_worker(*settings.CANDOR_TASK_QUEUES, job_class=Job, worker_class=SimpleWorker)
             worker.log.setLevel(logging.WARNING)
             did_work = worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
             if not pending and not did_work and not connection.run_on_commit:

@@ -1,5 +1,6 @@
 """A stage asks clients to confirm an action: by the button on their status page or by SMS
 keyword; the commander sees who confirmed, when and how; silent clients are chased once."""
+
 import datetime as dt
 import re
 
@@ -50,7 +51,10 @@ def test_a_contact_confirms_with_the_button_and_the_page_then_says_who_confirmed
     row = ClientAcknowledgement.objects.get(incident=recall, client=anna.client)
     assert (row.confirmed_by, row.confirmed_via, row.confirmed_at) == (anna, "page", T0 + dt.timedelta(minutes=10))
     [entry] = confirmations(recall)
-    assert entry.note == "Berliner Bank confirmed (Anna Schmidt, on the status page): Confirm that you have quarantined lot 4711."
+    assert (
+        entry.note
+        == "Berliner Bank confirmed (Anna Schmidt, on the status page): Confirm that you have quarantined lot 4711."
+    )
 
 
 @time_machine.travel(T0 + dt.timedelta(minutes=10), tick=False)
@@ -133,7 +137,10 @@ def test_the_commander_sees_per_client_who_confirmed_when_and_who_has_not(client
     tokyo, berlin = acknowledgement_status(incident=recall)
     assert (tokyo.client_name, tokyo.is_confirmed, tokyo.confirmed_by) == ("Tokyo Trading", False, "")
     assert (berlin.client_name, berlin.is_confirmed, berlin.confirmed_by, berlin.confirmed_via) == (
-        "Berliner Bank", True, "Anna Schmidt", "page"
+        "Berliner Bank",
+        True,
+        "Anna Schmidt",
+        "page",
     )
     assert berlin.confirmed_at == T0 + dt.timedelta(minutes=20)
     assert berlin.request == ACKNOWLEDGEMENT["en"]["request"]
@@ -151,7 +158,9 @@ def test_silent_clients_are_reminded_and_escalated_to_their_account_owner_once(
     # Publishing the stage's first update scheduled the chase for two hours later.
     [chase] = DBTaskResult.objects.filter(task_path="playbooks.ack_tasks.chase_acknowledgements")
     assert (chase.queue_name, chase.run_after, chase.args_kwargs["kwargs"]) == (
-        "timers", CHASE_AT, {"incident_id": recall.pk}
+        "timers",
+        CHASE_AT,
+        {"incident_id": recall.pk},
     )
     with time_machine.travel(CHASE_AT, tick=False):
         run_worker()  # the chase task scheduled at publish time runs now
@@ -160,7 +169,9 @@ def test_silent_clients_are_reminded_and_escalated_to_their_account_owner_once(
     assert {(m.contact, m.channel) for m in reminders} == {(kenji, "email"), (kenji, "sms")}  # Anna confirmed
     sms = reminders.get(channel="sms")
     _, body = sms.rendered
-    assert body.startswith("Northwind: リマインダー：まだご確認をいただいておりません。 ロット4711を隔離したことをご確認ください。")
+    assert body.startswith(
+        "Northwind: リマインダー：まだご確認をいただいておりません。 ロット4711を隔離したことをご確認ください。"
+    )
     assert "CONFIRMED と返信" in body and PUBLIC_URL not in body and "/s/" in body
     escalation = Message.objects.get(source__startswith=f"ack-escalation:{recall.pk}:", user=frank, channel="email")
     assert escalation.content.subject == "Not confirmed: Tokyo Trading (Recall of lot 4711)"
@@ -199,21 +210,25 @@ def test_the_request_is_edited_with_the_playbook_and_frozen_into_each_incident(r
     recall.playbook.refresh_from_db()
     assert recall.playbook.version > version
     assert recall.playbook.snapshot()["stages"]["announced"]["acknowledgement"]["texts"]["en"] == {
-        "request": "Confirm you destroyed lot 4711.", "keyword": "DESTROYED"
+        "request": "Confirm you destroyed lot 4711.",
+        "keyword": "DESTROYED",
     }
     recall.refresh_from_db()
     assert recall.stage_plan("announced")["acknowledgement"] == {"texts": ACKNOWLEDGEMENT, "chase_after_minutes": 120}
     assert recall.stage_plan("assessing")["acknowledgement"] is None
 
 
-@pytest.mark.parametrize("texts, message", [
-    ({}, "at least one language"),
-    ({"en": {"request": "Confirm.", "keyword": "STOP"}}, "already means something by SMS"),
-    ({"en": {"request": "Confirm.", "keyword": "yes"}}, "already means something by SMS"),
-    ({"en": {"request": "Confirm.", "keyword": "two words"}}, "one word"),
-    ({"en": {"request": "", "keyword": "OK"}}, "request is empty"),
-    ({"xx": {"request": "Confirm.", "keyword": "OK"}}, "Unknown language"),
-])
+@pytest.mark.parametrize(
+    "texts, message",
+    [
+        ({}, "at least one language"),
+        ({"en": {"request": "Confirm.", "keyword": "STOP"}}, "already means something by SMS"),
+        ({"en": {"request": "Confirm.", "keyword": "yes"}}, "already means something by SMS"),
+        ({"en": {"request": "Confirm.", "keyword": "two words"}}, "one word"),
+        ({"en": {"request": "", "keyword": "OK"}}, "request is empty"),
+        ({"xx": {"request": "Confirm.", "keyword": "OK"}}, "Unknown language"),
+    ],
+)
 def test_a_request_that_could_not_work_is_refused(recall, texts, message):
     stage = recall.playbook.stages.get(stage="assessing")
     with pytest.raises(ValidationError, match=message):
@@ -225,14 +240,17 @@ def test_the_request_is_editable_as_a_form_like_the_admins(recall):
 
     stage = recall.playbook.stages.get(stage="remedy_available")
     form_class = modelform_factory(StageAcknowledgement, fields=["stage", "texts", "chase_after_minutes"])
-    form = form_class({
-        "stage": stage.pk,
-        "texts": '{"en": {"request": "Confirm you returned the units.", "keyword": " returned! "}}',
-        "chase_after_minutes": "60",
-    })
+    form = form_class(
+        {
+            "stage": stage.pk,
+            "texts": '{"en": {"request": "Confirm you returned the units.", "keyword": " returned! "}}',
+            "chase_after_minutes": "60",
+        }
+    )
     assert form.is_valid(), form.errors
     saved = form.save()
     assert saved.texts == {"en": {"request": "Confirm you returned the units.", "keyword": "RETURNED"}}
-    refused = form_class({"stage": stage.pk, "texts": '{"en": {"request": "x", "keyword": "HELP"}}',
-                          "chase_after_minutes": "60"})
+    refused = form_class(
+        {"stage": stage.pk, "texts": '{"en": {"request": "x", "keyword": "HELP"}}', "chase_after_minutes": "60"}
+    )
     assert not refused.is_valid() and "already means something by SMS" in str(refused.errors)

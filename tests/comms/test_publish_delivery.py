@@ -1,5 +1,6 @@
 """Publishing an update: who gets what, in which words, through the real SDKs to the fake
 providers, and what happens when providers fail. Time is travelled, never slept."""
+
 import datetime as dt
 import json
 
@@ -20,16 +21,23 @@ from tests.conftest import make_client, make_contact
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.timezone.utc)
 
 TEXTS = {
-    "en": {"subject": "{{ incident_title }}: {{ stage }}",
-           "body": "Dear {{ contact_name }} at {{ client_name }}. {{ stage }}. Next update by {{ next_update_at }}. "
-                   "Status: {{ status_url }} Preferences: {{ preferences_url }}",
-           "sms": "{{ organization_name }}: {{ incident_title }}. {{ stage }}. Next update {{ next_update_at }}. "
-                  "{{ status_url }} Reply STOP to opt out."},
-    "de": {"subject": "{{ incident_title }}: {{ stage }}",
-           "body": "Guten Tag {{ contact_name }}. {{ stage }}. Nächste Meldung: {{ next_update_at }}. {{ status_url }}",
-           "sms": "{{ organization_name }}: {{ stage }}. Nächste Meldung {{ next_update_at }}. {{ status_url }}"},
-    "ja": {"subject": "{{ incident_title }}", "body": "{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
-           "sms": "{{ organization_name }}: {{ stage }}。次回 {{ next_update_at }}。{{ status_url }}"},
+    "en": {
+        "subject": "{{ incident_title }}: {{ stage }}",
+        "body": "Dear {{ contact_name }} at {{ client_name }}. {{ stage }}. Next update by {{ next_update_at }}. "
+        "Status: {{ status_url }} Preferences: {{ preferences_url }}",
+        "sms": "{{ organization_name }}: {{ incident_title }}. {{ stage }}. Next update {{ next_update_at }}. "
+        "{{ status_url }} Reply STOP to opt out.",
+    },
+    "de": {
+        "subject": "{{ incident_title }}: {{ stage }}",
+        "body": "Guten Tag {{ contact_name }}. {{ stage }}. Nächste Meldung: {{ next_update_at }}. {{ status_url }}",
+        "sms": "{{ organization_name }}: {{ stage }}. Nächste Meldung {{ next_update_at }}. {{ status_url }}",
+    },
+    "ja": {
+        "subject": "{{ incident_title }}",
+        "body": "{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
+        "sms": "{{ organization_name }}: {{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
+    },
 }
 
 
@@ -40,10 +48,10 @@ def make_outage_playbook(organization, *, needs_approval=False, sms_text=None):
             playbook=playbook, stage=stage_name, cadence_minutes=30, needs_approval=needs_approval
         )
         for language, words in TEXTS.items():
-            StageMessage.objects.create(stage=stage, language=language, channel="email",
-                                        subject=words["subject"], body=words["body"])
-            StageMessage.objects.create(stage=stage, language=language, channel="sms",
-                                        body=sms_text or words["sms"])
+            StageMessage.objects.create(
+                stage=stage, language=language, channel="email", subject=words["subject"], body=words["body"]
+            )
+            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=sms_text or words["sms"])
     ChecklistItem.objects.create(playbook=playbook, title="First notice", due_after_hours=1)
     return playbook
 
@@ -51,18 +59,31 @@ def make_outage_playbook(organization, *, needs_approval=False, sms_text=None):
 @pytest.fixture
 def cast_of_contacts(organization):
     berlin = make_client(organization, name="Berliner Bank", tags=["payments"])
-    tokyo = make_client(organization, name="Tokyo Trading", country="JP", default_language="ja",
-                        timezone="Asia/Tokyo", tags=["payments"])
-    boston = make_client(organization, name="Boston Retail", country="US", default_language="en",
-                         timezone="America/New_York", tags=["payments"])
+    tokyo = make_client(
+        organization,
+        name="Tokyo Trading",
+        country="JP",
+        default_language="ja",
+        timezone="Asia/Tokyo",
+        tags=["payments"],
+    )
+    boston = make_client(
+        organization,
+        name="Boston Retail",
+        country="US",
+        default_language="en",
+        timezone="America/New_York",
+        tags=["payments"],
+    )
     make_client(organization, name="Unaffected Ltd", country="GB", default_language="en", tags=["dashboard"])
     return {
         "anna": make_contact(berlin, "Anna Schmidt", phone="+4915112345678"),
         "kenji": make_contact(tokyo, "Kenji Sato", email="", phone="+819012345678", accepts_email=False),
         "john": make_contact(boston, "John Miller"),
         "fatima": make_contact(berlin, "Fatima Kaya", language="fr"),
-        "olaf": make_contact(berlin, "Olaf Opted", phone="+4915198765432", sms_consent=SmsConsent.OPTED_OUT,
-                             accepts_email=False),
+        "olaf": make_contact(
+            berlin, "Olaf Opted", phone="+4915198765432", sms_consent=SmsConsent.OPTED_OUT, accepts_email=False
+        ),
         "bianca": make_contact(boston, "Bianca Bounced", email_status=EmailStatus.BOUNCED),
     }
 
@@ -71,8 +92,9 @@ def cast_of_contacts(organization):
 def live_incident(organization, alice, cast_of_contacts):
     with time_machine.travel(T0, tick=False):
         playbook = make_outage_playbook(organization)
-        incident = incident_create(playbook=playbook, actor=alice, title="Payments API errors",
-                                   affected_tags=["payments"])
+        incident = incident_create(
+            playbook=playbook, actor=alice, title="Payments API errors", affected_tags=["payments"]
+        )
         return incident_transition(incident=incident, name="activate", actor=alice)
 
 
@@ -90,15 +112,15 @@ def test_publish_sends_each_contact_their_language_on_their_channels(
 
     sms = {request["To"]: request for request in fake_providers.twilio_messages()}
     assert set(sms) == {"+4915112345678", "+819012345678"}  # Olaf opted out
-    assert sms["+4915112345678"]["Body"].startswith("Northwind: Wir untersuchen das Problem. Nächste Meldung 24.11., 10:30 Uhr CET.")
+    assert sms["+4915112345678"]["Body"].startswith(
+        "Northwind: Wir untersuchen das Problem. Nächste Meldung 24.11., 10:30 Uhr CET."
+    )
     assert sms["+819012345678"]["Body"].startswith("Northwind: 原因を調査中です。次回 11月24日 18:30 (JST)。")
     assert sms["+4915112345678"]["MessagingServiceSid"].startswith("MG")
     assert sms["+4915112345678"]["StatusCallback"] == "http://localhost:8000/hooks/twilio/status/"
 
     mails = fake_providers.sendgrid_mails()
-    recipients = {
-        p["to"][0]["email"]: (mail, p) for mail in mails for p in mail["personalizations"]
-    }
+    recipients = {p["to"][0]["email"]: (mail, p) for mail in mails for p in mail["personalizations"]}
     # Bianca's address bounced before; Kenji takes no email.
     assert set(recipients) == {"anna.schmidt@example.com", "john.miller@example.com", "fatima.kaya@example.com"}
     anna_mail, anna = recipients["anna.schmidt@example.com"]
@@ -250,8 +272,9 @@ def test_an_sms_only_contact_whose_sms_fails_is_emailed_when_they_accept_email(
     maria.accepts_email = False
     maria.save()
     kenji_client = make_client(organization, name="Osaka KK", country="JP", default_language="ja", tags=["payments"])
-    kenji = make_contact(kenji_client, "Kenji Sato", email="kenji@example.jp", phone="+819012345678",
-                         accepts_email=False)
+    kenji = make_contact(
+        kenji_client, "Kenji Sato", email="kenji@example.jp", phone="+819012345678", accepts_email=False
+    )
     fake_providers.twilio_error_for(kenji.phone, 21211)
     with time_machine.travel(T0, tick=False):
         playbook = make_outage_playbook(organization)

@@ -2,6 +2,7 @@
 
 The cast: alice commands, frank is her backup, carol is in leadership. Clients read the updates.
 """
+
 import datetime as dt
 
 import pytest
@@ -57,22 +58,47 @@ def make_playbook(organization, *, holding=False, cadence=30):
         stage = PlaybookStage.objects.create(
             playbook=playbook, stage=name, cadence_minutes=cadence, auto_holding_statement=holding
         )
-        StageMessage.objects.create(stage=stage, language="en", channel="email", subject="{{ incident_title }}",
-                                    body="{{ stage }}. Next update by {{ next_update_at }}.")
-        StageMessage.objects.create(stage=stage, language="en", channel="sms",
-                                    body="{{ incident_title }}: {{ stage }}. Next {{ next_update_at }}.")
-        StageMessage.objects.create(stage=stage, purpose="holding", language="en", channel="email",
-                                    subject="Still working on it: {{ incident_title }}",
-                                    body="We are still working on it. Next update by {{ next_update_at }}.")
-        StageMessage.objects.create(stage=stage, purpose="holding", language="en", channel="sms",
-                                    body="Still working on {{ incident_title }}. Next update {{ next_update_at }}.")
+        StageMessage.objects.create(
+            stage=stage,
+            language="en",
+            channel="email",
+            subject="{{ incident_title }}",
+            body="{{ stage }}. Next update by {{ next_update_at }}.",
+        )
+        StageMessage.objects.create(
+            stage=stage,
+            language="en",
+            channel="sms",
+            body="{{ incident_title }}: {{ stage }}. Next {{ next_update_at }}.",
+        )
+        StageMessage.objects.create(
+            stage=stage,
+            purpose="holding",
+            language="en",
+            channel="email",
+            subject="Still working on it: {{ incident_title }}",
+            body="We are still working on it. Next update by {{ next_update_at }}.",
+        )
+        StageMessage.objects.create(
+            stage=stage,
+            purpose="holding",
+            language="en",
+            channel="sms",
+            body="Still working on {{ incident_title }}. Next update {{ next_update_at }}.",
+        )
     return playbook
 
 
 def start_incident(playbook, alice, frank, **extra):
     with time_machine.travel(T0, tick=False):
-        incident = incident_create(playbook=playbook, actor=alice, title="Payments API errors",
-                                   backup_commander=frank, affected_tags=["payments"], **extra)
+        incident = incident_create(
+            playbook=playbook,
+            actor=alice,
+            title="Payments API errors",
+            backup_commander=frank,
+            affected_tags=["payments"],
+            **extra,
+        )
         incident = incident_transition(incident=incident, name="activate", actor=alice)
         update = update_publish(update=update_draft(incident=incident, author=alice), actor=alice)
     return incident, update
@@ -104,7 +130,10 @@ def test_commander_and_backup_are_reminded_before_the_promised_time(organization
     assert reminder.kind == "reminder" and reminder.update == update
     messages = team_messages(":reminder")
     assert {(m.user.username, m.channel) for m in messages} == {
-        ("alice", "email"), ("alice", "sms"), ("frank", "email"), ("frank", "sms")
+        ("alice", "email"),
+        ("alice", "sms"),
+        ("frank", "email"),
+        ("frank", "sms"),
     }
     email = messages.get(user=team["alice"], channel="email")
     assert email.content.subject == "[Northwind] Update due in 10 min: Payments API errors"
@@ -127,22 +156,35 @@ def test_holding_statement_goes_out_at_the_promised_time_when_the_stage_allows_i
     assert holding.next_update_due_at == T0 + 60 * MINUTE  # the stage cadence, from now
     client_messages = Message.objects.filter(source=f"update:{holding.pk}")
     assert {(m.contact.name, m.channel) for m in client_messages} == {
-        ("Anna Schmidt", "email"), ("Anna Schmidt", "sms"), ("John Miller", "email")
+        ("Anna Schmidt", "email"),
+        ("Anna Schmidt", "sms"),
+        ("John Miller", "email"),
     }
-    assert "We are still working on it. Next update by 11:00 CET" in client_messages.filter(channel="email")[0].content.body
+    assert (
+        "We are still working on it. Next update by 11:00 CET"
+        in client_messages.filter(channel="email")[0].content.body
+    )
     published = incident.timeline.filter(kind="update_published").last()
     assert published.note.startswith(f"Holding statement #{holding.pk} published")
     assert PromiseEvent.objects.get(update=update).kind == "holding"
     assert not incident.timeline.filter(kind="escalation").exists()
     assert team_messages(":holding").filter(user=team["alice"]).exists()
     # The holding statement's own timers carry the chain on.
-    assert DBTaskResult.objects.filter(
-        task_path="playbooks.tasks.promise_timer", args_kwargs__kwargs__update_id=holding.pk
-    ).count() == 2
+    assert (
+        DBTaskResult.objects.filter(
+            task_path="playbooks.tasks.promise_timer", args_kwargs__kwargs__update_id=holding.pk
+        ).count()
+        == 2
+    )
 
 
 def test_starter_playbook_holding_statement_reaches_clients_in_their_words(
-    organization, team, clients, provider_settings, fake_providers, run_worker  # noqa: F811
+    organization,
+    team,
+    clients,
+    provider_settings,
+    fake_providers,
+    run_worker,  # noqa: F811
 ):
     starter_playbooks_load(organization=organization)
     playbook = Playbook.objects.get(organization=organization, slug="outage-standard")
@@ -209,8 +251,9 @@ def test_resolving_the_incident_stops_its_cadence(organization, team, clients, r
     incident, _update = start_incident(make_playbook(organization, holding=True), team["alice"], team["frank"])
     with at(5):
         incident = incident_transition(incident=incident, name="identify", actor=team["alice"])
-        incident = incident_transition(incident=incident, name="resolve", actor=team["alice"],
-                                       resolution_summary="Rolled back the release.")
+        incident = incident_transition(
+            incident=incident, name="resolve", actor=team["alice"], resolution_summary="Rolled back the release."
+        )
         resolution = update_publish(update=update_draft(incident=incident, author=team["alice"]), actor=team["alice"])
     assert resolution.next_update_due_at is None  # a resolution notice promises nothing
     with at(60):
@@ -295,11 +338,21 @@ def test_adherence_counts_each_promise_of_a_hand_built_incident(organization, te
 
     adherence = cadence_adherence(incident=incident, now=T0 + 151 * MINUTE)
     assert [(row.update_id, row.outcome) for row in adherence.rows] == [
-        (first.pk, "kept"), (kept.pk, "holding"), (holding.pk, "kept_late"), (late.pk, "kept_late"),
+        (first.pk, "kept"),
+        (kept.pk, "holding"),
+        (holding.pk, "kept_late"),
+        (late.pk, "kept_late"),
         (newest.pk, "missed"),
     ]
-    assert adherence.counts == {"kept": 1, "kept_late": 2, "holding": 1, "missed": 1, "open": 0,
-                                "stopped": 0, "silent": 0}
+    assert adherence.counts == {
+        "kept": 1,
+        "kept_late": 2,
+        "holding": 1,
+        "missed": 1,
+        "open": 0,
+        "stopped": 0,
+        "silent": 0,
+    }
     after_holding, after_escalation = adherence.rows[2], adherence.rows[3]
     assert after_holding.late_by_seconds == 5 * 60 and not after_holding.escalated
     assert after_escalation.late_by_seconds == 5 * 60 and after_escalation.escalated
@@ -324,8 +377,14 @@ def test_team_notify_queues_one_email_and_one_sms_per_user_once(organization, te
     bob.email = "bob@northwind.example"
     bob.save()
     source = "test:notice"
-    kwargs = {"organization": organization, "users": [team["alice"], bob, team["alice"]], "topic": "incident:1",
-              "source": source, "subject": "Heads up", "body": "Something needs you."}
+    kwargs = {
+        "organization": organization,
+        "users": [team["alice"], bob, team["alice"]],
+        "topic": "incident:1",
+        "source": source,
+        "subject": "Heads up",
+        "body": "Something needs you.",
+    }
     assert team_notify(**kwargs) == 3  # bob has no phone
     assert team_notify(**kwargs) == 0
     sms = Message.objects.get(user=team["alice"], channel="sms")
@@ -352,7 +411,11 @@ def test_a_message_needs_a_contact_or_a_user_but_not_both(organization, team, cl
 
 
 def test_internal_messages_reach_the_fake_providers_and_their_failures_are_harmless(
-    organization, team, provider_settings, fake_providers, run_worker  # noqa: F811
+    organization,
+    team,
+    provider_settings,
+    fake_providers,
+    run_worker,  # noqa: F811
 ):
     playbook = make_playbook(organization)
     incident, _update = start_incident(playbook, team["alice"], team["frank"])
@@ -372,8 +435,12 @@ def test_internal_messages_reach_the_fake_providers_and_their_failures_are_harml
 def test_a_client_reply_reaches_the_commander_and_backup(organization, team, clients, run_worker):
     incident, _update = start_incident(make_playbook(organization), team["alice"], team["frank"])
     with at(2):
-        inbound_sms_receive(provider_message_id="SM1", from_number="+4915112345678", to_number="+1500",
-                            body="Is our EU traffic affected?")
+        inbound_sms_receive(
+            provider_message_id="SM1",
+            from_number="+4915112345678",
+            to_number="+1500",
+            body="Is our EU traffic affected?",
+        )
     notices = Message.objects.filter(user__isnull=False, source__startswith="team:reply:")
     assert set(notices.values_list("user__username", flat=True)) == {"alice", "frank"}
     assert "Is our EU traffic affected?" in notices.filter(channel="email")[0].content.body
@@ -410,8 +477,13 @@ def test_holding_statement_needs_no_approval_even_where_updates_do(organization,
     playbook = make_playbook(organization, holding=True)
     PlaybookStage.objects.filter(playbook=playbook).update(needs_approval=True)
     with time_machine.travel(T0, tick=False):
-        incident = incident_create(playbook=playbook, actor=team["alice"], title="Payments API errors",
-                                   backup_commander=team["frank"], affected_tags=["payments"])
+        incident = incident_create(
+            playbook=playbook,
+            actor=team["alice"],
+            title="Payments API errors",
+            backup_commander=team["frank"],
+            affected_tags=["payments"],
+        )
         incident = incident_transition(incident=incident, name="activate", actor=team["alice"])
         update = update_draft(incident=incident, author=team["alice"])
         with pytest.raises(ValidationError):
@@ -450,8 +522,12 @@ def test_an_update_promising_less_than_the_reminder_time_gets_no_reminder(organi
 def test_a_new_member_without_phone_only_gets_email(organization, team, clients):
     backup = make_user("grace", organization, Role.COMMANDER, email="grace@northwind.example")
     with time_machine.travel(T0, tick=False):
-        incident = incident_create(playbook=make_playbook(organization), actor=team["alice"],
-                                   title="Payments API errors", backup_commander=backup)
+        incident = incident_create(
+            playbook=make_playbook(organization),
+            actor=team["alice"],
+            title="Payments API errors",
+            backup_commander=backup,
+        )
         incident = incident_transition(incident=incident, name="activate", actor=team["alice"])
         update = update_publish(update=update_draft(incident=incident, author=team["alice"]), actor=team["alice"])
     with at(20):
@@ -468,7 +544,9 @@ def test_the_next_update_countdown_follows_the_promise(organization, team, clien
         with at(minutes):
             states.append(next_update_status(incident=incident, now=T0 + minutes * MINUTE))
     assert [(status.state, status.remaining_seconds) for status in states] == [
-        ("ok", 25 * 60), ("due_soon", 5 * 60), ("overdue", -60)
+        ("ok", 25 * 60),
+        ("due_soon", 5 * 60),
+        ("overdue", -60),
     ]
     with at(31):
         promise_check(update=update, now=T0 + 31 * MINUTE)
