@@ -55,6 +55,10 @@ if SECRET_KEY is None:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = local_secret_key()
 
+# Rotating the key: put the old one here (comma-separated) while sessions and links signed with it
+# should keep working, then drop it.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
@@ -78,12 +82,15 @@ INSTALLED_APPS = [
     "django_fsm",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
+    "django_tasks_rq",
     "accounts",
     "comms",
     "playbooks",
 ]
 
 MIDDLEWARE = [
+    "comms.monitoring.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -204,14 +211,25 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Background work: the Django tasks API. Locally and in CI, tasks are rows in the database run by
-# `manage.py db_worker`; RQ or Celery backends can replace it here without touching the code.
+# Background work: the Django tasks API. TASKS_BACKEND picks the engine by settings alone:
+# "database" (default: task rows in our database, run by `manage.py db_worker`) or "rq" (RQ on
+# Redis at REDIS_URL, run by `manage.py rqworker --with-scheduler`), or any backend's dotted path.
+# Either way our rows (outbox messages, timers) are the truth and the sweeps re-queue lost work.
 CANDOR_TASK_QUEUES = ["default", "email", "sms", "timers"]
-TASKS = {
-    "default": {
-        "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": CANDOR_TASK_QUEUES,
-    }
+TASK_BACKENDS = {"database": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
+TASKS_BACKEND = TASK_BACKENDS.get(env("TASKS_BACKEND", "database"), env("TASKS_BACKEND", "database"))
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": CANDOR_TASK_QUEUES}}
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+if TASKS_BACKEND == "django_tasks_rq.RQBackend" and not DEBUG and env("REDIS_URL") is None:
+    raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL when DEBUG is off.")
+# django-rq's queues, one per task queue, all on REDIS_URL. A job may run this long before RQ
+# kills it; a delivery batch takes seconds, an import of a large CSV a few minutes.
+# `manage.py rqworker` runs django-tasks' jobs in one process per worker (no fork per job: it keeps
+# its database connection and one metrics file); RQ's job timeout still applies.
+RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "rq.worker.SimpleWorker"}
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": int(env("CANDOR_RQ_JOB_TIMEOUT_SECONDS", "900"))}
+    for name in CANDOR_TASK_QUEUES
 }
 
 # Providers: "console" writes every message to the log and to var/outbox/; no account needed.
@@ -240,18 +258,45 @@ if CANDOR_SMS_PROVIDER == "twilio" and not (
 if CANDOR_EMAIL_PROVIDER == "sendgrid" and not (SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY):
     raise ImproperlyConfigured("CANDOR_EMAIL_PROVIDER=sendgrid needs SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY.")
 
+# Logs: one JSON object per line when DEBUG is off (request id, incident, message id, provider,
+# outcome as fields), readable text under `make run`. CANDOR_LOG_FORMAT=json|text overrides.
+CANDOR_LOG_FORMAT = env("CANDOR_LOG_FORMAT", "text" if DEBUG else "json")
+if CANDOR_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("CANDOR_LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"()": "candor.logging.TextFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "candor.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": CANDOR_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # The Twilio SDK logs six INFO lines per SMS.
         "twilio.http_client": {"level": "WARNING"},
+        # One line per request comes from comms.monitoring; Django's own would repeat it.
+        "django.server": {"level": "WARNING"},
+        "candor.http": {"level": env("CANDOR_HTTP_LOG_LEVEL", "INFO")},
     },
 }
+
+# Operations: /health/ready/ answers 503 when the oldest due message has waited longer than this
+# for a worker; /metrics answers a bearer token (CANDOR_METRICS_TOKEN) or these addresses/networks.
+# Prometheus multiprocess mode (gunicorn, RQ): every process of a machine writes its counts under
+# this directory, emptied before the processes start (make serve, the systemd units do).
+if env("PROMETHEUS_MULTIPROC_DIR"):
+    Path(env("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
+CANDOR_READY_MAX_QUEUE_LAG_SECONDS = int(env("CANDOR_READY_MAX_QUEUE_LAG_SECONDS", "300"))
+CANDOR_METRICS_TOKEN = env("CANDOR_METRICS_TOKEN", "")
+CANDOR_METRICS_ALLOWED_IPS = env_list("CANDOR_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+# Gauges read from the database at scrape time; playbooks adds the promises and deadlines.
+CANDOR_METRICS_COLLECTORS = [
+    "comms.monitoring.collectors.OutboxCollector",
+    "comms.monitoring.collectors.TaskCollector",
+    "playbooks.promises.metrics.PromiseCollector",
+]
 
 # Outbox delivery.
 CANDOR_EMAIL_BATCH_SIZE = int(env("CANDOR_EMAIL_BATCH_SIZE", "1000"))

@@ -32,6 +32,7 @@ from .models import (
     MessageEvent,
     MessageStatus,
 )
+from .monitoring import metrics as monitoring
 from .providers.base import (
     Outcome,
     OutgoingEmail,
@@ -322,7 +323,12 @@ def deliver_batch(*, channel, limit=None):
             found_ids = {result.message_id for result in found}
             to_send = [message for message in messages if message.pk not in found_ids]
             if to_send:
-                _record_results(provider.name, by_id, provider.send_sms([_outgoing(m) for m in to_send]))
+                with monitoring.Timer() as timer:
+                    results = provider.send_sms([_outgoing(m) for m in to_send])
+                monitoring.record_delivery(
+                    channel=channel, provider=provider.name, results=results, seconds=timer.seconds
+                )
+                _record_results(provider.name, by_id, results)
         else:
             provider = get_email_provider()
             # Same words next to each other, so that a slice still makes few provider requests.
@@ -330,7 +336,11 @@ def deliver_batch(*, channel, limit=None):
             size = max(1, settings.CANDOR_EMAIL_SLICE_SIZE)
             for start in range(0, len(ordered), size):
                 piece = ordered[start : start + size]
-                results = provider.send_email([_outgoing(message) for message in piece])
+                with monitoring.Timer() as timer:
+                    results = provider.send_email([_outgoing(message) for message in piece])
+                monitoring.record_delivery(
+                    channel=channel, provider=provider.name, results=results, seconds=timer.seconds
+                )
                 _record_results(provider.name, {message.pk: message for message in piece}, results)
     finally:
         lease_release(token=messages[0].claim)

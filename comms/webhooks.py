@@ -23,6 +23,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from accounts.models import EmailStatus
 
 from .models import Channel, InboundMessage, Message, MessageEvent, MessageStatus
+from .monitoring.metrics import WEBHOOKS_REFUSED
 from .services import contact_mark_email_bad, contact_stop_email, inbound_sms_receive, message_record_event
 
 logger = logging.getLogger("candor.webhooks")
@@ -84,6 +85,7 @@ def twilio_status(request):
     """Twilio's status callback for an SMS we sent: move the message forward."""
     if not _twilio_signature_is_valid(request):
         logger.warning("Refused a Twilio status callback with a bad signature.")
+        WEBHOOKS_REFUSED.labels("twilio", "status").inc()
         return HttpResponseForbidden()
     sid = request.POST.get("MessageSid", "")
     reported = request.POST.get("MessageStatus", "").lower()
@@ -128,6 +130,7 @@ def twilio_inbound(request):
     """An SMS a contact sent us: record it and answer with TwiML (a confirmation, or nothing)."""
     if not _twilio_signature_is_valid(request):
         logger.warning("Refused a Twilio inbound SMS with a bad signature.")
+        WEBHOOKS_REFUSED.labels("twilio", "inbound").inc()
         return HttpResponseForbidden()
     sid = request.POST.get("MessageSid", "")
     from_number = request.POST.get("From", "").strip()  # Twilio sends E.164 already
@@ -243,6 +246,7 @@ def sendgrid_events(request):
     """A batch of SendGrid events. 200 once recorded: SendGrid retries anything else for 24h."""
     if not _sendgrid_signature_is_valid(request, timezone.now()):
         logger.warning("Refused a SendGrid event batch with a bad or stale signature.")
+        WEBHOOKS_REFUSED.labels("sendgrid", "events").inc()
         return HttpResponseForbidden()
     try:
         events = json.loads(request.body)
