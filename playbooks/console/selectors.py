@@ -60,10 +60,6 @@ class AvailableTransition:
     target: str
     needs: tuple
 
-    @property
-    def needs_resolution_summary(self):
-        return "resolution_summary" in self.needs
-
 
 def transitions_available(*, incident, user):
     """The transitions this user may perform now, with their labels and the inputs they ask for."""
