@@ -18,6 +18,7 @@ from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, SmsConsent, 
 from comms.models import Message
 from comms.rendering import MessageTemplateError, render_text
 from playbooks.console.selectors import delivery_counts_by_update, update_status
+from playbooks.incidents.topics import incident_id_from_topic
 from playbooks.models import (
     Incident,
     IncidentChecklistItem,
@@ -687,4 +688,4 @@ class MessageSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(NULLABLE_INT)
     def get_incident(self, message):
-        return reference_id(message.topic, "incident")
+        return incident_id_from_topic(message.topic)

@@ -11,7 +11,7 @@ from django.http import Http404
 
 from playbooks.incidents.selectors import incident_list
 from playbooks.incidents.topics import incident_topic
-from playbooks.models import LIVE_STATES, IncidentUpdate
+from playbooks.models import LIVE_STATES, IncidentUpdate, State
 
 # ---------------------------------------------------------------------------------------------
 # Lookups scoped to the caller's organisation
@@ -24,7 +24,7 @@ def incidents_live_first(*, user):
         .annotate(
             live_order=Case(
                 When(state__in=LIVE_STATES, then=Value(0)),
-                When(state="draft", then=Value(1)),
+                When(state=State.DRAFT, then=Value(1)),
                 default=Value(2),
                 output_field=IntegerField(),
             )
@@ -59,10 +59,6 @@ class AvailableTransition:
     label: str
     target: str
     needs: tuple
-
-    @property
-    def needs_resolution_summary(self):
-        return "resolution_summary" in self.needs
 
 
 def transitions_available(*, incident, user):

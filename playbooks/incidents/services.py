@@ -20,6 +20,7 @@ from playbooks.models import (
     Incident,
     IncidentChecklistItem,
     Playbook,
+    State,
     TimelineEntry,
     TimelineKind,
 )
@@ -190,9 +191,9 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             note=note or (locked.resolution_summary if "resolution_summary" in needs else ""),
             data={"transition": name},
         )
-        if from_state == "draft" and locked.is_live:
+        if from_state == State.DRAFT and locked.is_live:
             incident_event_emit(IncidentEvent(events.ACTIVATED, locked))
-        if locked.state == "debriefing":
+        if locked.state == State.DEBRIEFING:
             incident_event_emit(IncidentEvent(events.DEBRIEFING, locked))
     incident.refresh_from_db()
     return locked

@@ -18,7 +18,7 @@ How it works:
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -539,56 +539,6 @@ def _promise_action_missing(update, late):
 
 
 # ---------------------------------------------------------------------------------------------
-# The countdown to the next update, for the console
-
-
-@dataclass(frozen=True)
-class NextUpdateStatus:
-    """Where the incident's current promise stands.
-
-    state: "none" (nothing promised: not live, or a resolution notice), "ok", "due_soon" (inside
-    the reminder window), "overdue" (due time passed, nothing done yet), "holding" (a holding
-    statement covered it: see the new promise), "escalated" or "second_escalation".
-    """
-
-    state: str
-    due_at: dt.datetime | None = None
-    remaining: dt.timedelta | None = None
-    update_id: int | None = None
-
-    @property
-    def remaining_seconds(self):
-        return None if self.remaining is None else int(self.remaining.total_seconds())
-
-
-def next_update_status(*, incident, now):
-    """The countdown to the update the latest published one promised."""
-    if not incident.is_live:
-        return NextUpdateStatus("none")
-    latest = (
-        IncidentUpdate.objects.filter(incident=incident, published_at__isnull=False)
-        .order_by("-published_at", "-pk")
-        .first()
-    )
-    if latest is None or latest.next_update_due_at is None:
-        return NextUpdateStatus("none")
-    due_at = latest.next_update_due_at
-    kinds = set(latest.promise_events.values_list("kind", flat=True))
-    for kind in (Action.SECOND_ESCALATION, Action.ESCALATION, Action.HOLDING):
-        if kind in kinds:
-            state = {"escalation": "escalated"}.get(kind, kind)
-            break
-    else:
-        if now >= due_at:
-            state = "overdue"
-        elif now >= due_at - reminder_before():
-            state = "due_soon"
-        else:
-            state = "ok"
-    return NextUpdateStatus(state, due_at, due_at - now, latest.pk)
-
-
-# ---------------------------------------------------------------------------------------------
 # Adherence: how each promise ended
 
 
@@ -629,31 +579,6 @@ class Adherence:
     @property
     def promises(self):
         return len(self.rows)
-
-    @property
-    def settled(self):
-        """Promises whose due time has passed (everything but open ones)."""
-        return self.promises - self.counts[Outcome.OPEN]
-
-    @property
-    def kept_on_time_share(self):
-        """Kept on time out of the promises that were due, or None when none were."""
-        due = self.settled - self.counts[Outcome.STOPPED]
-        return None if due <= 0 else self.counts[Outcome.KEPT] / due
-
-    def add(self, other):
-        for outcome, count in other.counts.items():
-            self.counts[outcome] += count
-        self.rows.extend(other.rows)
-        return self
-
-    def as_dict(self):
-        return {
-            "promises": self.promises,
-            "counts": dict(self.counts),
-            "kept_on_time_share": self.kept_on_time_share,
-            "rows": [asdict(row) for row in self.rows],
-        }
 
 
 def _ended_at(incident):
@@ -725,14 +650,3 @@ def cadence_adherence_for(*, incidents, now=None):
 def cadence_adherence(*, incident, now=None):
     """How each promise of one incident ended: counts per outcome and a row per promise."""
     return cadence_adherence_for(incidents=[incident], now=now)[incident.pk]
-
-
-def cadence_adherence_summary(*, organization, since=None, now=None):
-    """The organisation's adherence over its incidents (activated since `since`), for leadership."""
-    incidents = Incident.objects.filter(organization=organization, activated_at__isnull=False)
-    if since is not None:
-        incidents = incidents.filter(activated_at__gte=since)
-    total = Adherence()
-    for adherence in cadence_adherence_for(incidents=incidents, now=now).values():
-        total.add(adherence)
-    return total

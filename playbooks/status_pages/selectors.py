@@ -38,6 +38,7 @@ from playbooks.models import (
     ClientAcknowledgement,
     Incident,
     IncidentUpdate,
+    State,
 )
 from playbooks.updates.audience import scope_of
 from playbooks.updates.pipeline import READER_TOKENS
@@ -573,7 +574,7 @@ def _status_head_sql():
         FROM {contact.db_table} c
         JOIN {client.db_table} cl ON cl.id = c.client_id
         JOIN {organization.db_table} o ON o.id = cl.organization_id
-        JOIN {incident.db_table} i ON i.id = %s AND i.organization_id = cl.organization_id AND i.state <> 'draft'
+        JOIN {incident.db_table} i ON i.id = %s AND i.organization_id = cl.organization_id AND i.state <> '{State.DRAFT.value}'
         WHERE c.id = %s AND c.is_active
     """
 
@@ -903,7 +904,7 @@ def _public_head_sql():
                (SELECT u.id FROM {update.db_table} u WHERE u.incident_id = i.id AND u.published_at IS NOT NULL
                 ORDER BY u.published_at DESC, u.id DESC LIMIT 1)
         FROM {organization.db_table} o
-        LEFT JOIN {incident.db_table} i ON i.organization_id = o.id AND i.is_public AND i.state <> 'draft'
+        LEFT JOIN {incident.db_table} i ON i.organization_id = o.id AND i.is_public AND i.state <> '{State.DRAFT.value}'
         WHERE o.slug = %s
         ORDER BY i.created_at DESC, i.id DESC
         LIMIT {PUBLIC_HISTORY_LIMIT}

@@ -43,6 +43,7 @@ from playbooks.models import (
     Playbook,
     PlaybookStage,
     PromiseEvent,
+    State,
 )
 from playbooks.promises.services import cadence_adherence_for, consecutive_holding_statements
 from playbooks.starter import starter_playbooks_load
@@ -247,7 +248,7 @@ class Simulation:
         starter_playbooks_load(organization=org)
         self.playbook = Playbook.objects.get(organization=org, slug="outage-standard")
         # Holding statements in investigating and monitoring; none in identified, to exercise escalation.
-        stage = PlaybookStage.objects.get(playbook=self.playbook, stage="identified")
+        stage = PlaybookStage.objects.get(playbook=self.playbook, stage=State.IDENTIFIED)
         stage.auto_holding_statement = False
         stage.save()
         # Two of the starter's deadlines (1 h and 4 h) keep the run short and still reach every alert.
@@ -375,7 +376,7 @@ class Simulation:
         plan["done"] += 1
         person = incident.backup_commander if payload["by"] == "backup" else incident.commander
         share = plan["done"] / plan["updates"]
-        if plan["done"] >= plan["updates"] and incident.state in ("identified", "monitoring"):
+        if plan["done"] >= plan["updates"] and incident.state in (State.IDENTIFIED, State.MONITORING):
             incident = incident_transition(
                 incident=incident, name="resolve", actor=person, resolution_summary="Simulated fix deployed."
             )
