@@ -15,23 +15,13 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from comms.links import preferences_url
-from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, choose_language, sms_size
+from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, choose_language, format_local_time, sms_size
 from comms.services import ContentSpec, RecipientSpec, messages_queue
 from playbooks.incidents.links import status_url, survey_url
 from playbooks.incidents.topics import incident_topic
+from playbooks.models import MESSAGE_VARIABLES  # noqa: F401  (the variables live beside StageMessage, which checks them)
+from playbooks.updates.wording import stage_words
 
-# The variables a stage message may use, in one place. Playbook authors see this list.
-MESSAGE_VARIABLES = {
-    "organization_name": "The organisation sending the update (us).",
-    "client_name": "The client company receiving it.",
-    "contact_name": "The person receiving it.",
-    "incident_title": "The incident's short title.",
-    "incident_summary": "The commander's summary of what happened (may be empty early on).",
-    "stage": "The current stage in plain words, in the reader's language.",
-    "next_update_at": "When the next update comes, in the reader's timezone and language.",
-    "status_url": "The reader's private status page for this incident.",
-    "preferences_url": "The reader's page to choose channels and language, or opt out.",
-}
 # Values that differ per reader travel as tokens, filled in at send time (a rendered text serves
 # a whole group; that is how SendGrid batches 1,000 readers in one request).
 READER_TOKENS = {
@@ -50,6 +40,19 @@ TYPICAL_VALUE_LENGTHS = {
     "survey_url": 90,
     "preferences_url": 90,
 }
+
+
+def message_context(*, organization_name, title, summary, stage, language, timezone_name, next_update_due_at):
+    """The variables of a message template (MESSAGE_VARIABLES) for one language and
+    timezone; per-recipient values stay substitution tokens."""
+    return {
+        "organization_name": organization_name,
+        "incident_title": title,
+        "incident_summary": summary,
+        "stage": stage_words(stage, language),
+        "next_update_at": format_local_time(next_update_due_at, language=language, timezone_name=timezone_name),
+        **{name: token for name, token in READER_TOKENS.items() if name != "survey_url"},
+    }
 
 
 def typical_reader_values():
@@ -93,6 +96,7 @@ class Batch:
     languages: dict = field(default_factory=dict)  # contact id -> language
     channels: dict = field(default_factory=dict)  # contact id -> [channels queued]
     too_long: dict = field(default_factory=dict)  # language -> (units, encoding) of the longest SMS left out
+    groups: dict = field(default_factory=dict)  # content key -> (language, timezone, group) it was rendered for
 
     def count(self, channel):
         return sum(1 for recipient in self.recipients if recipient.channel == channel)
@@ -137,6 +141,7 @@ def batch_build(
         return f"{channel}:{language}:{timezone_name}:{group or ''}"
 
     def add(contact, key, channel, recipient):
+        batch.groups.setdefault(recipient.content_key, key)
         batch.recipients.append(recipient)
         batch.languages[contact.pk] = key[0]
         batch.channels.setdefault(contact.pk, []).append(channel)
@@ -188,11 +193,16 @@ def batch_build(
     return batch
 
 
-def batch_queue(*, incident, source, batch):
-    """Hand the batch to comms under the incident's topic. Idempotent per source. Returns the
-    number of messages created now."""
+def batch_queue(*, incident, source, batch, expects_link=None):
+    """Hand the batch to comms under the incident's topic, after the preflight has read every
+    variant (playbooks.updates.preflight; a blocking finding raises PreflightRefused and queues
+    nothing). `expects_link` names the READER_TOKENS link every message must carry. Idempotent per
+    source. Returns the number of messages created now."""
+    from playbooks.updates.preflight import batch_findings, refuse_if_blocked  # the preflight reads batches
+
     if not batch.recipients:
         return 0
+    refuse_if_blocked(batch_findings(batch=batch, expects_link=expects_link))
     return messages_queue(
         organization=incident.organization,
         topic=incident_topic(incident),

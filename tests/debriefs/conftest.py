@@ -23,7 +23,7 @@ from tests.comms.conftest import (  # noqa: F401
     fake_providers_server,
     provider_settings,
 )
-from tests.conftest import make_client, make_contact
+from tests.conftest import make_client, make_contact, words_for_stage
 
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -64,8 +64,10 @@ def make_playbook(organization, kind="outage", cadence=30):
     for name in STAGES[kind]:
         stage = PlaybookStage.objects.create(playbook=playbook, stage=name, cadence_minutes=cadence)
         for language, (subject, body, sms) in WORDS.items():
-            StageMessage.objects.create(stage=stage, language=language, channel="email", subject=subject, body=body)
-            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=sms)
+            StageMessage.objects.create(
+                stage=stage, language=language, channel="email", subject=subject, body=words_for_stage(name, body)
+            )
+            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=words_for_stage(name, sms))
     playbook.refresh_from_db()
     return playbook
 

@@ -27,7 +27,7 @@ from playbooks.promises.tasks import promise_timer
 from playbooks.starter import starter_playbooks_load
 from playbooks.updates.services import update_draft, update_publish
 from tests.comms.conftest import fake_providers, fake_providers_server, provider_settings  # noqa: F401
-from tests.conftest import make_client, make_contact, make_user
+from tests.conftest import make_client, make_contact, make_user, words_for_stage
 
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -63,13 +63,15 @@ def make_playbook(organization, *, holding=False, cadence=30):
             language="en",
             channel="email",
             subject="{{ incident_title }}",
-            body="{{ stage }}. Next update by {{ next_update_at }}.",
+            body=words_for_stage(name, "{{ stage }}. Next update by {{ next_update_at }}. {{ status_url }}"),
         )
         StageMessage.objects.create(
             stage=stage,
             language="en",
             channel="sms",
-            body="{{ incident_title }}: {{ stage }}. Next {{ next_update_at }}.",
+            body=words_for_stage(
+                name, "{{ incident_title }}: {{ stage }}. Next {{ next_update_at }}. {{ status_url }}"
+            ),
         )
         StageMessage.objects.create(
             stage=stage,
@@ -77,14 +79,14 @@ def make_playbook(organization, *, holding=False, cadence=30):
             language="en",
             channel="email",
             subject="Still working on it: {{ incident_title }}",
-            body="We are still working on it. Next update by {{ next_update_at }}.",
+            body="We are still working on it. Next update by {{ next_update_at }}. {{ status_url }}",
         )
         StageMessage.objects.create(
             stage=stage,
             purpose="holding",
             language="en",
             channel="sms",
-            body="Still working on {{ incident_title }}. Next update {{ next_update_at }}.",
+            body="Still working on {{ incident_title }}. Next update {{ next_update_at }}. {{ status_url }}",
         )
     return playbook
 
