@@ -219,7 +219,7 @@ def _used_variables(fields, channel):
     return names
 
 
-def _promise_findings(texts, due_at):
+def promise_findings(texts, due_at):
     """(a) of a promise without a time: {{ next_update_at }} in an update that promises none."""
     if due_at is not None:
         return []
@@ -251,7 +251,7 @@ def update_findings(*, update, incident, audience, batch, due_at):
             )
         )
     findings += template_findings(update.texts)
-    findings += _promise_findings(update.texts, due_at)
+    findings += promise_findings(update.texts, due_at)
     if batch is not None:
         findings += _empty_variable_findings(update, incident, batch, due_at)
         findings += batch_findings(batch=batch, expects_link="status_url")
