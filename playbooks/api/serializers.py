@@ -569,8 +569,19 @@ class PreviewLanguageSerializer(serializers.Serializer):
     reader = serializers.CharField(help_text="Whose values fill the per-reader variables.")
 
 
+class PreflightFindingSerializer(serializers.Serializer):
+    problem = serializers.CharField()
+    message = serializers.CharField()
+    language = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField(allow_blank=True)
+    field = serializers.CharField()
+    is_blocking = serializers.BooleanField()
+    text = serializers.CharField()
+
+
 class UpdatePreviewSerializer(serializers.Serializer):
     next_update_due_at = serializers.DateTimeField(allow_null=True)
+    preflight = PreflightFindingSerializer(many=True)
     languages = serializers.DictField(child=PreviewLanguageSerializer())
     email_recipients = serializers.IntegerField()
     sms_recipients = serializers.IntegerField()
@@ -616,6 +627,7 @@ class LanguageCheckSerializer(serializers.Serializer):
 class PlainLanguageCheckSerializer(serializers.Serializer):
     warning_count = serializers.IntegerField()
     languages = serializers.DictField(child=LanguageCheckSerializer())
+    preflight = PreflightFindingSerializer(many=True)
 
 
 # ---------------------------------------------------------------------------------------------

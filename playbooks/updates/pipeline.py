@@ -11,6 +11,7 @@ invitations and reminders, acknowledgement chases) is built here, and nowhere el
 comms then claims, sends, records the providers' reports and hands replies back up.
 """
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -53,6 +54,28 @@ def message_context(*, organization_name, title, summary, stage, language, timez
         "next_update_at": format_local_time(next_update_due_at, language=language, timezone_name=timezone_name),
         **{name: token for name, token in READER_TOKENS.items() if name != "survey_url"},
     }
+
+
+# Variables that address one reader (a greeting, their own links): the status page, read by every
+# reader of the incident, leaves out the lines that use them.
+READER_ADDRESSED = ("contact_name", "status_url", "preferences_url", "survey_url")
+_VARIABLE = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+
+
+def page_text(template_text):
+    """An update's words as its status page shows them, from the message template written for one
+    reader: lines using a reader-addressed variable (the greeting "Hello {{ contact_name }},", the
+    status and preferences links) and lines holding nothing but variables (an address line, the
+    incident summary, which the page shows once at its top) are left out."""
+    kept = []
+    for line in (template_text or "").splitlines():
+        names = _VARIABLE.findall(line)
+        if any(name in READER_ADDRESSED for name in names):
+            continue
+        if names and not _VARIABLE.sub("", line).strip(" \t:,.-"):
+            continue
+        kept.append(line)
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
 def typical_reader_values():
