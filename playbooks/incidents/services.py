@@ -29,6 +29,8 @@ from playbooks.models import (
     TimelineKind,
 )
 
+UNDELIVERED_STATUSES = ("failed", "undelivered", "bounced")
+
 
 class TransitionRefused(Exception):
     """A transition that cannot happen now: illegal from this state, or lost to a concurrent one.
@@ -158,7 +160,8 @@ def final_notice_missing(*, incident):
         contact__isnull=False,
         source__startswith="update:",
     )
-    told = set(sent.values_list("contact_id", flat=True))
+    # Told: an update was sent, or is on its way (a message that failed for good told no one).
+    told = set(sent.exclude(status__in=UNDELIVERED_STATUSES).values_list("contact_id", flat=True))
     if not told:
         return ""
     final_ids = list(
@@ -173,6 +176,12 @@ def final_notice_missing(*, incident):
         )
     reached = set(sent.filter(source__in=[f"update:{pk}" for pk in final_ids]).values_list("contact_id", flat=True))
     missing = told - reached
+    # Who can no longer be reached on any channel cannot be sent a final notice either.
+    missing = {
+        contact.pk
+        for contact in Contact.objects.filter(pk__in=missing)
+        if contact.can_receive_email or contact.can_receive_sms
+    }
     if not missing:
         return ""
     names = sorted(

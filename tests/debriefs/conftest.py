@@ -173,6 +173,8 @@ def resolved_incident(organization, alice, playbook, contacts, provider_settings
         incident = incident_transition(
             incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back."
         )
+        publish(incident, alice)  # the final notice
+        run_worker()
     return incident
 
 
@@ -194,8 +196,9 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
           Olaf unreachable. 09:13 Anna's email delivered, Kenji's SMS delivered; 09:14 John's email
           bounced.
     09:35 update 2 (kept; promises 10:05), sent 09:36 to the same four addresses.
-    10:15 update 3 (10 min late; promises 10:45), sent 10:16. 10:40 resolved (update 3's promise
-          stopped). 10:50 debriefing: the survey goes to Anna, Kenji and John.
+    10:15 update 3 (10 min late; promises 10:45), sent 10:16. 10:40 resolved, and the final notice
+          (update 4, promising nothing) published, keeping update 3's promise. 10:50 debriefing: the
+          final notice is sent to the same four addresses, the survey to Anna, Kenji and John.
     10:55 Anna answers on the page: satisfaction 4, kept informed 5, clarity 4, recommend 9,
           "Clear and on time." 11:00 Kenji replies "2" by SMS. John does not answer.
     """
@@ -235,6 +238,7 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
         incident = incident_transition(
             incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back."
         )
+        publish(incident, alice)  # the final notice
     with time_machine.travel(T0 + 110 * MINUTE, tick=False):
         incident = walk(incident, alice, "start_debrief")
         run_worker()
