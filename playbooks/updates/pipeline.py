@@ -56,25 +56,47 @@ def message_context(*, organization_name, title, summary, stage, language, timez
     }
 
 
-# Variables that address one reader (a greeting, their own links): the status page, read by every
-# reader of the incident, leaves out the lines that use them.
-READER_ADDRESSED = ("contact_name", "status_url", "preferences_url", "survey_url")
+# What addresses one reader: the greeting ({{ contact_name }}) and their own links. The status page,
+# read by every reader of the incident, shows an update's words without them.
+READER_LINKS = ("status_url", "preferences_url", "survey_url")
 _VARIABLE = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+_GREETING_END = re.compile(r"^[^,:、，。\n]{0,40}?[,:、，。]\s*")
+_HONORIFIC_ONLY = 4  # "様", " san": what is left of a greeting line without punctuation
+
+
+def _without_greeting(line):
+    match = re.search(r"\{\{\s*contact_name\s*\}\}", line)
+    if not match:
+        return line
+    rest = line[match.end() :]
+    if match.start() > 40:
+        return line  # the name inside a sentence, not a greeting: the page fills it per reader
+    end = _GREETING_END.match(rest)
+    if end:
+        return rest[end.end() :]
+    return "" if len(rest.strip()) <= _HONORIFIC_ONLY else line
+
+
+def _without_links(line):
+    for name in READER_LINKS:
+        # The link and its label ("Status page: {{ status_url }}"), back to the end of the sentence before.
+        line = re.sub(r"[^.!?。\n]*\{\{\s*" + name + r"\s*\}\}", "", line)
+    return line
 
 
 def page_text(template_text):
-    """An update's words as its status page shows them, from the message template written for one
-    reader: lines using a reader-addressed variable (the greeting "Hello {{ contact_name }},", the
-    status and preferences links) and lines holding nothing but variables (an address line, the
-    incident summary, which the page shows once at its top) are left out."""
+    """An update's words as its status page shows them, from a message template written for one
+    reader: without the greeting ("Hello {{ contact_name }},"), without the reader's own links
+    (status page, preferences) and their labels, and without lines holding nothing but variables
+    (an address line; the incident summary, which the page shows once at its top)."""
     kept = []
     for line in (template_text or "").splitlines():
-        names = _VARIABLE.findall(line)
-        if any(name in READER_ADDRESSED for name in names):
+        text = _without_links(_without_greeting(line))
+        if line.strip() and not text.strip():
+            continue  # a line that was only a greeting or a link
+        if _VARIABLE.search(text) and not _VARIABLE.sub("", text).strip(" \t:,.-"):
             continue
-        if names and not _VARIABLE.sub("", line).strip(" \t:,.-"):
-            continue
-        kept.append(line)
+        kept.append(text.rstrip())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 

@@ -13,7 +13,7 @@ from playbooks.incidents.services import incident_create, incident_transition
 from playbooks.models import MESSAGE_VARIABLES, IncidentUpdate, Playbook
 from playbooks.starter import starter_playbooks_load
 from playbooks.updates.preflight import has_empty_time_slot, promise_findings, text_findings
-from playbooks.updates.services import update_draft, update_publish
+from playbooks.updates.services import update_approve, update_draft, update_publish
 from tests.conftest import make_client, make_contact
 
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
@@ -44,7 +44,7 @@ def clients_in_every_language(organization):
     return contacts
 
 
-def walk(incident, alice):
+def walk(incident, alice, frank):
     """Publish the stage's update (and its holding statement, when it has one) in every stage
     from activation to the final notice, then start the debrief."""
     published = []
@@ -57,7 +57,10 @@ def walk(incident, alice):
                 incident=incident, name=step, actor=alice, resolution_summary="The fix is deployed and verified."
             )
             if incident.state != "debriefing":
-                published.append(update_publish(update=update_draft(incident=incident, author=alice), actor=alice))
+                update = update_draft(incident=incident, author=alice)
+                if update.needs_approval:
+                    update = update_approve(update=update, actor=frank)
+                published.append(update_publish(update=update, actor=alice))
                 if incident.stage_plan().get("messages", {}).get("holding"):
                     holding = update_draft(incident=incident, author=None, is_holding_statement=True)
                     published.append(update_publish(update=holding, actor=None))
@@ -66,7 +69,7 @@ def walk(incident, alice):
 
 
 @pytest.mark.parametrize("slug", ["outage-standard", "recall-eu-product", "compliance-data-incident"])
-def test_a_starter_playbook_walked_through_its_lifecycle_sends_only_whole_words(slug, organization, alice):
+def test_a_starter_playbook_walked_through_its_lifecycle_sends_only_whole_words(slug, organization, alice, frank):
     starter_playbooks_load(organization=organization)
     contacts = clients_in_every_language(organization)
     with time_machine.travel(T0 - dt.timedelta(minutes=5), tick=False):
@@ -77,7 +80,7 @@ def test_a_starter_playbook_walked_through_its_lifecycle_sends_only_whole_words(
             summary="Card payments through the API fail for some clients.",
             affected_clients=[contact.client for contact in contacts],
         )
-    incident, published = walk(incident, alice)
+    incident, published = walk(incident, alice, frank)
 
     assert incident.state == "debriefing"
     final = published[-1]
