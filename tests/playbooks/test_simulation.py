@@ -17,6 +17,9 @@ def test_a_small_simulation_has_no_silent_misses_and_leaves_nothing_behind(db):
     assert re.search(r"SILENT MISSES\s+0\s", report), report
     assert "silent deadline misses 0." in report
     assert "(0 due left unrun)" in report
+    # The words of every client message queued were read: whole, and no promise without a time.
+    assert re.search(r"Words: [\d,]+ client messages read; PROMISES WITHOUT A TIME 0; BROKEN VARIABLES 0\.", report)
+    assert int(re.search(r"Words: ([\d,]+) client", report).group(1).replace(",", "")) > 100
     promises = int(re.search(r"Promises\s+([\d,]+)", report).group(1).replace(",", ""))
     assert promises > 40
     for outcome in ("kept on time", "kept late", "covered by a holding statement"):
