@@ -35,9 +35,16 @@ def _compile(template_text):
 
 def render_text(template_text, context):
     """Render a plain-text message template with the given variables."""
+    from django.template import TemplateDoesNotExist
+
     template = _compile(template_text)
     try:
         return template.render(Context(context)).strip()
+    except TemplateDoesNotExist as exc:
+        # The message engine has no template loader: {% include %} and {% extends %} can never work.
+        raise MessageTemplateError(
+            f"Template error: a message cannot include or extend other templates ({exc})."
+        ) from exc
     except Exception as exc:
         raise MessageTemplateError(f"Template error: {exc}") from exc
 

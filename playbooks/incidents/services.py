@@ -5,6 +5,7 @@ Each service runs in one database transaction and writes its timeline entry in i
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -100,6 +101,11 @@ def incident_create(
     detected_at = detected_at or now
     if detected_at > now + dt.timedelta(minutes=5):
         errors["detected_at"] = "Detection cannot be in the future."
+    elif detected_at < now - dt.timedelta(days=settings.CANDOR_DETECTION_MAX_AGE_DAYS):
+        # Deadlines count from detection: a typo in the year would fire every escalation at once.
+        errors["detected_at"] = (
+            f"Detection cannot be more than {settings.CANDOR_DETECTION_MAX_AGE_DAYS} days ago; check the date."
+        )
     if errors:
         raise ValidationError(errors)
 
