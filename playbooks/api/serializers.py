@@ -369,6 +369,9 @@ class TransitionSerializer(serializers.Serializer):
     label = serializers.CharField()
     target = serializers.CharField()
     needs = serializers.ListField(child=serializers.CharField(), help_text="Inputs the transition asks for.")
+    waits_for = serializers.CharField(
+        allow_blank=True, help_text="What must happen first (refused with 409 until then); empty when nothing."
+    )
 
 
 class TransitionRequestSerializer(serializers.Serializer):

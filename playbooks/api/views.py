@@ -367,7 +367,16 @@ class IncidentViewSet(
         available = transitions_available(incident=incident, user=request.user)
         return Response(
             s.TransitionSerializer(
-                [{"name": t.name, "label": t.label, "target": t.target, "needs": list(t.needs)} for t in available],
+                [
+                    {
+                        "name": t.name,
+                        "label": t.label,
+                        "target": t.target,
+                        "needs": list(t.needs),
+                        "waits_for": t.waits_for,
+                    }
+                    for t in available
+                ],
                 many=True,
             ).data
         )

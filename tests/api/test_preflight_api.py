@@ -3,6 +3,7 @@ nobody to send to is refused, and the debrief waits for the final notice (409 sa
 
 from playbooks.incidents.services import incident_create, incident_transition
 from playbooks.updates.services import update_draft, update_publish
+from tests.console.conftest import logged_in  # noqa: F401 (fixture)
 
 
 def test_an_update_with_a_mistyped_variable_is_a_400_naming_it_and_the_allowed_list(api, alice, live_incident):
@@ -66,12 +67,15 @@ def test_the_debrief_waits_for_a_final_notice_to_everyone_told(api, alice, live_
     incident_transition(incident=live_incident, name="identify", actor=alice)
     incident_transition(incident=live_incident, name="resolve", actor=alice, resolution_summary="Rolled back.")
     url = f"/api/incidents/{live_incident.pk}/transitions/"
+    listed = {t["name"]: t["waits_for"] for t in api(alice).get(url).data}
+    assert listed["start_debrief"].startswith("no final notice yet")
     response = api(alice).post(url, {"transition": "start_debrief"}, format="json")
     assert response.status_code == 409
     assert response.data["state"] == "resolved"
     assert "no final notice yet" in response.data["detail"]
 
     update_publish(update=update_draft(incident=live_incident, author=alice), actor=alice)
+    assert {t["name"]: t["waits_for"] for t in api(alice).get(url).data}["start_debrief"] == ""
     response = api(alice).post(url, {"transition": "start_debrief"}, format="json")
     assert response.status_code == 200 and response.data["state"] == "debriefing"
 
@@ -102,3 +106,14 @@ def test_an_incident_no_client_was_told_about_goes_to_the_debrief(api, alice, li
         f"/api/incidents/{live_incident.pk}/transitions/", {"transition": "start_debrief"}, format="json"
     )
     assert response.status_code == 200 and response.data["state"] == "debriefing"
+
+
+def test_the_console_shows_what_the_debrief_waits_for(logged_in, alice, live_incident):
+    update_publish(update=update_draft(incident=live_incident, author=alice), actor=alice)
+    incident_transition(incident=live_incident, name="identify", actor=alice)
+    incident_transition(incident=live_incident, name="resolve", actor=alice, resolution_summary="Rolled back.")
+    page = logged_in(alice).get(f"/incidents/{live_incident.pk}/").content.decode()
+    assert "Waits: no final notice yet: 2 contact(s) were told about this incident" in page
+    response = logged_in(alice).post(f"/incidents/{live_incident.pk}/transitions/start_debrief/")
+    assert response.status_code == 409
+    assert "Cannot start the debrief: no final notice yet" in response.content.decode()
