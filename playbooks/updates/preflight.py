@@ -176,7 +176,7 @@ def batch_findings(*, batch, expects_link=None):
     for content_key, recipient in first_reader.items():
         content = batch.contents[content_key]
         values = recipient.substitutions
-        text = apply_substitutions(f"{content.subject}\n{content.body}", values)
+        text = apply_substitutions("\n".join(part for part in (content.subject, content.body) if part), values)
         findings += text_findings(
             text=text, language=content.language, channel=content.channel, values=values, expects_link=expects_link
         )
