@@ -316,7 +316,7 @@ def _queue_reminders(incident, rows):
         group_of=lambda contact: stage_of[contact.client_id],
     )
     # One source per incident: a contact is never reminded twice, whatever runs again.
-    batch_queue(incident=incident, source=f"ack-reminder:{incident.pk}", batch=batch)
+    batch_queue(incident=incident, source=f"ack-reminder:{incident.pk}", batch=batch, expects_link="status_url")
     return {"email": batch.count("email"), "sms": batch.count("sms")}
 
 

@@ -370,6 +370,9 @@ class TransitionSerializer(serializers.Serializer):
     label = serializers.CharField()
     target = serializers.CharField()
     needs = serializers.ListField(child=serializers.CharField(), help_text="Inputs the transition asks for.")
+    waits_for = serializers.CharField(
+        allow_blank=True, help_text="What must happen first (refused with 409 until then); empty when nothing."
+    )
 
 
 class TransitionRequestSerializer(serializers.Serializer):
@@ -588,8 +591,19 @@ class PreviewLanguageSerializer(serializers.Serializer):
     reader = serializers.CharField(help_text="Whose values fill the per-reader variables.")
 
 
+class PreflightFindingSerializer(serializers.Serializer):
+    problem = serializers.CharField()
+    message = serializers.CharField()
+    language = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField(allow_blank=True)
+    field = serializers.CharField()
+    is_blocking = serializers.BooleanField()
+    text = serializers.CharField()
+
+
 class UpdatePreviewSerializer(serializers.Serializer):
     next_update_due_at = serializers.DateTimeField(allow_null=True)
+    preflight = PreflightFindingSerializer(many=True)
     languages = serializers.DictField(child=PreviewLanguageSerializer())
     email_recipients = serializers.IntegerField()
     sms_recipients = serializers.IntegerField()
@@ -635,6 +649,7 @@ class LanguageCheckSerializer(serializers.Serializer):
 class PlainLanguageCheckSerializer(serializers.Serializer):
     warning_count = serializers.IntegerField()
     languages = serializers.DictField(child=LanguageCheckSerializer())
+    preflight = PreflightFindingSerializer(many=True)
 
 
 # ---------------------------------------------------------------------------------------------

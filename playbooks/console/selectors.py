@@ -10,6 +10,7 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 
 from playbooks.incidents.selectors import incident_list
+from playbooks.incidents.services import final_notice_missing
 from playbooks.incidents.topics import incident_topic
 from playbooks.models import LIVE_STATES, IncidentUpdate, State
 
@@ -59,6 +60,7 @@ class AvailableTransition:
     label: str
     target: str
     needs: tuple
+    waits_for: str = ""  # what must happen first, in words ("" when nothing)
 
 
 def transitions_available(*, incident, user):
@@ -72,6 +74,8 @@ def transitions_available(*, incident, user):
                 label=custom.get("label", transition.name.replace("_", " ").capitalize()),
                 target=transition.target,
                 needs=tuple(custom.get("needs", ())),
+                # The debrief waits until every contact told has been sent the final notice.
+                waits_for=final_notice_missing(incident=incident) if transition.target == State.DEBRIEFING else "",
             )
         )
     return available

@@ -56,6 +56,7 @@ from playbooks.updates.services import (
     update_approve,
     update_draft,
     update_edit,
+    update_preflight,
     update_preview,
     update_publish,
 )
@@ -316,7 +317,13 @@ def _update_context(request, update, form, *, publish_errors=None):
         context["sms_send"] = sms_send_estimate(segments=preview["sms_segments_total"])
     context["checks"] = plain_language_check(update=update)
     context["warning_count"] = sum(len(check.warnings) for check in context["checks"].values())
-    context["publish_blockers"] = publish_blockers(update=update, incident=incident)
+    context["preflight"] = update_preflight(update=update)
+    blocking = [str(finding) for finding in context["preflight"] if finding.is_blocking]
+    context["publish_blockers"] = publish_blockers(update=update, incident=incident) + (
+        [f"The preflight found {len(blocking)} problem{'s' if len(blocking) != 1 else ''} to fix first (above)."]
+        if blocking
+        else []
+    )
     return context
 
 

@@ -299,7 +299,7 @@ def survey_invite(*, survey, now):
             ],
             ignore_conflicts=True,
         )
-        batch_queue(incident=incident, source=f"survey:{incident.pk}", batch=batch)
+        batch_queue(incident=incident, source=f"survey:{incident.pk}", batch=batch, expects_link="survey_url")
         by_channel = {channel: batch.count(channel) for channel in ("email", "sms")}
         timeline_record(
             incident=incident,
@@ -332,7 +332,7 @@ def survey_remind(*, survey, now):
         survey.reminded_at = now
         survey.save(update_fields=["reminded_at"])
         SurveyInvitation.objects.filter(survey=survey, contact_id__in=list(channels)).update(reminded_at=now)
-        batch_queue(incident=incident, source=f"survey-reminder:{incident.pk}", batch=batch)
+        batch_queue(incident=incident, source=f"survey-reminder:{incident.pk}", batch=batch, expects_link="survey_url")
         timeline_record(
             incident=incident,
             kind=TimelineKind.REMINDER,
