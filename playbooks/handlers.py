@@ -67,7 +67,7 @@ def on_comms_event(event):
         error=event.data.get("error", ""),
         reason=event.data.get("reason", ""),
         body=event.data.get("body", ""),
-        user=_user_name(event.data.get("user")),
+        user=_user_name(event.data.get("user")) or event.data.get("to", ""),
     )
     kind = TimelineKind.CLIENT_REPLY if event.kind == "client_reply" else TimelineKind.DELIVERY
     timeline_record(
