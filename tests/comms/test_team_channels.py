@@ -177,7 +177,7 @@ def test_410_gives_up_at_once_and_says_why(organization, channels, fake_provider
 
 
 def test_a_playbook_channel_hears_only_its_playbook(organization, channels, fake_providers, run_worker):
-    slack, teams = channels
+    teams = channels[1]
     teams.scope = "playbook:recall-eu-product"
     teams.save()
     with time_machine.travel(T0, tick=False):
