@@ -13,5 +13,6 @@ urlpatterns = [
     path("", include("playbooks.surveys.urls")),
     path("", include("playbooks.debriefs.urls")),
     path("", include("playbooks.leadership.urls")),
+    path("", include("playbooks.integrations.urls")),
     path("", include("playbooks.console.urls")),
 ]
