@@ -14,6 +14,7 @@ from comms.outgoing_webhooks.services import (
     webhook_delivery_retry,
     webhook_endpoint_rotate_secret,
     webhook_endpoint_save,
+    webhook_url_problem,
 )
 from playbooks.api.views import CandorViewMixin
 from playbooks.integrations.events import EVENT_TYPES
@@ -34,6 +35,12 @@ class WebhookEndpointSerializer(serializers.ModelSerializer):
         model = WebhookEndpoint
         fields = ["id", "name", "url", "event_types", "is_active", "secret", "created_at"]
         read_only_fields = ["id", "secret", "created_at"]
+
+    def validate_url(self, url):
+        problem = webhook_url_problem(url)
+        if problem:
+            raise serializers.ValidationError(problem)
+        return url
 
 
 class WebhookDeliveryAttemptSerializer(serializers.ModelSerializer):

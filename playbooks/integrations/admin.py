@@ -18,6 +18,7 @@ from playbooks.integrations.events import EVENT_TYPES
 
 
 class WebhookEndpointForm(forms.ModelForm):
+    url = forms.URLField(max_length=1000, assume_scheme="https", help_text="HTTPS.")
     event_types = forms.MultipleChoiceField(
         choices=[(name, f"{name}: {description}") for name, description in EVENT_TYPES.items()],
         widget=forms.CheckboxSelectMultiple,
@@ -86,7 +87,18 @@ class WebhookDeliveryAdmin(ReadOnlyAdmin):
         return False
 
 
+class TeamChannelForm(forms.ModelForm):
+    webhook_url = forms.URLField(
+        max_length=1000, assume_scheme="https", help_text=TeamChannel.webhook_url.field.help_text
+    )
+
+    class Meta:
+        model = TeamChannel
+        fields = ["organization", "kind", "name", "webhook_url", "scope", "is_active"]
+
+
 @admin.register(TeamChannel)
 class TeamChannelAdmin(OrganizationScopedAdmin):
+    form = TeamChannelForm
     list_display = ["name", "kind", "organization", "scope", "is_active"]
     list_filter = ["kind", "is_active"]
