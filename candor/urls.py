@@ -13,6 +13,5 @@ urlpatterns = [
     path("", include("playbooks.surveys.urls")),
     path("", include("playbooks.debriefs.urls")),
     path("", include("playbooks.leadership.urls")),
-    path("", include("playbooks.integrations.urls")),
     path("", include("playbooks.console.urls")),
 ]

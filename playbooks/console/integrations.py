@@ -1,4 +1,4 @@
-"""The integrations page: webhook endpoints and team channels with their recent deliveries and
+"""The console's integrations page: webhook endpoints and team channels with their recent deliveries and
 last errors, and a button to send a failed webhook delivery again."""
 
 from django.contrib import messages
