@@ -374,6 +374,11 @@ CANDOR_TEAM_CHANNEL_BATCH_SIZE = int(env("CANDOR_TEAM_CHANNEL_BATCH_SIZE", "20")
 CANDOR_WEBHOOK_BATCH_SIZE = int(env("CANDOR_WEBHOOK_BATCH_SIZE", "20"))
 CANDOR_WEBHOOK_MAX_ATTEMPTS = int(env("CANDOR_WEBHOOK_MAX_ATTEMPTS", "8"))
 CANDOR_WEBHOOK_TIMEOUT_SECONDS = float(env("CANDOR_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A delivery still 'sending' this long after its claim was left by a stopped worker: a batch
+# cannot take longer than all its requests timing out one after another.
+CANDOR_WEBHOOK_STUCK_SECONDS = float(
+    env("CANDOR_WEBHOOK_STUCK_SECONDS", str(CANDOR_WEBHOOK_BATCH_SIZE * CANDOR_WEBHOOK_TIMEOUT_SECONDS + 60))
+)
 # Endpoint URLs must be HTTPS; plain http is allowed to loopback only, and only while DEBUG is on
 # (tests and local development).
 CANDOR_WEBHOOK_ALLOW_LOOPBACK_HTTP = env_bool("CANDOR_WEBHOOK_ALLOW_LOOPBACK_HTTP", DEBUG)

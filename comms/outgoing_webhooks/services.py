@@ -291,7 +291,7 @@ def webhook_delivery_retry(*, delivery):
 def webhook_sweep(*, now=None):
     """Put back deliveries a stopped worker left in 'sending', and make sure due ones have a task."""
     now = now or timezone.now()
-    stuck_before = now - dt.timedelta(seconds=settings.CANDOR_SENDING_TIMEOUT_SECONDS)
+    stuck_before = now - dt.timedelta(seconds=settings.CANDOR_WEBHOOK_STUCK_SECONDS)
     neglected_before = now - dt.timedelta(seconds=settings.CANDOR_SWEEP_GRACE_SECONDS)
     with transaction.atomic():
         recovered = WebhookDelivery.objects.filter(

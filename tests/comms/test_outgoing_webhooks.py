@@ -161,7 +161,7 @@ def test_a_stuck_delivery_is_recovered_by_the_sweep(organization, endpoint, fake
     with time_machine.travel(T0, tick=False) as clock:
         queue(organization)
         WebhookDelivery.objects.update(status="sending", claimed_at=T0, attempts=1, claim="dead-worker")
-        clock.shift(dt.timedelta(seconds=settings.CANDOR_SENDING_TIMEOUT_SECONDS + 1))
+        clock.shift(dt.timedelta(seconds=settings.CANDOR_WEBHOOK_STUCK_SECONDS + 1))
         assert webhook_sweep()["recovered"] == 1
         run_worker()
     assert WebhookDelivery.objects.get().status == "delivered"
