@@ -304,6 +304,7 @@ def _alert_open(endpoint, spec, payload, now):
             subject=f"[{endpoint.organization.name}] Alert: {spec.title}",
             body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nNo draft incident could be "
             f"opened ({problem}). Fix the alert endpoint's settings; confirming the alert opens the incident.",
+            action="Fix the alert endpoint's settings, then decide on the alert.",
         )
         return alert
     alert.incident = incident
@@ -324,6 +325,7 @@ def _alert_open(endpoint, spec, payload, now):
         body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nA draft incident from the playbook "
         f"{endpoint.playbook.name} is waiting for you. Confirm it to activate the incident, or dismiss it. "
         "Nothing reaches clients until you do.",
+        action="Decide on the alert: confirm it to activate the incident, or dismiss it.",
     )
     return alert
 

@@ -152,6 +152,7 @@ def incident_create(
         note=f"Created from playbook {plan['name']} v{plan['version']}.",
         data={"playbook_version": plan["version"]},
     )
+    incident_event_emit(IncidentEvent(events.CREATED, incident, at=incident.created_at))
     return incident
 
 
@@ -238,7 +239,7 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             raise TransitionRefused(
                 f"Cannot {name.replace('_', ' ')}: the incident is now {current!r}.", state=current
             ) from exc
-        timeline_record(
+        entry = timeline_record(
             incident=locked,
             kind=TimelineKind.TRANSITION,
             actor=actor,
@@ -246,6 +247,14 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             to_state=locked.state,
             note=note or (locked.resolution_summary if "resolution_summary" in needs else ""),
             data={"transition": name},
+        )
+        incident_event_emit(
+            IncidentEvent(
+                events.TRANSITIONED,
+                locked,
+                at=entry.at,
+                data={"transition": name, "from_state": from_state, "to_state": locked.state, "entry": entry.pk},
+            )
         )
         if from_state == State.DRAFT and locked.is_live:
             incident_event_emit(IncidentEvent(events.ACTIVATED, locked))

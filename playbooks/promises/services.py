@@ -34,6 +34,8 @@ from comms.rendering import format_local_time
 from playbooks.incidents.deadlines import moment_at_fraction
 from playbooks.incidents.services import timeline_record
 from playbooks.incidents.topics import incident_topic
+from playbooks.integrations import events as webhook_events
+from playbooks.integrations.services import incident_webhook_emit, team_channel_scopes
 from playbooks.models import (
     DEADLINE_ALERT_FRACTIONS,
     FINAL_STATES,
@@ -134,12 +136,21 @@ def _local(incident, moment):
     return format_local_time(moment, language="en", timezone_name=incident.organization.timezone)
 
 
-def incident_team_notify(*, incident, source, subject, body, users=None):
-    """Alert the incident's team (by default the commander and backup) by email and SMS."""
-    _notify(incident, _unique(users if users is not None else commander_and_backup(incident)), source, subject, body)
+def incident_team_notify(*, incident, source, subject, body, users=None, action=""):
+    """Alert the incident's team (by default the commander and backup) by email and SMS, and in
+    the team channels (Slack, Teams) of the organisation and of the incident's playbook. `action`
+    says what to do now ("Confirm or dismiss the alert")."""
+    _notify(
+        incident,
+        _unique(users if users is not None else commander_and_backup(incident)),
+        source,
+        subject,
+        body,
+        action=action,
+    )
 
 
-def _notify(incident, users, source, subject, body):
+def _notify(incident, users, source, subject, body, *, action):
     team_notify(
         organization=incident.organization,
         users=users,
@@ -148,6 +159,8 @@ def _notify(incident, users, source, subject, body):
         subject=f"[{incident.organization.name}] {subject}",
         body=f"{body}\n\nIncident #{incident.pk}: {incident.title}",
         link=incident_url(incident),
+        action=action,
+        scopes=team_channel_scopes(incident),
     )
 
 
@@ -238,6 +251,7 @@ def _remind(incident, update, now):
         f"promise:{update.pk}:reminder",
         f"Update due in {minutes} min: {incident.title}",
         f"Clients were promised the next update by {due_local}. {consequence}",
+        action=f"Publish the next update before {due_local}.",
     )
     timeline_record(
         incident=incident,
@@ -313,6 +327,7 @@ def _after_holding_statement(incident, update, holding, now):
         f"No update was published by {due_local}, so Candor sent the stage's holding statement "
         f"({reached} messages). It promises the next update by {next_local}: publish a real update before then."
         + (f" {in_a_row} holding statements in a row: nobody has told clients anything new." if in_a_row > 1 else ""),
+        action=f"Publish a real update before {next_local}.",
     )
     # The holding statement's own UPDATE_PUBLISHED entry is on the timeline; this one says why.
     timeline_record(
@@ -350,6 +365,18 @@ def _escalate(incident, update, now, problem=""):
         f"Clients were promised an update by {due_local} and none has been published. Publish one now. "
         f"If nothing is published within {grace} minutes, the backup and leadership are alerted."
         + (f" (The holding statement could not be sent: {problem})" if problem else ""),
+        action="Publish an update now.",
+    )
+    incident_webhook_emit(
+        incident=incident,
+        event_type=webhook_events.PROMISE_MISSED,
+        source=f"promise:{update.pk}:missed",
+        data={
+            "update": {"id": update.pk, "next_update_due_at": update.next_update_due_at.isoformat()},
+            "escalated_to": [display_name(user) for user in users],
+            "holding_statement_problem": problem,
+        },
+        at=now,
     )
     timeline_record(
         incident=incident,
@@ -384,6 +411,7 @@ def _escalate_again(incident, update, escalation, now):
         f"Clients were promised an update by {due_local}. The commander ({_names([incident.commander])}) was "
         f"alerted at {_local(incident, escalation.at)} and nothing has been published since. "
         "Make sure someone publishes an update now.",
+        action="Make sure someone publishes an update now.",
     )
     timeline_record(
         incident=incident,
@@ -463,7 +491,22 @@ def _announce_deadline(incident, item, kind, users, now):
         subject = f"Deadline in {left}: {item.title}"
         note = f"{left} left until {due_local}: {item.title}. Reminded {_names(users)}."
     body = note + (f"\n\n{item.guidance}" if item.guidance else "") + "\nMark it done in the checklist when it is."
-    _notify(incident, users, f"deadline:{item.pk}:{kind}", subject, body)
+    _notify(
+        incident,
+        users,
+        f"deadline:{item.pk}:{kind}",
+        subject,
+        body,
+        action=f"Complete the checklist item: {item.title}.",
+    )
+    if kind == DeadlineAlertKind.OVERDUE:
+        incident_webhook_emit(
+            incident=incident,
+            event_type=webhook_events.DEADLINE_DUE,
+            source=f"deadline:{item.pk}:overdue",
+            data={"checklist_item": {"id": item.pk, "title": item.title, "due_at": item.due_at.isoformat()}},
+            at=now,
+        )
     timeline_record(
         incident=incident,
         kind=TimelineKind.ESCALATION if kind == DeadlineAlertKind.OVERDUE else TimelineKind.REMINDER,
