@@ -14,12 +14,15 @@ router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("updates", views.UpdateViewSet, basename="update")
 router.register("messages", views.MessageViewSet, basename="message")
+router.register("alerts", views.AlertViewSet, basename="alert")
+router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
+    path("leadership/", views.LeadershipView.as_view(), name="api-leadership"),
     path("", include(router.urls)),
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

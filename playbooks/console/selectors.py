@@ -59,16 +59,24 @@ class AvailableTransition:
     label: str
     target: str
     needs: tuple
+    missing: tuple = ()  # what it still waits for, in plain words; empty when it can be taken now
 
     @property
     def needs_resolution_summary(self):
         return "resolution_summary" in self.needs
 
+    @property
+    def is_ready(self):
+        return not self.missing
 
-def transitions_available(*, incident, user):
-    """The transitions this user may perform now, with their labels and the inputs they ask for."""
+
+def transitions_available(*, incident, user, include_waiting=False):
+    """The transitions this user may perform now, with their labels and the inputs they ask for.
+    With include_waiting, also those still waiting for something (a complete debrief), saying what."""
     available = []
-    for transition in incident.transitions_for(user):
+    for transition, missing in incident.transition_plan(user):
+        if missing and not include_waiting:
+            continue
         custom = transition.custom or {}
         available.append(
             AvailableTransition(
@@ -76,6 +84,7 @@ def transitions_available(*, incident, user):
                 label=custom.get("label", transition.name.replace("_", " ").capitalize()),
                 target=transition.target,
                 needs=tuple(custom.get("needs", ())),
+                missing=tuple(missing),
             )
         )
     return available
