@@ -23,6 +23,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("leadership/", views.LeadershipView.as_view(), name="api-leadership"),
+    path("playbooks/schema.json", views.playbook_file_schema, name="api-playbook-schema"),
     path("", include(router.urls)),
     re_path(r"^(?P<path>[\s\S]*)$", views.not_found),
 ]

@@ -264,14 +264,6 @@ class PlaybookViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
             status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
-    @extend_schema(
-        summary="The JSON Schema of the playbook file format, for editors",
-        responses={(200, "application/schema+json"): OpenApiResponse(OpenApiTypes.OBJECT)},
-    )
-    @action(detail=False, methods=["get"], url_path="schema.json", pagination_class=None)
-    def file_schema(self, request):
-        return JsonResponse(PLAYBOOK_SCHEMA, content_type="application/schema+json")
-
 
 # ---------------------------------------------------------------------------------------------
 # Clients and contacts
@@ -1096,6 +1088,18 @@ class LeadershipView(CandorViewMixin, GenericAPIView):
                 }
             ).data
         )
+
+
+@extend_schema(
+    summary="The JSON Schema of the playbook file format, for editors",
+    responses={(200, "application/schema+json"): OpenApiResponse(OpenApiTypes.OBJECT)},
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+@schema(CandorAutoSchema())
+def playbook_file_schema(request):
+    """Public: it describes a file format, nothing of any organisation."""
+    return JsonResponse(PLAYBOOK_SCHEMA, content_type="application/schema+json")
 
 
 # ---------------------------------------------------------------------------------------------

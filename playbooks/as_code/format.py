@@ -174,7 +174,9 @@ def document_from_starter_json(spec):
 
 
 class _Dumper(yaml.SafeDumper):
-    pass
+    def increase_indent(self, flow=False, indentless=False):
+        # Lists indented under their key, as people write them.
+        return super().increase_indent(flow, False)
 
 
 def _text(dumper, value):
