@@ -352,7 +352,7 @@ def authority_notification_not_required(instance):
 
 has_resolution_summary.missing = lambda incident: ["a resolution summary: say how the problem was resolved"]
 authority_notification_not_required.missing = lambda incident: [
-    "the playbook requires notifying the authority first (notify_authority)"
+    "the authority notified first (notify_authority): this playbook requires it"
 ]
 
 

@@ -43,13 +43,13 @@ def debrief_missing(incident):
     """What the close guard still waits for, in plain words."""
     debrief = Debrief.objects.filter(incident_id=incident.pk).first()
     if debrief is None:
-        return ["the internal debrief: it has not been opened yet"]
+        return ["a complete internal debrief (it has not been opened yet)"]
     if debrief.is_complete:
         return []
     unwritten = debrief.missing_for_completion()
     if unwritten:
-        return [f"the debrief is not complete: write {', '.join(unwritten)}, then mark it complete"]
-    return ["the debrief is written but not marked complete"]
+        return [f"a complete debrief: write {', '.join(unwritten)}, then mark it complete"]
+    return ["a complete debrief: it is written, mark it complete"]
 
 
 debrief_is_complete.missing = debrief_missing

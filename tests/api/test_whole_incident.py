@@ -144,7 +144,7 @@ def debrief_and_close(team, incident_id, frank_id):
     assert refused.status_code == 409
     conflict = refused.json()
     assert conflict["state"] == "debriefing" and conflict["missing"]
-    assert "It still needs the debrief is not complete" in conflict["detail"]
+    assert "It still needs a complete debrief: write what went well" in conflict["detail"]
 
     debrief = ok(team["bob"].get(f"/api/incidents/{incident_id}/debrief/"))
     assert debrief["what_happened"] and debrief["is_complete"] is False
