@@ -23,6 +23,23 @@ class MessageTemplateError(ValueError):
     pass
 
 
+def template_variables(template_text):
+    """The names of the variables a message template uses (the part before any dot)."""
+    from django.template import TemplateSyntaxError
+    from django.template.base import VariableNode
+
+    try:
+        nodes = _engine.from_string(template_text).nodelist.get_nodes_by_type(VariableNode)
+    except TemplateSyntaxError as exc:
+        raise MessageTemplateError(f"Template error: {exc}") from exc
+    names = set()
+    for node in nodes:
+        variable = getattr(node.filter_expression.var, "var", None)
+        if variable is not None:
+            names.add(str(variable).split(".")[0])
+    return names
+
+
 def render_text(template_text, context):
     """Render a plain-text message template with the given variables."""
     from django.template import TemplateDoesNotExist, TemplateSyntaxError

@@ -8,12 +8,17 @@ from dataclasses import dataclass, field
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.template import TemplateSyntaxError
-from django.template.base import VariableNode
 from django.utils import timezone
 
 from accounts.models import LANGUAGE_CODES
-from comms.rendering import MAX_SMS_SEGMENTS, _engine, sms_friendly, sms_size
+from comms.rendering import (
+    MAX_SMS_SEGMENTS,
+    MessageTemplateError,
+    render_text,
+    sms_friendly,
+    sms_size,
+    template_variables,
+)
 from playbooks.as_code.format import (
     FORMAT,
     PLAYBOOK_SCHEMA,
@@ -134,16 +139,10 @@ class _Checker:
             self.add(path, "Write the words; this is empty.")
             return
         try:
-            compiled = _engine.from_string(text)
-        except TemplateSyntaxError as error:
-            self.add(path, f"Template error: {error}.")
+            unknown = template_variables(text) - set(MESSAGE_VARIABLES)
+        except MessageTemplateError as error:
+            self.add(path, f"{error}.")
             return
-        unknown = set()
-        for node in compiled.nodelist.get_nodes_by_type(VariableNode):
-            variable = getattr(node.filter_expression.var, "var", None)
-            name = str(variable).split(".")[0] if variable is not None else ""
-            if name and name not in MESSAGE_VARIABLES:
-                unknown.add(name)
         if unknown:
             self.add(
                 path,
@@ -152,19 +151,13 @@ class _Checker:
             return
         if sms:
             sample = {name: "x" * SMS_SAMPLE_LENGTHS.get(name, 20) for name in MESSAGE_VARIABLES}
-            size = sms_size(sms_friendly(compiled.render(_context(sample)).strip()))
+            size = sms_size(sms_friendly(render_text(text, sample)))
             if size.segments > MAX_SMS_SEGMENTS:
                 self.add(
                     path,
                     f"The SMS is {size.units} {size.encoding} characters with typical values, {size.segments} "
                     f"segments; the limit is {MAX_SMS_SEGMENTS}. Shorten it.",
                 )
-
-
-def _context(values):
-    from django.template import Context
-
-    return Context(values)
 
 
 def _model_errors(checker, path, error):
