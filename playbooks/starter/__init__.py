@@ -10,7 +10,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from playbooks.as_code.format import document_from_text
+from playbooks.as_code.format import document_from_text, document_to_yaml
 from playbooks.as_code.services import playbook_import
 from playbooks.models import Playbook
 
@@ -25,6 +25,20 @@ def starter_playbook_files():
         for path in STARTER_DIR.glob(f"*{suffix}"):
             files[path.stem] = path
     return [files[stem] for stem in sorted(files)]
+
+
+def starter_json_to_yaml():
+    """Rewrite each starter playbook still in the older JSON shape as its YAML file (same words),
+    removing the JSON: `manage.py shell -c "from playbooks.starter import starter_json_to_yaml;
+    starter_json_to_yaml()"`. Returns the files written."""
+    written = []
+    for path in sorted(STARTER_DIR.glob("*.json")):
+        document = document_from_text(path.read_text(encoding="utf-8"))
+        target = path.with_suffix(".yaml")
+        target.write_text(document_to_yaml(document), encoding="utf-8")
+        path.unlink()
+        written.append(target)
+    return written
 
 
 @transaction.atomic
