@@ -174,3 +174,11 @@ def test_the_api_exports_and_imports_with_the_same_rules(api, dave, alice, start
     bad = api(dave).post("/api/playbooks/import/", {"file": FIVE_MISTAKES}, format="json")
     assert bad.status_code == 400
     assert len(bad.json()["problems"]) == 5
+
+
+def test_the_starter_files_are_exactly_what_the_export_writes(starters):
+    from playbooks.starter import STARTER_DIR
+
+    for playbook in starters:
+        shipped = (STARTER_DIR / f"{playbook.slug}.yaml").read_text(encoding="utf-8")
+        assert playbook_export(playbook=playbook) == shipped
