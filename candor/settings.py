@@ -215,7 +215,7 @@ SPECTACULAR_SETTINGS = {
 # "database" (default: task rows in our database, run by `manage.py db_worker`) or "rq" (RQ on
 # Redis at REDIS_URL, run by `manage.py rqworker --with-scheduler`), or any backend's dotted path.
 # Either way our rows (outbox messages, timers) are the truth and the sweeps re-queue lost work.
-CANDOR_TASK_QUEUES = ["default", "email", "sms", "timers"]
+CANDOR_TASK_QUEUES = ["default", "email", "sms", "timers", "team_channels", "webhooks"]
 TASK_BACKENDS = {"database": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
 TASKS_BACKEND = TASK_BACKENDS.get(env("TASKS_BACKEND", "database"), env("TASKS_BACKEND", "database"))
 TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": CANDOR_TASK_QUEUES}}
@@ -409,9 +409,7 @@ CANDOR_RATE_LIMITS = {
 # --- end of issue #13 settings -------------------------------------------------------------------
 
 # ---- Team channels (Slack, Teams) and outgoing webhooks (issue #14) -----------------------------
-# Both deliver through the worker on their own queues, added here to every task backend's list.
-for _backend in TASKS.values():
-    _backend["QUEUES"] = [*_backend["QUEUES"], "team_channels", "webhooks"]
+# Both deliver through the worker on their own queues (listed in CANDOR_TASK_QUEUES above).
 # Team channel posts claimed per task (one request each: Slack and Teams take one message per call).
 CANDOR_TEAM_CHANNEL_BATCH_SIZE = int(env("CANDOR_TEAM_CHANNEL_BATCH_SIZE", "20"))
 # Outgoing webhooks (comms.outgoing_webhooks): deliveries claimed per task, attempts before giving

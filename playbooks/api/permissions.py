@@ -11,6 +11,7 @@ from accounts.models import Role
 EVERYONE = frozenset(Role.values)
 TEAM = frozenset({Role.ADMIN, Role.COMMANDER, Role.COMMUNICATOR})  # drafts and edits updates
 RUNNERS = frozenset({Role.ADMIN, Role.COMMANDER})  # runs incidents, approves, publishes, edits contacts
+ADMINS = frozenset({Role.ADMIN})  # changes playbooks
 
 
 class RolePermission(BasePermission):

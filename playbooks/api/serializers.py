@@ -18,14 +18,18 @@ from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, SmsConsent, 
 from comms.models import Message
 from comms.rendering import MessageTemplateError, render_text
 from playbooks.console.selectors import delivery_counts_by_update, update_status
-from playbooks.incidents.topics import incident_id_from_topic
 from playbooks.models import (
+    Debrief,
+    DebriefActionItem,
+    FollowUp,
+    InboundAlert,
     Incident,
     IncidentChecklistItem,
     IncidentUpdate,
     Playbook,
     PlaybookStage,
     Severity,
+    SurveyResponse,
     TimelineEntry,
 )
 
@@ -66,8 +70,12 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ConflictSerializer(serializers.Serializer):
-    detail = serializers.CharField(help_text="What happened, naming the incident's state now.")
+    detail = serializers.CharField(help_text="What happened, naming the incident's state now and what is missing.")
     state = serializers.CharField(allow_null=True, help_text="The incident's state now.")
+    missing = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="What the refused step still waits for, in plain words (empty when nothing would help).",
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -296,6 +304,7 @@ class ChecklistItemSerializer(serializers.ModelSerializer):
 class IncidentSerializer(serializers.ModelSerializer):
     state_label = serializers.CharField(read_only=True)
     is_live = serializers.BooleanField(read_only=True)
+    is_public = serializers.BooleanField(read_only=True)
     affected_tags = serializers.ListField(child=serializers.CharField())
     affected_countries = serializers.ListField(child=serializers.CharField())
     checklist = ChecklistItemSerializer(many=True, read_only=True)
@@ -321,6 +330,7 @@ class IncidentSerializer(serializers.ModelSerializer):
             "affected_countries",
             "resolution_summary",
             "next_update_due_at",
+            "is_public",
             "created_at",
             "activated_at",
             "resolved_at",
@@ -329,6 +339,22 @@ class IncidentSerializer(serializers.ModelSerializer):
             "checklist",
         ]
         read_only_fields = fields
+
+
+class IncidentEditSerializer(serializers.Serializer):
+    """The fields of an incident that can change while it runs; only those given change."""
+
+    title = serializers.CharField(max_length=200, required=False)
+    summary = serializers.CharField(required=False, allow_blank=True)
+    severity = serializers.ChoiceField(choices=Severity.choices, required=False, help_text="1 critical ... 4 low.")
+    backup_commander = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), required=False, allow_null=True)
+    is_public = serializers.BooleanField(required=False, help_text="Show on the organisation's public status page.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["backup_commander"].queryset = User.objects.filter(organization_id=request.user.organization_id)
 
 
 class IncidentCreateSerializer(serializers.Serializer):
@@ -370,6 +396,10 @@ class TransitionSerializer(serializers.Serializer):
     label = serializers.CharField()
     target = serializers.CharField()
     needs = serializers.ListField(child=serializers.CharField(), help_text="Inputs the transition asks for.")
+    ready = serializers.BooleanField(help_text="Whether it can be taken now (given its inputs).")
+    missing = serializers.ListField(
+        child=serializers.CharField(), help_text="What it still waits for, in plain words; empty when ready."
+    )
     waits_for = serializers.CharField(
         allow_blank=True, help_text="What must happen first (refused with 409 until then); empty when nothing."
     )
@@ -703,4 +733,331 @@ class MessageSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(NULLABLE_INT)
     def get_incident(self, message):
-        return incident_id_from_topic(message.topic)
+        return reference_id(message.topic, "incident")
+
+
+class NoteSerializer(serializers.Serializer):
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+# ---------------------------------------------------------------------------------------------
+# The internal debrief
+
+
+class DebriefActionItemSerializer(serializers.ModelSerializer):
+    is_done = serializers.SerializerMethodField()
+
+    class Meta:
+        model = DebriefActionItem
+        fields = ["id", "description", "owner", "due_on", "done_at", "is_done", "created_at"]
+        read_only_fields = fields
+
+    def get_is_done(self, item) -> bool:
+        return item.done_at is not None
+
+
+class DebriefSerializer(serializers.ModelSerializer):
+    is_complete = serializers.BooleanField(read_only=True)
+    missing = serializers.SerializerMethodField(help_text="What must still be written before it can be complete.")
+    action_items = DebriefActionItemSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Debrief
+        fields = [
+            "incident",
+            "what_happened",
+            "went_well",
+            "went_badly",
+            "is_complete",
+            "missing",
+            "completed_at",
+            "completed_by",
+            "updated_at",
+            "updated_by",
+            "action_items",
+        ]
+        read_only_fields = fields
+
+    def get_missing(self, debrief) -> list[str]:
+        return debrief.missing_for_completion()
+
+
+class DebriefEditSerializer(serializers.Serializer):
+    what_happened = serializers.CharField(required=False, allow_blank=True, max_length=50000)
+    went_well = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+    went_badly = serializers.CharField(required=False, allow_blank=True, max_length=20000)
+
+
+class DebriefActionItemCreateSerializer(serializers.Serializer):
+    description = serializers.CharField(max_length=500)
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), help_text="A member of the organisation.")
+    due_on = serializers.DateField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["owner"].queryset = User.objects.filter(organization_id=request.user.organization_id)
+
+
+class DebriefActionItemEditSerializer(serializers.Serializer):
+    is_done = serializers.BooleanField()
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring alerts and follow-ups
+
+
+class AlertSerializer(serializers.ModelSerializer):
+    endpoint_name = serializers.CharField(source="endpoint.name", read_only=True)
+    is_open = serializers.BooleanField(read_only=True)
+
+    class Meta:
+        model = InboundAlert
+        fields = [
+            "id",
+            "endpoint",
+            "endpoint_name",
+            "fingerprint",
+            "title",
+            "severity",
+            "summary",
+            "status",
+            "is_open",
+            "is_firing",
+            "first_received_at",
+            "last_received_at",
+            "resolved_at",
+            "count",
+            "incident",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+        read_only_fields = fields
+
+
+class FollowUpSerializer(serializers.ModelSerializer):
+    client_name = serializers.CharField(source="client.name", read_only=True)
+    is_open = serializers.BooleanField(read_only=True)
+    is_overdue = serializers.SerializerMethodField()
+
+    class Meta:
+        model = FollowUp
+        fields = [
+            "id",
+            "incident",
+            "response",
+            "client",
+            "client_name",
+            "owner",
+            "reason",
+            "opened_at",
+            "due_at",
+            "is_open",
+            "is_overdue",
+            "closed_at",
+            "closed_by",
+            "close_note",
+        ]
+        read_only_fields = fields
+
+    def get_is_overdue(self, follow_up) -> bool:
+        return follow_up.is_overdue_at(timezone.now())
+
+
+class FollowUpAssignSerializer(serializers.Serializer):
+    owner = serializers.PrimaryKeyRelatedField(queryset=User.objects.none(), help_text="A member of the organisation.")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["owner"].queryset = User.objects.filter(organization_id=request.user.organization_id)
+
+
+class FollowUpCloseSerializer(serializers.Serializer):
+    note = serializers.CharField(max_length=5000, help_text="What was done.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Survey answers
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    client_name = serializers.CharField(source="client.name", read_only=True)
+    contact = serializers.IntegerField(source="invitation.contact_id", read_only=True)
+    contact_name = serializers.CharField(source="invitation.contact.name", read_only=True)
+    language = serializers.CharField(source="invitation.language", read_only=True)
+    extra_answers = serializers.DictField(help_text="{question id: 1-5 or text}.")
+
+    class Meta:
+        model = SurveyResponse
+        fields = [
+            "id",
+            "incident",
+            "client",
+            "client_name",
+            "contact",
+            "contact_name",
+            "language",
+            "csat",
+            "kept_informed",
+            "clarity",
+            "nps",
+            "comment",
+            "extra_answers",
+            "csat_via",
+            "first_answered_at",
+            "page_submitted_at",
+        ]
+        read_only_fields = fields
+
+
+# ---------------------------------------------------------------------------------------------
+# Proof of notification
+
+
+class ProofMessageSerializer(serializers.Serializer):
+    message_id = serializers.IntegerField()
+    what = serializers.CharField()
+    channel = serializers.CharField()
+    to_address = serializers.CharField(allow_blank=True)
+    queued_at = serializers.DateTimeField()
+    sent_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    failed_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField()
+    provider = serializers.CharField(allow_blank=True)
+    provider_message_id = serializers.CharField(allow_blank=True)
+    error = serializers.CharField(allow_blank=True)
+    consent_at_send = serializers.CharField(allow_blank=True)
+
+
+class ProofContactSerializer(serializers.Serializer):
+    contact_id = serializers.IntegerField()
+    name = serializers.CharField()
+    is_affected = serializers.BooleanField()
+    was_reached = serializers.BooleanField()
+    not_reached_reason = serializers.CharField(allow_blank=True)
+    messages = ProofMessageSerializer(many=True)
+
+
+class ProofAcknowledgementSerializer(serializers.Serializer):
+    stage = serializers.CharField()
+    requested_at = serializers.DateTimeField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    confirmed_by = serializers.CharField(allow_blank=True, help_text="The contact who confirmed.")
+    confirmed_via = serializers.CharField(allow_blank=True, help_text="page or sms.")
+
+
+class ProofClientSerializer(serializers.Serializer):
+    client_id = serializers.IntegerField()
+    name = serializers.CharField()
+    country = serializers.CharField(allow_blank=True)
+    acknowledgements = ProofAcknowledgementSerializer(many=True)
+    contacts = ProofContactSerializer(many=True)
+
+
+class ProofSerializer(serializers.Serializer):
+    incident = serializers.IntegerField(source="incident.pk")
+    generated_at = serializers.DateTimeField()
+    contacts = serializers.IntegerField()
+    messages = serializers.IntegerField()
+    clients = ProofClientSerializer(many=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Leadership figures
+
+
+class FiguresSerializer(serializers.Serializer):
+    """The leadership page's figures for one group (all, a kind, a country, a month, an incident)."""
+
+    key = serializers.CharField()
+    label = serializers.CharField()
+    incidents = serializers.IntegerField()
+    first_notice_minutes = serializers.FloatField(allow_null=True)
+    resolution_hours = serializers.FloatField(allow_null=True)
+    updates_sent = serializers.IntegerField()
+    promises = serializers.DictField(child=serializers.IntegerField(), help_text="kept, kept_late, holding, missed.")
+    kept_on_time_share = serializers.FloatField(allow_null=True)
+    contacts_affected = serializers.IntegerField()
+    contacts_reached = serializers.IntegerField()
+    reach = serializers.FloatField(allow_null=True)
+    email = serializers.DictField(help_text="messages, reached, delivered, failed and their shares.")
+    sms = serializers.DictField(help_text="messages, reached, delivered, failed and their shares.")
+    invited = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    csat_average = serializers.FloatField(allow_null=True)
+    kept_informed_average = serializers.FloatField(allow_null=True)
+    clarity_average = serializers.FloatField(allow_null=True)
+    nps = serializers.FloatField(allow_null=True)
+    nps_answers = serializers.IntegerField()
+    open_follow_ups = serializers.IntegerField()
+
+
+class ClientFiguresSerializer(serializers.Serializer):
+    client_id = serializers.IntegerField()
+    name = serializers.CharField()
+    country = serializers.CharField(allow_blank=True)
+    contacts_affected = serializers.IntegerField()
+    contacts_reached = serializers.IntegerField()
+    reach = serializers.FloatField(allow_null=True)
+    first_notice_minutes = serializers.FloatField(allow_null=True)
+    invited = serializers.IntegerField()
+    answered = serializers.IntegerField()
+    response_rate = serializers.FloatField(allow_null=True)
+    csat_average = serializers.FloatField(allow_null=True)
+    nps = serializers.FloatField(allow_null=True)
+    open_follow_ups = serializers.IntegerField()
+
+
+class IncidentFiguresSerializer(FiguresSerializer):
+    incident = serializers.IntegerField()
+    kind = serializers.CharField()
+    state = serializers.CharField()
+    detected_at = serializers.DateTimeField()
+    month = serializers.CharField()
+    clients = ClientFiguresSerializer(many=True)
+
+
+class LeadershipSerializer(serializers.Serializer):
+    months = serializers.CharField(help_text="The period: 3, 12, 36 or all.")
+    since = serializers.DateTimeField(allow_null=True)
+    total = FiguresSerializer()
+    by_kind = FiguresSerializer(many=True)
+    by_country = FiguresSerializer(many=True, help_text="Per client country.")
+    by_month = FiguresSerializer(many=True)
+    incidents = IncidentFiguresSerializer(many=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# Playbooks as code
+
+
+class PlaybookImportSerializer(serializers.Serializer):
+    file = serializers.CharField(help_text="The playbook in the YAML format of docs/playbooks-as-code.md.")
+    dry_run = serializers.BooleanField(default=False, help_text="Check and show the diff; change nothing.")
+
+
+class PlaybookImportProblemSerializer(serializers.Serializer):
+    path = serializers.CharField(help_text="Where in the file, e.g. stages[2].messages.update.de.sms.")
+    message = serializers.CharField()
+
+
+class PlaybookImportResultSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    playbook = serializers.IntegerField(
+        allow_null=True, help_text="The playbook's id (null on a dry run of a new one)."
+    )
+    created = serializers.BooleanField()
+    changed = serializers.BooleanField()
+    version = serializers.IntegerField(allow_null=True)
+    dry_run = serializers.BooleanField()
+    diff = serializers.CharField(allow_blank=True, help_text="Unified diff against the current version's export.")
+
+
+class PlaybookImportErrorsSerializer(serializers.Serializer):
+    problems = PlaybookImportProblemSerializer(many=True)

@@ -4,10 +4,15 @@ Errors: bad input is 400 with field errors, a refused or lost transition 409 nam
 a role that may not act 403, and another organisation's object 404.
 """
 
+import csv
+import datetime as dt
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import ProtectedError, Q
+from django.db.models import F, ProtectedError, Q
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -15,6 +20,7 @@ from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes, schema
 from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -22,17 +28,51 @@ from rest_framework.response import Response
 
 from accounts.importing import contacts_import
 from accounts.models import ClientAccount, Contact
+from candor.helpers import csv_cell
 from candor.throttling import TokenRateThrottle, WriteRateThrottle
 from comms.models import Channel, Message, MessageStatus
 from comms.rendering import MessageTemplateError
 from comms.selectors import message_list
+from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
 from playbooks.api import serializers as s
-from playbooks.api.permissions import RUNNERS, TEAM, RolePermission
+from playbooks.api.permissions import ADMINS, EVERYONE, RUNNERS, TEAM, RolePermission
+from playbooks.as_code.format import PLAYBOOK_SCHEMA
+from playbooks.as_code.services import PlaybookImportError, playbook_export, playbook_import
 from playbooks.console.selectors import transitions_available, update_list
+from playbooks.debriefs import services as debriefs
 from playbooks.incidents.selectors import incident_list, playbook_list
-from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
+from playbooks.incidents.services import (
+    TransitionRefused,
+    checklist_item_complete,
+    checklist_item_reopen,
+    incident_create,
+    incident_edit,
+    incident_transition,
+)
 from playbooks.incidents.topics import incident_topic
-from playbooks.models import LIVE_STATES, Incident, IncidentUpdate, Kind, Playbook, UpdateImmutable
+from playbooks.leadership.metrics import (
+    incident_figures,
+    leadership_overview,
+    proof_csv_rows,
+    proof_of_notification,
+    totals_figures,
+)
+from playbooks.leadership.views import PERIODS
+from playbooks.models import (
+    LIVE_STATES,
+    AlertStatus,
+    Debrief,
+    DebriefActionItem,
+    FollowUp,
+    InboundAlert,
+    Incident,
+    IncidentChecklistItem,
+    IncidentUpdate,
+    Kind,
+    Playbook,
+    SurveyResponse,
+    UpdateImmutable,
+)
 from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preflight import refuse_if_blocked
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
@@ -101,12 +141,16 @@ class CandorViewMixin:
 
     def handle_exception(self, exc):
         if isinstance(exc, TransitionRefused):
-            exc = Conflict({"detail": str(exc), "state": exc.state})
+            exc = Conflict({"detail": str(exc), "state": exc.state, "missing": exc.missing})
         elif isinstance(exc, UpdateImmutable):
-            exc = Conflict({"detail": str(exc), "state": None})
+            exc = Conflict({"detail": str(exc), "state": None, "missing": []})
         elif isinstance(exc, ProtectedError):
             exc = Conflict(
-                {"detail": "Messages were sent to it, so it cannot be deleted; deactivate it instead.", "state": None}
+                {
+                    "detail": "Messages were sent to it, so it cannot be deleted; deactivate it instead.",
+                    "state": None,
+                    "missing": [],
+                }
             )
         elif isinstance(exc, DjangoValidationError):
             exc = ValidationError(s.api_errors(exc))
@@ -160,6 +204,7 @@ def _param(name, type_, description, enum=None):
 )
 class PlaybookViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
     serializer_class = s.PlaybookSerializer
+    action_roles = {"import_file": ADMINS}
 
     def get_queryset(self):
         if self.is_schema_generation:
@@ -173,6 +218,59 @@ class PlaybookViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
             if is_active is not None:
                 playbooks = playbooks.filter(is_active=is_active)
         return playbooks
+
+    @extend_schema(
+        summary="The playbook as a YAML file (format candor-playbook/1), to edit and import again",
+        responses={(200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR, description="The YAML document.")},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def export(self, request, pk=None):
+        playbook = self.get_object()
+        response = HttpResponse(playbook_export(playbook=playbook), content_type="application/yaml; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{playbook.slug}.yaml"'
+        return response
+
+    @extend_schema(
+        summary="Create or update a playbook from its YAML file (admins)",
+        description="Everything is checked first: with any problem the answer is 400 listing every one with its "
+        "path in the file, and nothing changes. A file that says what the playbook already says changes nothing "
+        "and keeps the version; otherwise the version goes up by one. With dry_run, nothing changes and the "
+        "answer carries the diff against the current version.",
+        request=s.PlaybookImportSerializer,
+        responses={
+            200: s.PlaybookImportResultSerializer,
+            201: s.PlaybookImportResultSerializer,
+            400: OpenApiResponse(
+                s.PlaybookImportErrorsSerializer, description="Problems in the file, or field errors."
+            ),
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="import", pagination_class=None)
+    def import_file(self, request):
+        form = s.PlaybookImportSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        try:
+            result = playbook_import(
+                organization=self.organization, text=form.validated_data["file"], dry_run=form.validated_data["dry_run"]
+            )
+        except PlaybookImportError as error:
+            return Response(
+                s.PlaybookImportErrorsSerializer({"problems": error.problems}).data, status=status.HTTP_400_BAD_REQUEST
+            )
+        answer = {
+            "slug": result.slug,
+            "playbook": result.playbook.pk if result.playbook else None,
+            "created": result.created,
+            "changed": result.changed,
+            "version": result.version,
+            "dry_run": result.dry_run,
+            "diff": result.diff,
+        }
+        created = result.created and not result.dry_run
+        return Response(
+            s.PlaybookImportResultSerializer(answer).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -321,7 +419,20 @@ class IncidentViewSet(
     CandorViewMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = s.IncidentSerializer
-    action_roles = {"create": RUNNERS, "transition": RUNNERS}
+    action_roles = {
+        "create": RUNNERS,
+        "transition": RUNNERS,
+        "partial_update": RUNNERS,
+        "checklist_complete": TEAM,
+        "checklist_reopen": TEAM,
+        "debrief_edit": TEAM,
+        "debrief_complete": TEAM,
+        "debrief_reopen": TEAM,
+        "debrief_action_add": TEAM,
+        "debrief_action_edit": TEAM,
+        "debrief_action_remove": TEAM,
+    }
+    http_method_names = ["get", "post", "patch", "delete", "head", "options"]
 
     def get_queryset(self):
         if self.is_schema_generation:
@@ -360,11 +471,17 @@ class IncidentViewSet(
         incident = self.get_queryset().get(pk=incident.pk)
         return Response(self.get_serializer(incident).data, status=status.HTTP_201_CREATED)
 
-    @extend_schema(summary="The transitions you may perform now", responses={200: s.TransitionSerializer(many=True)})
+    @extend_schema(
+        summary="The transitions you may perform from the state now, ready or still waiting",
+        description="Every step from the incident's state that your role may take. `ready` says whether it "
+        "can be taken now (given the inputs in `needs`); `missing` names what it still waits for, such as a "
+        "complete debrief. Before the incident is closed or cancelled, a commander's list is never empty.",
+        responses={200: s.TransitionSerializer(many=True)},
+    )
     @action(detail=True, methods=["get"], pagination_class=None)
     def transitions(self, request, pk=None):
         incident = self.get_object()
-        available = transitions_available(incident=incident, user=request.user)
+        available = transitions_available(incident=incident, user=request.user, include_waiting=True)
         return Response(
             s.TransitionSerializer(
                 [
@@ -373,6 +490,8 @@ class IncidentViewSet(
                         "label": t.label,
                         "target": t.target,
                         "needs": list(t.needs),
+                        "ready": t.is_ready,
+                        "missing": list(t.missing),
                         "waits_for": t.waits_for,
                     }
                     for t in available
@@ -384,7 +503,7 @@ class IncidentViewSet(
     @extend_schema(
         summary="Perform a transition (admins and commanders)",
         description="409 when the transition is not possible from the incident's state now (or another "
-        "commander moved it first); the answer names the state.",
+        "commander moved it first); the answer names the state and, in `missing`, what the step still waits for.",
         request=s.TransitionRequestSerializer,
         responses={200: s.IncidentSerializer, 409: CONFLICT},
     )
@@ -419,6 +538,195 @@ class IncidentViewSet(
         entries = self.get_object().timeline.order_by("at", "id")
         page = self.paginate_queryset(entries)
         return self.get_paginated_response(s.TimelineEntrySerializer(page, many=True).data)
+
+    # ---- Editing
+
+    @extend_schema(
+        summary="Change the title, summary, severity, backup commander or public flag (admins and commanders)",
+        description="Only the fields given change; the change is written on the timeline. 409 once the incident "
+        "is closed or cancelled.",
+        request=s.IncidentEditSerializer,
+        responses={200: s.IncidentSerializer, 409: CONFLICT},
+    )
+    def partial_update(self, request, pk=None):
+        incident = self.get_object()
+        form = s.IncidentEditSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        incident_edit(incident=incident, actor=request.user, **form.validated_data)
+        return Response(self.get_serializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    # ---- Checklist
+
+    def _checklist_item(self, item_id):
+        return get_object_or_404(IncidentChecklistItem, pk=item_id, incident=self.get_object())
+
+    def _incident_answer(self, incident_id):
+        return Response(self.get_serializer(self.get_queryset().get(pk=incident_id)).data)
+
+    @extend_schema(
+        summary="Tick a checklist item off, with a note (admins, commanders, communicators)",
+        description="400 when it is already done or the incident is closed.",
+        request=s.NoteSerializer,
+        responses={200: s.ChecklistItemSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="checklist/<int:item_id>/complete")
+    def checklist_complete(self, request, pk=None, item_id=None):
+        item = self._checklist_item(item_id)
+        form = s.NoteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        item = checklist_item_complete(item=item, actor=request.user, note=form.validated_data["note"])
+        return Response(s.ChecklistItemSerializer(item).data)
+
+    @extend_schema(
+        summary="Take the tick off a checklist item again, saying why (admins, commanders, communicators)",
+        description="400 when it is not done or the incident is closed.",
+        request=s.NoteSerializer,
+        responses={200: s.ChecklistItemSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="checklist/<int:item_id>/reopen")
+    def checklist_reopen(self, request, pk=None, item_id=None):
+        item = self._checklist_item(item_id)
+        form = s.NoteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        item = checklist_item_reopen(item=item, actor=request.user, note=form.validated_data["note"])
+        return Response(s.ChecklistItemSerializer(item).data)
+
+    # ---- The internal debrief
+
+    def _debrief_answer(self, incident):
+        debrief = Debrief.objects.prefetch_related("action_items").get(incident=incident)
+        return Response(s.DebriefSerializer(debrief).data)
+
+    @extend_schema(
+        summary="The internal debrief, with its action items",
+        description="Opened with the timeline as “what happened” the first time it is read.",
+        responses={200: s.DebriefSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def debrief(self, request, pk=None):
+        incident = self.get_object()
+        debriefs.debrief_get_or_open(incident=incident)
+        return self._debrief_answer(incident)
+
+    @extend_schema(
+        summary="Write the debrief (admins, commanders, communicators)",
+        description="Only the fields given change. A complete debrief cannot have them emptied (400); "
+        "a closed incident's debrief cannot change (400).",
+        request=s.DebriefEditSerializer,
+        responses={200: s.DebriefSerializer},
+    )
+    @debrief.mapping.patch
+    def debrief_edit(self, request, pk=None):
+        incident = self.get_object()
+        form = s.DebriefEditSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        debrief = debriefs.debrief_get_or_open(incident=incident)
+        words = {name: getattr(debrief, name) for name in ("what_happened", "went_well", "went_badly")}
+        words.update(form.validated_data)
+        debriefs.debrief_save(debrief=debrief, actor=request.user, **words)
+        return self._debrief_answer(incident)
+
+    @extend_schema(
+        summary="Mark the debrief complete: the incident can then close (admins, commanders, communicators)",
+        description="400 naming what is still unwritten.",
+        request=None,
+        responses={200: s.DebriefSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="debrief/complete")
+    def debrief_complete(self, request, pk=None):
+        incident = self.get_object()
+        debriefs.debrief_complete(debrief=debriefs.debrief_get_or_open(incident=incident), actor=request.user)
+        return self._debrief_answer(incident)
+
+    @extend_schema(
+        summary="Take the complete mark off the debrief (admins, commanders, communicators)",
+        request=None,
+        responses={200: s.DebriefSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="debrief/reopen")
+    def debrief_reopen(self, request, pk=None):
+        incident = self.get_object()
+        debriefs.debrief_reopen(debrief=debriefs.debrief_get_or_open(incident=incident), actor=request.user)
+        return self._debrief_answer(incident)
+
+    @extend_schema(
+        summary="Add an action item with an owner and a due date (admins, commanders, communicators)",
+        request=s.DebriefActionItemCreateSerializer,
+        responses={201: s.DebriefActionItemSerializer},
+    )
+    @action(detail=True, methods=["post"], url_path="debrief/action-items")
+    def debrief_action_add(self, request, pk=None):
+        incident = self.get_object()
+        form = s.DebriefActionItemCreateSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        item = debriefs.debrief_action_add(
+            debrief=debriefs.debrief_get_or_open(incident=incident), actor=request.user, **form.validated_data
+        )
+        return Response(s.DebriefActionItemSerializer(item).data, status=status.HTTP_201_CREATED)
+
+    def _action_item(self, item_id):
+        return get_object_or_404(
+            DebriefActionItem.objects.select_related("debrief"), pk=item_id, debrief__incident=self.get_object()
+        )
+
+    @extend_schema(
+        summary="Tick an action item off or back on (admins, commanders, communicators)",
+        request=s.DebriefActionItemEditSerializer,
+        responses={200: s.DebriefActionItemSerializer},
+    )
+    @action(detail=True, methods=["patch"], url_path="debrief/action-items/<int:item_id>")
+    def debrief_action_edit(self, request, pk=None, item_id=None):
+        item = self._action_item(item_id)
+        form = s.DebriefActionItemEditSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        item = debriefs.debrief_action_done(item=item, actor=request.user, done=form.validated_data["is_done"])
+        return Response(s.DebriefActionItemSerializer(item).data)
+
+    @extend_schema(
+        summary="Remove an action item (admins, commanders, communicators)", request=None, responses={204: None}
+    )
+    @debrief_action_edit.mapping.delete
+    def debrief_action_remove(self, request, pk=None, item_id=None):
+        debriefs.debrief_action_remove(item=self._action_item(item_id), actor=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    # ---- After the crisis: survey answers, proof of notification
+
+    @extend_schema(
+        summary="What the incident's clients answered in the survey, first answers first",
+        responses={200: s.SurveyResponseSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], url_path="survey-responses")
+    def survey_responses(self, request, pk=None):
+        responses = (
+            SurveyResponse.objects.filter(incident=self.get_object())
+            .select_related("client", "invitation__contact")
+            .order_by("first_answered_at", "id")
+        )
+        page = self.paginate_queryset(responses)
+        return self.get_paginated_response(s.SurveyResponseSerializer(page, many=True).data)
+
+    @extend_schema(
+        summary="Proof of notification: every affected contact, every message, its outcome; acknowledgements",
+        responses={200: s.ProofSerializer},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def proof(self, request, pk=None):
+        return Response(s.ProofSerializer(proof_of_notification(incident=self.get_object())).data)
+
+    @extend_schema(
+        summary="Proof of notification as CSV, one row per message",
+        responses={(200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="UTF-8 CSV with a header row.")},
+    )
+    @action(detail=True, methods=["get"], url_path="proof/csv", pagination_class=None)
+    def proof_csv(self, request, pk=None):
+        incident = self.get_object()
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="proof-of-notification-incident-{incident.pk}.csv"'
+        writer = csv.writer(response)
+        for row in proof_csv_rows(proof_of_notification(incident=incident)):
+            writer.writerow([csv_cell(value) for value in row])
+        return response
 
 
 # ---------------------------------------------------------------------------------------------
@@ -634,6 +942,182 @@ class MessageViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
             source=f"update:{update}" if update is not None else None,
             topic=incident_topic(incident) if incident is not None else None,
         )
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring alerts
+
+
+ALERT_STATUSES = list(AlertStatus.values)
+
+
+def _alert_decided(alert):
+    return Conflict(
+        {
+            "detail": f"This alert is already {alert.get_status_display().lower()}.",
+            "state": alert.incident.state if alert.incident_id else None,
+            "missing": [],
+        }
+    )
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Alerts from monitoring, newest first",
+        parameters=[_param("status", str, "Alerts in this status.", enum=ALERT_STATUSES)],
+    ),
+    retrieve=extend_schema(summary="One alert"),
+)
+class AlertViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.AlertSerializer
+    action_roles = {"confirm": RUNNERS, "dismiss": RUNNERS}
+
+    def get_queryset(self):
+        if self.is_schema_generation:
+            return InboundAlert.objects.none()
+        status_filter = self.choice_param("status", ALERT_STATUSES) if self.action == "list" else None
+        return alert_list(organization=self.organization, status=status_filter).order_by("-last_received_at", "-id")
+
+    def _decide(self, request, service):
+        alert = self.get_object()
+        if not alert.is_open:
+            raise _alert_decided(alert)
+        form = s.NoteSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        alert = service(alert=alert, actor=request.user, note=form.validated_data["note"])
+        return Response(s.AlertSerializer(self.get_queryset().get(pk=alert.pk)).data)
+
+    @extend_schema(
+        summary="Confirm the problem: its draft incident is activated (admins and commanders)",
+        description="No update is sent: publish the first one next. 409 when the alert was already decided.",
+        request=s.NoteSerializer,
+        responses={200: s.AlertSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def confirm(self, request, pk=None):
+        return self._decide(request, alert_confirm)
+
+    @extend_schema(
+        summary="Dismiss a false alarm: its draft incident is cancelled (admins and commanders)",
+        description="409 when the alert was already decided.",
+        request=s.NoteSerializer,
+        responses={200: s.AlertSerializer, 409: CONFLICT},
+    )
+    @action(detail=True, methods=["post"])
+    def dismiss(self, request, pk=None):
+        return self._decide(request, alert_dismiss)
+
+
+# ---------------------------------------------------------------------------------------------
+# Follow-ups
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="Follow-ups opened by low survey scores: open ones first, soonest due first",
+        parameters=[
+            _param("incident", int, "Follow-ups of this incident."),
+            _param("is_open", bool, "Only open (true) or closed (false) follow-ups."),
+            _param("mine", bool, "Only those you own."),
+        ],
+    ),
+    retrieve=extend_schema(summary="One follow-up"),
+)
+class FollowUpViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
+    serializer_class = s.FollowUpSerializer
+    action_roles = {"assign": RUNNERS, "close": EVERYONE}
+
+    def get_queryset(self):
+        if self.is_schema_generation:
+            return FollowUp.objects.none()
+        follow_ups = (
+            FollowUp.objects.filter(incident__organization_id=self.request.user.organization_id)
+            .select_related("incident", "client")
+            .order_by(F("closed_at").desc(nulls_first=True), "due_at", "id")
+        )
+        if self.action == "list":
+            incident = self.int_param("incident")
+            if incident is not None:
+                follow_ups = follow_ups.filter(incident_id=incident)
+            is_open = self.bool_param("is_open")
+            if is_open is not None:
+                follow_ups = follow_ups.filter(closed_at__isnull=is_open)
+            if self.bool_param("mine"):
+                follow_ups = follow_ups.filter(owner=self.request.user)
+        return follow_ups
+
+    @extend_schema(
+        summary="Hand the follow-up to another member, who is told (admins and commanders)",
+        request=s.FollowUpAssignSerializer,
+        responses={200: s.FollowUpSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def assign(self, request, pk=None):
+        follow_up = self.get_object()
+        form = s.FollowUpAssignSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        follow_up = debriefs.follow_up_assign(follow_up=follow_up, actor=request.user, **form.validated_data)
+        return Response(s.FollowUpSerializer(self.get_queryset().get(pk=follow_up.pk)).data)
+
+    @extend_schema(
+        summary="Close the follow-up with a note of what was done (its owner, commanders and admins)",
+        request=s.FollowUpCloseSerializer,
+        responses={200: s.FollowUpSerializer},
+    )
+    @action(detail=True, methods=["post"])
+    def close(self, request, pk=None):
+        follow_up = self.get_object()
+        form = s.FollowUpCloseSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        follow_up = debriefs.follow_up_close(follow_up=follow_up, actor=request.user, **form.validated_data)
+        return Response(s.FollowUpSerializer(self.get_queryset().get(pk=follow_up.pk)).data)
+
+
+# ---------------------------------------------------------------------------------------------
+# Leadership figures
+
+
+class LeadershipView(CandorViewMixin, GenericAPIView):
+    serializer_class = s.LeadershipSerializer
+    pagination_class = None
+
+    @extend_schema(
+        summary="The leadership figures: all incidents, by kind, by client country, by month, and each incident "
+        "with its clients",
+        description="The same numbers as the leadership page. Shares are 0-1; averages and shares are null when "
+        "there was nothing to count.",
+        parameters=[_param("months", str, "The period: the last 3, 12 or 36 months, or all.", enum=list(PERIODS))],
+        responses={200: s.LeadershipSerializer},
+    )
+    def get(self, request):
+        months = self.choice_param("months", list(PERIODS)) or "12"
+        since = timezone.now() - dt.timedelta(days=31 * PERIODS[months]) if PERIODS[months] else None
+        overview = leadership_overview(organization=self.organization, since=since)
+        return Response(
+            s.LeadershipSerializer(
+                {
+                    "months": months,
+                    "since": since,
+                    "total": totals_figures(overview.total),
+                    "by_kind": [totals_figures(totals) for totals in overview.by_kind],
+                    "by_country": [totals_figures(totals) for totals in overview.by_country],
+                    "by_month": [totals_figures(totals) for totals in overview.by_month],
+                    "incidents": [incident_figures(figures) for figures in overview.metrics],
+                }
+            ).data
+        )
+
+
+@extend_schema(
+    summary="The JSON Schema of the playbook file format, for editors",
+    responses={(200, "application/schema+json"): OpenApiResponse(OpenApiTypes.OBJECT)},
+)
+@api_view(["GET"])
+@permission_classes([AllowAny])
+@schema(CandorAutoSchema())
+def playbook_file_schema(request):
+    """Public: it describes a file format, nothing of any organisation."""
+    return JsonResponse(PLAYBOOK_SCHEMA, content_type="application/schema+json")
 
 
 # ---------------------------------------------------------------------------------------------

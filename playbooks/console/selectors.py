@@ -60,22 +60,40 @@ class AvailableTransition:
     label: str
     target: str
     needs: tuple
-    waits_for: str = ""  # what must happen first, in words ("" when nothing)
+    missing: tuple = ()  # what it still waits for, in plain words; empty when it can be taken now
+
+    @property
+    def needs_resolution_summary(self):
+        return "resolution_summary" in self.needs
+
+    @property
+    def waits_for(self):
+        """What must happen first, in words ("" when nothing)."""
+        return "; ".join(self.missing)
+
+    @property
+    def is_ready(self):
+        return not self.missing
 
 
-def transitions_available(*, incident, user):
-    """The transitions this user may perform now, with their labels and the inputs they ask for."""
+def transitions_available(*, incident, user, include_waiting=False):
+    """The transitions this user may perform now, with their labels and the inputs they ask for.
+    With include_waiting, also those still waiting for something (a complete debrief), saying what."""
     available = []
-    for transition in incident.transitions_for(user):
+    for transition, missing in incident.transition_plan(user):
+        if missing and not include_waiting:
+            continue
         custom = transition.custom or {}
+        # The debrief waits until every contact told has been sent the final notice.
+        notice_missing = final_notice_missing(incident=incident) if transition.target == State.DEBRIEFING else ""
+        waiting_for_final_notice = (notice_missing,) if notice_missing else ()
         available.append(
             AvailableTransition(
                 name=transition.name,
                 label=custom.get("label", transition.name.replace("_", " ").capitalize()),
                 target=transition.target,
                 needs=tuple(custom.get("needs", ())),
-                # The debrief waits until every contact told has been sent the final notice.
-                waits_for=final_notice_missing(incident=incident) if transition.target == State.DEBRIEFING else "",
+                missing=tuple(missing) + waiting_for_final_notice,
             )
         )
     return available

@@ -176,7 +176,7 @@ def _incident_context(request, incident, *, transition_forms=None, error=None):
             transition,
             transition_forms.get(transition.name) or TransitionForm(needs=transition.needs, prefix=transition.name),
         )
-        for transition in transitions_available(incident=incident, user=user)
+        for transition in transitions_available(incident=incident, user=user, include_waiting=True)
     ]
     now = timezone.now()
     checklist = []

@@ -293,3 +293,46 @@ def organization_members(*, organization):
     return User.objects.filter(organization=organization, is_active=True).order_by(
         "first_name", "last_name", "username"
     )
+
+
+def follow_up_assign(*, follow_up, actor, owner, now=None):
+    """Hand an open follow-up to another member of the organisation (commanders and admins), and
+    tell the new owner."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        follow_up = (
+            FollowUp.objects.select_for_update(of=("self",))
+            .select_related("incident__organization", "client")
+            .get(pk=follow_up.pk)
+        )
+        incident = follow_up.incident
+        if not (actor and actor.is_authenticated and actor.can_run_incidents_of(incident.organization_id)):
+            raise PermissionDenied("Only commanders and admins may hand a follow-up to someone else.")
+        if owner is None or owner.organization_id != incident.organization_id or not owner.is_active:
+            raise ValidationError({"owner": "The owner must be an active member of the organisation."})
+        if not follow_up.is_open:
+            raise ValidationError("This follow-up is already closed.")
+        if owner.pk == follow_up.owner_id:
+            return follow_up
+        follow_up.owner = owner
+        follow_up.save(update_fields=["owner"])
+        timeline_record(
+            incident=incident,
+            kind=TimelineKind.NOTE,
+            actor=actor,
+            at=now,
+            note=f"Follow-up with {follow_up.client.name} handed to {display_name(owner)}.",
+            data={"event": "follow_up_assigned", "follow_up": follow_up.pk, "owner": owner.pk},
+        )
+        team_notify(
+            organization=incident.organization,
+            users=[owner],
+            topic=incident_topic(incident),
+            source=f"follow-up:{follow_up.pk}",
+            subject=f"Follow up with {follow_up.client.name}: {follow_up.reason}",
+            body=f"{display_name(actor)} handed you a follow-up with {follow_up.client.name} about incident "
+            f'#{incident.pk} "{incident.title}": {follow_up.reason}.\n\nPlease get in touch, then close it with a '
+            f"note of what was done (due {_local(incident, follow_up.due_at)}):\n"
+            f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
+        )
+    return follow_up

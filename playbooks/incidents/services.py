@@ -39,9 +39,10 @@ class TransitionRefused(Exception):
     The message says which state the incident is in now (the API answers 409 with it).
     """
 
-    def __init__(self, message, *, state):
+    def __init__(self, message, *, state, missing=()):
         super().__init__(message)
         self.state = state
+        self.missing = list(missing)
 
 
 def _ensure_can_run(actor, organization_id):
@@ -226,10 +227,13 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             # Clients hear that the crisis is over before the team turns to its debrief and survey.
             raise TransitionRefused(f"Cannot start the debrief: {missing}", state=from_state)
         if not has_transition_perm(method, actor):
+            missing = locked.transition_missing_for(name) if transition else []
+            waiting = f" It still needs {'; '.join(missing)}." if missing else ""
             raise TransitionRefused(
                 f"Cannot {name.replace('_', ' ')} now: the incident is {STATE_LABELS.get(from_state, from_state)!r} "
-                f"({from_state}).",
+                f"({from_state}).{waiting}",
                 state=from_state,
+                missing=missing,
             )
         try:
             method()
@@ -286,3 +290,80 @@ def checklist_item_complete(*, item, actor, note=""):
         data={"checklist_item": item.pk, "late": bool(item.due_at and item.completed_at > item.due_at)},
     )
     return item
+
+
+@transaction.atomic
+def checklist_item_reopen(*, item, actor, note=""):
+    """Take the tick off a checklist item again (done by mistake, or undone since), saying why."""
+    item = IncidentChecklistItem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=item.pk)
+    if not actor.can_draft_updates or actor.organization_id != item.incident.organization_id:
+        raise PermissionDenied("Only the incident team may reopen checklist items.")
+    if item.incident.is_final:
+        raise ValidationError("This incident is closed or cancelled.")
+    if not item.is_done:
+        raise ValidationError("This item is not done.")
+    item.completed_at = None
+    item.completed_by = None
+    item.completion_note = ""
+    item.save(update_fields=["completed_at", "completed_by", "completion_note"])
+    timeline_record(
+        incident=item.incident,
+        kind=TimelineKind.CHECKLIST,
+        actor=actor,
+        note=f"Reopened: {item.title}" + (f" ({note})" if note else ""),
+        data={"checklist_item": item.pk, "reopened": True},
+    )
+    return item
+
+
+# What incident_edit may change, with the words its timeline entry uses.
+EDITABLE_FIELDS = {
+    "title": "title",
+    "summary": "summary",
+    "severity": "severity",
+    "backup_commander": "backup commander",
+    "is_public": "shown on the status page",
+}
+
+
+@transaction.atomic
+def incident_edit(*, incident, actor, **changes):
+    """Change an incident's title, summary, severity, backup commander or public flag (only the
+    fields given), recording what changed on the timeline. A closed or cancelled incident is kept
+    as it ended."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable here: {', '.join(sorted(unknown))}.")
+    locked = Incident.objects.select_for_update().select_related("organization").get(pk=incident.pk)
+    _ensure_can_run(actor, locked.organization_id)
+    if locked.is_final:
+        raise TransitionRefused(
+            f"The incident is {STATE_LABELS.get(locked.state, locked.state)!r} ({locked.state}): it can no longer change.",
+            state=locked.state,
+        )
+    errors = {}
+    if "title" in changes:
+        changes["title"] = (changes["title"] or "").strip()
+        if not changes["title"]:
+            errors["title"] = "Give the incident a short title."
+    backup = changes.get("backup_commander")
+    if backup is not None and (
+        backup.pk == locked.commander_id or not backup.can_run_incidents_of(locked.organization_id)
+    ):
+        errors["backup_commander"] = "The backup must be another commander or admin of this organisation."
+    if errors:
+        raise ValidationError(errors)
+    changed = [name for name, value in changes.items() if getattr(locked, name) != value]
+    if not changed:
+        return locked
+    for name in changed:
+        setattr(locked, name, changes[name])
+    Incident.objects.filter(pk=locked.pk).update(**{name: changes[name] for name in changed})
+    timeline_record(
+        incident=locked,
+        kind=TimelineKind.NOTE,
+        actor=actor,
+        note="Edited: " + ", ".join(EDITABLE_FIELDS[name] for name in changed) + ".",
+        data={"event": "incident_edited", "fields": changed},
+    )
+    return locked

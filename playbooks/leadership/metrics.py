@@ -558,6 +558,82 @@ def leadership_overview(*, organization, since=None, now=None):
     )
 
 
+def _delivery_figures(delivery):
+    return {
+        "messages": delivery.messages,
+        "reached": delivery.reached,
+        "delivered": delivery.delivered,
+        "failed": delivery.failed,
+        "reached_share": delivery.reached_share,
+        "delivered_share": delivery.delivered_share,
+        "failed_share": delivery.failed_share,
+    }
+
+
+def totals_figures(totals):
+    """A group's figures as plain numbers (shares 0-1, None when nothing to count): the API's view
+    of what the leadership page and its CSV show."""
+    return {
+        "key": totals.key,
+        "label": totals.label,
+        "incidents": totals.incidents,
+        "first_notice_minutes": totals.first_notice_minutes,
+        "resolution_hours": totals.resolution_hours,
+        "updates_sent": totals.updates_sent,
+        "promises": {outcome: totals.promises[outcome] for outcome in PROMISE_OUTCOMES},
+        "kept_on_time_share": totals.kept_on_time_share,
+        "contacts_affected": totals.contacts_affected,
+        "contacts_reached": totals.contacts_reached,
+        "reach": totals.reach,
+        "email": _delivery_figures(totals.channels["email"]),
+        "sms": _delivery_figures(totals.channels["sms"]),
+        "invited": totals.invited,
+        "answered": totals.answered,
+        "response_rate": totals.response_rate,
+        "csat_average": totals.scores.csat_average,
+        "kept_informed_average": totals.scores.kept_informed_average,
+        "clarity_average": totals.scores.clarity_average,
+        "nps": totals.scores.nps,
+        "nps_answers": len(totals.scores.nps_answers),
+        "open_follow_ups": totals.open_follow_ups,
+    }
+
+
+def incident_figures(figures):
+    """One incident's figures (as totals_figures) with its kind, state, month and per-client figures."""
+    incident = figures.incident
+    single = Totals(str(incident.pk), incident.title)
+    single.add_incident(figures)
+    return {
+        **totals_figures(single),
+        "incident": incident.pk,
+        "kind": incident.kind,
+        "state": incident.state,
+        "detected_at": incident.detected_at,
+        "month": month_of(incident),
+        "clients": [
+            {
+                "client_id": client.client_id,
+                "name": client.name,
+                "country": client.country,
+                "contacts_affected": client.contacts_affected,
+                "contacts_reached": client.contacts_reached,
+                "reach": client.reach,
+                "first_notice_minutes": None
+                if client.first_notice_after is None
+                else client.first_notice_after.total_seconds() / 60,
+                "invited": client.invited,
+                "answered": client.answered,
+                "response_rate": client.response_rate,
+                "csat_average": client.scores.csat_average,
+                "nps": client.scores.nps,
+                "open_follow_ups": client.open_follow_ups,
+            }
+            for client in figures.clients
+        ],
+    }
+
+
 def _number(value, digits=1):
     return "" if value is None else f"{value:.{digits}f}"
 
@@ -719,6 +795,15 @@ class ProofContact:
     is_affected: bool
     not_reached_reason: str
     messages: list = field(default_factory=list)
+
+    @property
+    def was_reached(self):
+        """Whether an update or holding statement reached this contact (sent or delivered)."""
+        return any(
+            message.status in REACHED_STATUSES
+            for message in self.messages
+            if message.what.startswith(("Update", "Holding"))
+        )
 
 
 @dataclass

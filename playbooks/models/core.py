@@ -378,6 +378,12 @@ def authority_notification_not_required(instance):
     return not instance.plan.get("requires_authority_notification", True)
 
 
+has_resolution_summary.missing = lambda incident: ["a resolution summary: say how the problem was resolved"]
+authority_notification_not_required.missing = lambda incident: [
+    "the authority notified first (notify_authority): this playbook requires it"
+]
+
+
 class IncidentQuerySet(models.QuerySet):
     def live(self):
         return self.filter(state__in=LIVE_STATES)
@@ -454,14 +460,53 @@ class Incident(ConcurrentTransitionMixin, models.Model):
         """The frozen playbook settings for a stage (the current one by default)."""
         return self.plan.get("stages", {}).get(stage or self.state, {})
 
-    def transitions_for(self, user):
-        """The transitions this user may perform now. One that only waits for an input its form
-        asks for (custom "needs": the resolution summary) counts as available; the service refuses
-        it if the input is then missing."""
+    def _probe(self):
+        # A transition that only waits for an input its form asks for (custom "needs": the
+        # resolution summary) counts as available; the service refuses it if the input is missing.
         probe = copy.copy(self)
         if not (probe.resolution_summary or "").strip():
             probe.resolution_summary = "(given on submit)"
-        return list(probe.get_available_user_state_transitions(user))
+        return probe
+
+    def transitions_for(self, user):
+        """The transitions this user may perform now, every condition met."""
+        return list(self._probe().get_available_user_state_transitions(user))
+
+    def transition_plan(self, user):
+        """Every transition from the state now that this user may take, ready or not:
+        [(transition, missing)], `missing` saying in plain words what it still waits for
+        (empty when it can be taken now)."""
+        probe = self._probe()
+        plan = []
+        names = dict.fromkeys(transition.name for transition in probe.get_all_state_transitions())
+        for name in names:
+            transition = getattr(probe, name)._django_fsm.get_transition(probe.state)
+            if transition is None or not transition.has_perm(probe, user):
+                continue
+            plan.append((transition, transition_missing(probe, transition)))
+        return plan
+
+    def transition_missing_for(self, name):
+        """What the named transition still waits for from the state now ([] when nothing, or no such step)."""
+        method = getattr(self, name, None)
+        transition = method._django_fsm.get_transition(self.state) if hasattr(method, "_django_fsm") else None
+        return transition_missing(self, transition) if transition else []
+
+
+def transition_missing(incident, transition):
+    """The unmet conditions of a transition, in plain words. A condition says what it waits for
+    through a `missing(incident)` attribute returning sentences; else its docstring's first line."""
+    missing = []
+    for condition in transition.conditions or ():
+        if condition(incident):
+            continue
+        describe = getattr(condition, "missing", None)
+        if describe is not None:
+            missing.extend(describe(incident))
+        else:
+            words = (condition.__doc__ or condition.__name__.replace("_", " ")).strip().splitlines()[0]
+            missing.append(words)
+    return missing
 
 
 class OutageIncident(Incident):

@@ -39,6 +39,22 @@ def debrief_is_complete(incident):
     return Debrief.objects.filter(incident_id=incident.pk, completed_at__isnull=False).exists()
 
 
+def debrief_missing(incident):
+    """What the close guard still waits for, in plain words."""
+    debrief = Debrief.objects.filter(incident_id=incident.pk).first()
+    if debrief is None:
+        return ["a complete internal debrief (it has not been opened yet)"]
+    if debrief.is_complete:
+        return []
+    unwritten = debrief.missing_for_completion()
+    if unwritten:
+        return [f"a complete debrief: write {', '.join(unwritten)}, then mark it complete"]
+    return ["a complete debrief: it is written, mark it complete"]
+
+
+debrief_is_complete.missing = debrief_missing
+
+
 class QuestionKind(models.TextChoices):
     SCALE = "scale", "Scale 1-5"
     TEXT = "text", "Free text"

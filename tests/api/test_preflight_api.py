@@ -113,7 +113,7 @@ def test_the_console_shows_what_the_debrief_waits_for(logged_in, alice, live_inc
     incident_transition(incident=live_incident, name="identify", actor=alice)
     incident_transition(incident=live_incident, name="resolve", actor=alice, resolution_summary="Rolled back.")
     page = logged_in(alice).get(f"/incidents/{live_incident.pk}/").content.decode()
-    assert "Waits: no final notice yet: 2 contact(s) were told about this incident" in page
+    assert "Still needs: no final notice yet: 2 contact(s) were told about this incident" in page
     response = logged_in(alice).post(f"/incidents/{live_incident.pk}/transitions/start_debrief/")
     assert response.status_code == 409
     assert "Cannot start the debrief: no final notice yet" in response.content.decode()

@@ -42,7 +42,7 @@ def test_delivery_tasks_lost_with_redis_are_requeued_by_the_outbox_sweep(
 
     with time_machine.travel(T0 + dt.timedelta(seconds=settings.CANDOR_SWEEP_GRACE_SECONDS + 1), tick=False):
         # One delivery task per channel covers these few messages (the sweep enqueues batches).
-        assert sweep("sweep_outbox") == "recovered 0 messages {}, 0 tasks; enqueued {'email': 1, 'sms': 1}\n"
+        assert sweep("sweep_outbox").startswith("recovered 0 messages {}, 0 tasks; enqueued {'email': 1, 'sms': 1}")
         run_worker()
     assert Message.objects.filter(status=MessageStatus.SENT).count() == 5
     assert sorted(m["To"] for m in fake_providers.twilio_messages()) == ["+4915112345678", "+819012345678"]

@@ -385,3 +385,17 @@ def test_checklist_items_close_to_their_deadline_are_marked_due_soon(logged_in, 
     with time_machine.travel(item.due_at - dt.timedelta(minutes=3), tick=False):
         page = text(logged_in(alice).get(f"/incidents/{live_incident.pk}/"))
     assert "due soon: due" in page and "in 3 min" in page
+
+
+def test_in_debriefing_the_page_shows_close_waiting_for_the_debrief(logged_in, live_incident, alice):
+    incident = live_incident
+    for name in ("identify",):
+        incident = incident_transition(incident=incident, name=name, actor=alice)
+    incident = incident_transition(incident=incident, name="resolve", actor=alice, resolution_summary="Fixed.")
+    incident = incident_transition(incident=incident, name="start_debrief", actor=alice)
+    html = unescape(logged_in(alice).get(f"/incidents/{incident.pk}/").content.decode())
+    assert "Still needs: a complete debrief: write what went well, what did not go well, then mark it complete." in html
+    assert re.search(r'<button[^>]*value="close"[^>]* disabled', html)
+    refused = logged_in(alice).post(f"/incidents/{incident.pk}/transitions/close/")
+    assert refused.status_code == 409
+    assert "It still needs a complete debrief" in unescape(refused.content.decode())

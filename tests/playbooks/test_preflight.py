@@ -1,12 +1,14 @@
 """The preflight: words checked where they are written, and every variant read before it is sent."""
 
+import json
+
 import pytest
 from django.core.exceptions import ValidationError
 
 from comms.rendering import MessageTemplateError, render_text, template_problems
+from playbooks.as_code.services import PlaybookImportError, playbook_import
 from playbooks.incidents.services import incident_create, incident_transition
 from playbooks.models import MESSAGE_VARIABLES, PlaybookStage, StageMessage
-from playbooks.starter import _create_playbook
 from playbooks.updates import preflight
 from playbooks.updates.preflight import Finding, PreflightRefused, has_empty_time_slot
 from playbooks.updates.services import update_draft, update_edit, update_preflight, update_publish
@@ -81,8 +83,8 @@ def test_a_playbook_import_with_an_unknown_variable_is_refused(organization):
             }
         ],
     }
-    with pytest.raises(ValidationError) as error:
-        _create_playbook(organization, spec)
+    with pytest.raises(PlaybookImportError) as error:
+        playbook_import(organization=organization, text=json.dumps(spec), filename="broken.json")
     assert "{{ next_update }}" in str(error.value)
 
 
