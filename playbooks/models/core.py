@@ -828,6 +828,7 @@ class TimelineKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     CHECKLIST = "checklist", "Checklist"
     NOTE = "note", "Note"
+    SCOPE = "scope", "Scope changed"
 
 
 class TimelineImmutable(Exception):

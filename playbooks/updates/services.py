@@ -312,6 +312,26 @@ def update_publish(*, update, actor):
     return update
 
 
+def update_send_to_contacts(*, update, incident, contacts):
+    """Send an already published update to more readers (`contacts`, an Audience): contacts newly
+    in scope. Same words, same promise, same source: comms queues nothing for a (contact, channel)
+    that already has it. An SMS too long once filled in is left out (the email still goes).
+    Returns the number of messages queued."""
+
+    def words_for(language, timezone_name, group):
+        rendered = _render_group(update, incident, language, timezone_name, update.next_update_due_at)
+        return Words(rendered["email_subject"], rendered["email_body"], rendered["sms_body"])
+
+    batch = batch_build(
+        incident=incident,
+        audience=contacts,
+        available_languages=update.texts.keys(),
+        words_for=words_for,
+        sms_fallback_to_email=True,
+    )
+    return batch_queue(incident=incident, source=f"update:{update.pk}", batch=batch)
+
+
 def _batch_for(update, incident, audience, due_at):
     """The pipeline's batch of an update; an SMS too long once filled in refuses the publish."""
 
