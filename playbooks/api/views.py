@@ -4,6 +4,7 @@ Errors: bad input is 400 with field errors, a refused or lost transition 409 nam
 a role that may not act 403, and another organisation's object 404.
 """
 
+import dataclasses
 import re
 
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -25,6 +26,7 @@ from accounts.models import ClientAccount, Contact
 from comms.models import Channel, Message, MessageStatus
 from comms.rendering import MessageTemplateError
 from comms.selectors import message_list
+from playbooks.acknowledgements.services import acknowledgement_status
 from playbooks.api import serializers as s
 from playbooks.api.permissions import RUNNERS, TEAM, RolePermission
 from playbooks.console.selectors import transitions_available, update_list
@@ -34,6 +36,7 @@ from playbooks.incidents.topics import incident_topic
 from playbooks.models import LIVE_STATES, Incident, IncidentUpdate, Kind, Playbook, UpdateImmutable
 from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
+from playbooks.updates.scope import incident_make_public, incident_scope_change, scope_change_preview
 from playbooks.updates.services import update_approve, update_draft, update_edit, update_preview, update_publish
 
 
@@ -310,7 +313,7 @@ class IncidentViewSet(
     CandorViewMixin, mixins.CreateModelMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
 ):
     serializer_class = s.IncidentSerializer
-    action_roles = {"create": RUNNERS, "transition": RUNNERS}
+    action_roles = {"create": RUNNERS, "transition": RUNNERS, "scope": RUNNERS, "public": RUNNERS}
 
     def get_queryset(self):
         if self.is_schema_generation:
@@ -390,6 +393,61 @@ class IncidentViewSet(
     @action(detail=True, methods=["get"], pagination_class=None)
     def audience(self, request, pk=None):
         return Response(s.AudiencePreviewSerializer(audience_preview(incident=self.get_object())).data)
+
+    @extend_schema(
+        summary="Change who the incident affects (admins and commanders)",
+        description="Each list given replaces the current one; a list left out is kept. The answer names the "
+        "clients and contacts added and removed; contacts newly in scope receive the latest published update. "
+        "With dry_run nothing changes. Every change is on the timeline.",
+        request=s.IncidentScopeSerializer,
+        responses={200: s.ScopeChangeSerializer},
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def scope(self, request, pk=None):
+        incident = self.get_object()
+        form = s.IncidentScopeSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        scope = {
+            "clients": data.get("affected_clients", list(incident.affected_clients.all())),
+            "tags": data.get("affected_tags", incident.affected_tags),
+            "countries": data.get("affected_countries", incident.affected_countries),
+        }
+        queued = 0
+        if data["dry_run"]:
+            diff = scope_change_preview(incident=incident, **scope)
+        else:
+            diff, queued = incident_scope_change(incident=incident, actor=request.user, **scope)
+        answer = {
+            "dry_run": data["dry_run"],
+            **diff.as_dict(),
+            "messages_queued": queued,
+            "incident": self.get_serializer(self.get_queryset().get(pk=incident.pk)).data,
+        }
+        return Response(answer)
+
+    @extend_schema(
+        summary="Show the incident on the public status page, or take it off (admins and commanders)",
+        request=s.IncidentPublicSerializer,
+        responses={200: s.IncidentSerializer},
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def public(self, request, pk=None):
+        incident = self.get_object()
+        form = s.IncidentPublicSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        incident_make_public(incident=incident, actor=request.user, is_public=form.validated_data["is_public"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    @extend_schema(
+        summary="What clients were asked to confirm, and who did (when and how); pending first",
+        responses={200: s.AcknowledgementSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def acknowledgements(self, request, pk=None):
+        statuses = acknowledgement_status(incident=self.get_object())
+        rows = [{**dataclasses.asdict(status), "is_confirmed": status.is_confirmed} for status in statuses]
+        return Response(s.AcknowledgementSerializer(rows, many=True).data)
 
     @extend_schema(
         summary="The incident's timeline, oldest first", responses={200: s.TimelineEntrySerializer(many=True)}
