@@ -23,7 +23,7 @@ from comms.rendering import (
 from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident_event_emit
 from playbooks.incidents.services import timeline_record
 from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
-from playbooks.updates.audience import audience_for
+from playbooks.updates.audience import audience_clients, audience_for
 from playbooks.updates.pipeline import (
     READER_TOKENS,
     Words,
@@ -234,6 +234,21 @@ def update_preview(*, update, sample_timezone=None):
 # Publishing
 
 
+def no_audience_reason(*, incident):
+    """Why nobody would receive an update of this incident because no client is in its scope, in
+    words for the commander ("" when some client is). An incident opened by a monitoring alert
+    whose labels named nobody says so."""
+    if audience_clients(incident=incident):
+        return ""
+    alert = incident.alerts.select_related("endpoint").order_by("first_received_at").first()
+    if alert is not None:
+        return (
+            f"No one will receive this: the incident was opened by an alert from {alert.endpoint.name} and its "
+            "labels named no affected client, tag or country. Choose who is affected first."
+        )
+    return "No one will receive this: no client is in the incident's scope. Choose who is affected first."
+
+
 def publish_blockers(*, update, incident):
     """Why this update cannot be published now, in words for the commander; empty when it can.
     The console shows these before its publish button; update_publish refuses on the first."""
@@ -245,6 +260,8 @@ def publish_blockers(*, update, incident):
             f"This update was drafted for the {update.stage} stage; the incident is now {incident.state}. "
             "Draft a new update."
         )
+    if nobody := no_audience_reason(incident=incident):
+        blockers.append(nobody)
     if update.needs_approval and not update.is_approved:
         blockers.append(
             "This stage needs a second commander's approval of the current words (a second person "
