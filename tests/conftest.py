@@ -4,9 +4,13 @@ Northwind (the organisation under test): alice is a commander, bob a communicato
 leadership, dave an admin, frank a second commander. Globex (another tenant): eve, a commander.
 """
 
+import datetime as dt
+
 import pytest
 
 from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
+
+ESTABLISHED_AT = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
 def make_user(username, organization, role, **extra):
@@ -38,12 +42,17 @@ def fast_password_hashing(settings):
 
 @pytest.fixture
 def organization(db):
-    return Organization.objects.create(name="Northwind", slug="northwind", country="DE", timezone="Europe/Berlin")
+    # Northwind has used Candor for years: incidents detected before "now" are not before it existed.
+    return Organization.objects.create(
+        name="Northwind", slug="northwind", country="DE", timezone="Europe/Berlin", created_at=ESTABLISHED_AT
+    )
 
 
 @pytest.fixture
 def other_organization(db):
-    return Organization.objects.create(name="Globex", slug="globex", country="US", timezone="America/New_York")
+    return Organization.objects.create(
+        name="Globex", slug="globex", country="US", timezone="America/New_York", created_at=ESTABLISHED_AT
+    )
 
 
 @pytest.fixture

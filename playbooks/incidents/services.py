@@ -89,9 +89,14 @@ def incident_create(
     if any(client.organization_id != organization.pk for client in clients):
         errors["affected_clients"] = "Affected clients must belong to this organisation."
     now = timezone.now()
-    detected_at = detected_at or now
+    given_detected_at, detected_at = detected_at, detected_at or now
     if detected_at > now + dt.timedelta(minutes=5):
         errors["detected_at"] = "Detection cannot be in the future."
+    elif given_detected_at is not None and detected_at < organization.created_at - dt.timedelta(days=1):
+        # A day of slack: an organisation set up in the middle of its first crisis.
+        errors["detected_at"] = (
+            f"Detection cannot be before the organisation existed ({organization.created_at:%Y-%m-%d})."
+        )
     if errors:
         raise ValidationError(errors)
 
