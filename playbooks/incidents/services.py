@@ -129,7 +129,8 @@ def incident_create(
                 detected_at=detected_at,
                 due_after_hours=item["due_after_hours"],
                 due_after_business_days=item["due_after_business_days"],
-                country=organization.country,
+                # US rules (SEC, NHTSA, CPSC) count US federal business days; the others the organisation's.
+                country=item.get("business_calendar") or organization.country,
                 timezone_name=organization.timezone,
             ),
         )

@@ -82,6 +82,7 @@ def _create_playbook(organization, spec):
             due_after_hours=item.get("due_after_hours"),
             due_after_business_days=item.get("due_after_business_days"),
             guidance=item.get("guidance", ""),
+            business_calendar=item.get("business_calendar", ""),
         )
         for position, item in enumerate(spec.get("checklist", []))
     )

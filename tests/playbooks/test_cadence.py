@@ -412,6 +412,7 @@ def test_a_message_needs_a_contact_or_a_user_but_not_both(organization, team, cl
 def test_internal_messages_reach_the_fake_providers_and_their_failures_are_harmless(
     organization,
     team,
+    clients,  # an update needs someone in scope to be published
     provider_settings,
     fake_providers,
     run_worker,
@@ -495,11 +496,13 @@ def test_holding_statement_needs_no_approval_even_where_updates_do(organization,
         assert promise_check(update=update, now=T0 + 30 * MINUTE) == "holding"
 
 
-def test_second_escalation_falls_back_to_admins_without_backup_or_leadership(organization, alice, dave):
+def test_second_escalation_falls_back_to_admins_without_backup_or_leadership(organization, alice, dave, clients):
     alice.email = "alice@northwind.example"
     alice.save()
     with time_machine.travel(T0, tick=False):
-        incident = incident_create(playbook=make_playbook(organization), actor=alice, title="Payments API errors")
+        incident = incident_create(
+            playbook=make_playbook(organization), actor=alice, title="Payments API errors", affected_tags=["payments"]
+        )
         incident = incident_transition(incident=incident, name="activate", actor=alice)
         update = update_publish(update=update_draft(incident=incident, author=alice), actor=alice)
     with at(30):
@@ -526,6 +529,7 @@ def test_a_new_member_without_phone_only_gets_email(organization, team, clients)
             actor=team["alice"],
             title="Payments API errors",
             backup_commander=backup,
+            affected_tags=["payments"],
         )
         incident = incident_transition(incident=incident, name="activate", actor=team["alice"])
         update = update_publish(update=update_draft(incident=incident, author=team["alice"]), actor=team["alice"])
