@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.db import transaction
 
-from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
+from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageAcknowledgement, StageMessage
 
 STARTER_DIR = Path(__file__).resolve().parent
 
@@ -73,6 +73,15 @@ def _create_playbook(organization, spec):
                     message.full_clean(exclude=["stage"])
                     messages.append(message)
         StageMessage.objects.bulk_create(messages)
+        if stage_spec.get("acknowledgement"):
+            # What the stage asks clients to confirm; checked as the admin checks it.
+            acknowledgement = StageAcknowledgement(
+                stage=stage,
+                texts=stage_spec["acknowledgement"]["texts"],
+                chase_after_minutes=stage_spec["acknowledgement"].get("chase_after_minutes", 240),
+            )
+            acknowledgement.full_clean(exclude=["stage"])
+            StageAcknowledgement.objects.bulk_create([acknowledgement])
     ChecklistItem.objects.bulk_create(
         ChecklistItem(
             playbook=playbook,
