@@ -479,6 +479,13 @@ class UnreachableSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class LanguageFallbackSerializer(serializers.Serializer):
+    language = serializers.CharField(help_text="The contacts' own language.")
+    falls_back_to = serializers.CharField(help_text="The language they get instead.")
+    contacts = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()
+
+
 class AudiencePreviewSerializer(serializers.Serializer):
     stage = serializers.CharField(help_text="The stage whose prepared words were counted.")
     clients = AudienceClientSerializer(many=True)
@@ -490,6 +497,7 @@ class AudiencePreviewSerializer(serializers.Serializer):
     sms_send = SmsSendSerializer()
     unreachable = UnreachableSerializer(many=True)
     has_texts = serializers.BooleanField()
+    language_fallbacks = LanguageFallbackSerializer(many=True, help_text="A warning, never a block.")
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer):
@@ -643,6 +651,7 @@ class UpdatePreviewSerializer(serializers.Serializer):
     sms_segments_total = serializers.IntegerField()
     sms_send = SmsSendSerializer()
     unreachable = UnreachableSerializer(many=True)
+    language_fallbacks = LanguageFallbackSerializer(many=True, help_text="A warning, never a block.")
 
 
 class ReadabilitySerializer(serializers.Serializer):

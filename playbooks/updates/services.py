@@ -24,6 +24,7 @@ from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident
 from playbooks.incidents.services import timeline_record
 from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
 from playbooks.updates.audience import audience_clients, audience_for
+from playbooks.updates.languages import language_fallbacks
 from playbooks.updates.pipeline import (
     READER_TOKENS,
     Words,
@@ -220,6 +221,10 @@ def update_preview(*, update, sample_timezone=None):
         }
     return {
         "next_update_due_at": due_at,
+        "language_fallbacks": [
+            fallback.as_dict()
+            for fallback in language_fallbacks(incident=incident, contacts=audience.contacts, available=update.texts)
+        ],
         "languages": previews,
         "email_recipients": len(audience.email),
         "sms_recipients": len(audience.sms),
