@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 # `make format` rewrites the code in ruff's format.
-.PHONY: venv migrate demo run test lint format browser bench bench-pages diagrams clean
+.PHONY: venv migrate demo run serve smoke test lint format browser bench bench-faults bench-pages diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -33,9 +33,34 @@ run: demo
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py db_worker --queue-name '*' --interval 0.5 & \
-	$(BIN)/python manage.py sweep_outbox --every 30 & \
+	$(BIN)/python manage.py sweep_outbox --every 5 & \
 	$(BIN)/python manage.py sweep_timers --every 30 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+# The production stack from the Procfile under honcho: gunicorn, an RQ worker for every queue and
+# both sweeps, on PostgreSQL and Redis (local ones by default; set DATABASE_URL and REDIS_URL).
+# DEBUG stays off as in production, without the HTTPS redirect so that http://$(HOST):$(PORT) works.
+SERVE_DATABASE_URL ?= $(or $(DATABASE_URL),postgres://postgres@127.0.0.1:5432/candor)
+SERVE_REDIS_URL ?= $(or $(REDIS_URL),redis://127.0.0.1:6379/0)
+SERVE_CACHE_URL ?= $(or $(CANDOR_CACHE_URL),redis://127.0.0.1:6379/1)
+SERVE_ENV = DEBUG=0 SECRET_KEY="$$(cat var/secret_key)" ALLOWED_HOSTS=$(HOST),localhost \
+	CANDOR_PUBLIC_URL=http://$(HOST):$(PORT) SECURE_SSL_REDIRECT=0 HOST=$(HOST) PORT=$(PORT) \
+	DATABASE_URL=$(SERVE_DATABASE_URL) TASKS_BACKEND=rq REDIS_URL=$(SERVE_REDIS_URL) \
+	CANDOR_CACHE_URL=$(SERVE_CACHE_URL) PROMETHEUS_MULTIPROC_DIR=var/prometheus PATH="$(CURDIR)/$(BIN):$$PATH"
+serve: venv
+	@mkdir -p var && test -s var/secret_key || $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))' > var/secret_key
+	@$(BIN)/python -c 'import psycopg, sys; url = sys.argv[1]; name = url.rsplit("/", 1)[1]; \
+	  conn = psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True); \
+	  conn.execute(f"CREATE DATABASE \"{name}\"") if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() else None' $(SERVE_DATABASE_URL)
+	$(SERVE_ENV) $(BIN)/python manage.py migrate --noinput
+	$(SERVE_ENV) $(BIN)/python manage.py collectstatic --noinput -v0
+	@echo "Candor (production stack) at http://$(HOST):$(PORT)/  health: /health/ready/  metrics: /metrics"
+	rm -rf var/prometheus
+	$(SERVE_ENV) $(BIN)/honcho start
+
+# The production stack end to end: publish through the API, see it delivered to the fake providers.
+smoke: venv
+	$(BIN)/python bench/smoke.py
 
 # Debian's Chromium for the browser tests; never a browser downloaded by Playwright.
 browser:
@@ -52,10 +77,19 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Outbox fan-out: N recipients (default 10000) on $(DATABASE_URL) (default var/bench.sqlite3).
+# Outbox fan-out: N recipients (default 10000) on $(DATABASE_URL) (default var/bench.sqlite3),
+# with the database task backend or TASKS=rq (RQ on $(REDIS_URL), with sweeps racing the workers).
 N ?= 10000
+TASKS ?= database
 bench: venv
-	$(BIN)/python bench/fanout.py -n $(N)
+	$(BIN)/python bench/fanout.py -n $(N) --tasks $(TASKS)
+
+# Kill every worker (SIGKILL) during a fan-out of FAULTS_N recipients at several points, with and
+# without provider failures, restart them, and print what was missing, doubled and late (PostgreSQL).
+FAULTS_N ?= 5000
+FAULTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/candor_faults_bench
+bench-faults: venv
+	DATABASE_URL=$(FAULTS_DATABASE_URL) $(BIN)/python bench/faults.py -n $(FAULTS_N) $(if $(FAULTS_AT),--at $(FAULTS_AT))
 
 # Status pages under gunicorn on PostgreSQL, loaded from a local load generator.
 bench-pages: venv

@@ -222,6 +222,13 @@ def _read_rows(csv_file, report):
             report.errors.append(RowError(1, "", "The file is not UTF-8 text; save it as 'CSV UTF-8'."))
             return None
     text = text.removeprefix("\ufeff")
+    if "\x00" in text:
+        report.errors.append(
+            RowError(
+                1, "", "The file contains NUL characters, so it is not a text CSV; export it again as 'CSV UTF-8'."
+            )
+        )
+        return None
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:

@@ -143,6 +143,8 @@ class ClientAccount(models.Model):
     def clean(self):
         super().clean()
         self.country = (self.country or "").upper()
+        if self.country and self.country not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValidationError({"country": f"Unknown country {self.country!r}; use an ISO code like DE."})
         if not isinstance(self.tags, list) or not all(isinstance(tag, str) for tag in self.tags):
             raise ValidationError({"tags": "Tags must be a list of words."})
         if self.account_owner_id and self.account_owner.organization_id != self.organization_id:

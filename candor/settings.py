@@ -4,6 +4,7 @@ Local default: SQLite under var/, console providers, a generated secret key.
 Production (DEBUG=0): SECRET_KEY, ALLOWED_HOSTS and CANDOR_PUBLIC_URL must be set, or start fails.
 """
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -54,6 +55,10 @@ if SECRET_KEY is None:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
     SECRET_KEY = local_secret_key()
 
+# Rotating the key: put the old one here (comma-separated) while sessions and links signed with it
+# should keep working, then drop it.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
+
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "localhost,127.0.0.1,[::1],testserver" if DEBUG else "")
 if not DEBUG and not ALLOWED_HOSTS:
     raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
@@ -71,26 +76,32 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "rest_framework.authtoken",
+    "axes",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_fsm",
     "django_tasks",
     "django_tasks_db",
+    "django_rq",
+    "django_tasks_rq",
     "accounts",
     "comms",
     "playbooks",
 ]
 
 MIDDLEWARE = [
+    "comms.monitoring.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "candor.middleware.InputSanityMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the 429
 ]
 
 ROOT_URLCONF = "candor.urls"
@@ -200,14 +211,25 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-# Background work: the Django tasks API. Locally and in CI, tasks are rows in the database run by
-# `manage.py db_worker`; RQ or Celery backends can replace it here without touching the code.
+# Background work: the Django tasks API. TASKS_BACKEND picks the engine by settings alone:
+# "database" (default: task rows in our database, run by `manage.py db_worker`) or "rq" (RQ on
+# Redis at REDIS_URL, run by `manage.py rqworker --with-scheduler`), or any backend's dotted path.
+# Either way our rows (outbox messages, timers) are the truth and the sweeps re-queue lost work.
 CANDOR_TASK_QUEUES = ["default", "email", "sms", "timers"]
-TASKS = {
-    "default": {
-        "BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend"),
-        "QUEUES": CANDOR_TASK_QUEUES,
-    }
+TASK_BACKENDS = {"database": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
+TASKS_BACKEND = TASK_BACKENDS.get(env("TASKS_BACKEND", "database"), env("TASKS_BACKEND", "database"))
+TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": CANDOR_TASK_QUEUES}}
+REDIS_URL = env("REDIS_URL", "redis://127.0.0.1:6379/0")
+if TASKS_BACKEND == "django_tasks_rq.RQBackend" and not DEBUG and env("REDIS_URL") is None:
+    raise ImproperlyConfigured("TASKS_BACKEND=rq needs REDIS_URL when DEBUG is off.")
+# django-rq's queues, one per task queue, all on REDIS_URL. A job may run this long before RQ
+# kills it; a delivery batch takes seconds, an import of a large CSV a few minutes.
+# `manage.py rqworker` runs django-tasks' jobs in one process per worker (no fork per job: it keeps
+# its database connection and one metrics file); RQ's job timeout still applies.
+RQ = {"JOB_CLASS": "django_tasks_rq.Job", "WORKER_CLASS": "rq.worker.SimpleWorker"}
+RQ_QUEUES = {
+    name: {"URL": REDIS_URL, "DEFAULT_TIMEOUT": int(env("CANDOR_RQ_JOB_TIMEOUT_SECONDS", "900"))}
+    for name in CANDOR_TASK_QUEUES
 }
 
 # Providers: "console" writes every message to the log and to var/outbox/; no account needed.
@@ -240,18 +262,45 @@ if CANDOR_SMS_PROVIDER == "twilio" and not (
 if CANDOR_EMAIL_PROVIDER == "sendgrid" and not (SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY):
     raise ImproperlyConfigured("CANDOR_EMAIL_PROVIDER=sendgrid needs SENDGRID_API_KEY and SENDGRID_WEBHOOK_PUBLIC_KEY.")
 
+# Logs: one JSON object per line when DEBUG is off (request id, incident, message id, provider,
+# outcome as fields), readable text under `make run`. CANDOR_LOG_FORMAT=json|text overrides.
+CANDOR_LOG_FORMAT = env("CANDOR_LOG_FORMAT", "text" if DEBUG else "json")
+if CANDOR_LOG_FORMAT not in ("json", "text"):
+    raise ImproperlyConfigured("CANDOR_LOG_FORMAT must be json or text.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "text": {"()": "candor.logging.TextFormatter", "format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "candor.logging.JsonFormatter"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": CANDOR_LOG_FORMAT}},
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
         # The Twilio SDK logs six INFO lines per SMS.
         "twilio.http_client": {"level": "WARNING"},
+        # One line per request comes from comms.monitoring; Django's own would repeat it.
+        "django.server": {"level": "WARNING"},
+        "candor.http": {"level": env("CANDOR_HTTP_LOG_LEVEL", "INFO")},
     },
 }
+
+# Operations: /health/ready/ answers 503 when the oldest due message has waited longer than this
+# for a worker; /metrics answers a bearer token (CANDOR_METRICS_TOKEN) or these addresses/networks.
+# Prometheus multiprocess mode (gunicorn, RQ): every process of a machine writes its counts under
+# this directory, emptied before the processes start (make serve, the systemd units do).
+if env("PROMETHEUS_MULTIPROC_DIR"):
+    Path(env("PROMETHEUS_MULTIPROC_DIR")).mkdir(parents=True, exist_ok=True)
+CANDOR_READY_MAX_QUEUE_LAG_SECONDS = int(env("CANDOR_READY_MAX_QUEUE_LAG_SECONDS", "300"))
+CANDOR_METRICS_TOKEN = env("CANDOR_METRICS_TOKEN", "")
+CANDOR_METRICS_ALLOWED_IPS = env_list("CANDOR_METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+# Gauges read from the database at scrape time; playbooks adds the promises and deadlines.
+CANDOR_METRICS_COLLECTORS = [
+    "comms.monitoring.collectors.OutboxCollector",
+    "comms.monitoring.collectors.TaskCollector",
+    "playbooks.promises.metrics.PromiseCollector",
+]
 
 # Outbox delivery.
 CANDOR_EMAIL_BATCH_SIZE = int(env("CANDOR_EMAIL_BATCH_SIZE", "1000"))
@@ -260,7 +309,15 @@ CANDOR_SMS_CONCURRENCY = int(env("CANDOR_SMS_CONCURRENCY", "8"))
 CANDOR_EMAIL_CONCURRENCY = int(env("CANDOR_EMAIL_CONCURRENCY", "4"))
 CANDOR_MAX_ATTEMPTS = int(env("CANDOR_MAX_ATTEMPTS", "8"))
 CANDOR_RETRY_BASE_SECONDS = float(env("CANDOR_RETRY_BASE_SECONDS", "5"))
-CANDOR_SENDING_TIMEOUT_SECONDS = int(env("CANDOR_SENDING_TIMEOUT_SECONDS", "600"))
+# Recovery: a worker renews the lease on what it holds every CANDOR_LEASE_RENEW_SECONDS; a lease not
+# renewed for CANDOR_LEASE_SECONDS belongs to a dead worker and its work is taken back at once.
+CANDOR_LEASE_SECONDS = float(env("CANDOR_LEASE_SECONDS", "15"))
+CANDOR_LEASE_RENEW_SECONDS = float(env("CANDOR_LEASE_RENEW_SECONDS", "3"))
+# Emails are handed over and recorded this many at a time: at most this many can go out twice
+# when a worker is killed between the provider's answer and our commit.
+CANDOR_EMAIL_SLICE_SIZE = int(env("CANDOR_EMAIL_SLICE_SIZE", "100"))
+# With a task backend that cannot count its waiting tasks (not the database one), the sweep
+# re-enqueues work for messages due longer than this.
 CANDOR_SWEEP_GRACE_SECONDS = int(env("CANDOR_SWEEP_GRACE_SECONDS", "120"))
 # SMS throughput of the sender, in segments per second: about 1 for a long code, 3 for toll-free,
 # 100 for a short code. The console estimates how long a publish takes to leave and warns when it
@@ -325,3 +382,32 @@ CANDOR_SURVEY_CLOSES_AFTER_DAYS = float(env("CANDOR_SURVEY_CLOSES_AFTER_DAYS", "
 CANDOR_FOLLOWUP_CSAT_MAX = int(env("CANDOR_FOLLOWUP_CSAT_MAX", "2"))
 CANDOR_FOLLOWUP_NPS_MAX = int(env("CANDOR_FOLLOWUP_NPS_MAX", "6"))
 CANDOR_FOLLOWUP_DUE_DAYS = float(env("CANDOR_FOLLOWUP_DUE_DAYS", "5"))
+
+
+# --- Issue #13: hostile input, throttling, deployment security ---------------------------------
+# JSON bodies (API, provider webhooks, alerts) are refused with a 400 past these limits.
+CANDOR_JSON_MAX_BYTES = int(env("CANDOR_JSON_MAX_BYTES", str(1024 * 1024)))
+CANDOR_JSON_MAX_DEPTH = int(env("CANDOR_JSON_MAX_DEPTH", "32"))
+# Sane bounds on times people type: a promise of the next update, the detection of an incident.
+CANDOR_NEXT_UPDATE_MAX_DAYS = int(env("CANDOR_NEXT_UPDATE_MAX_DAYS", "30"))
+CANDOR_DETECTION_MAX_AGE_DAYS = int(env("CANDOR_DETECTION_MAX_AGE_DAYS", "365"))
+# Throttling (see README, "Rate limits"). Login lockout by django-axes, for the console and the
+# API token: after AXES_FAILURE_LIMIT failures from one IP address, or for one username.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = int(env("CANDOR_LOGIN_FAILURE_LIMIT", "10"))
+AXES_COOLOFF_TIME = dt.timedelta(minutes=int(env("CANDOR_LOGIN_COOLOFF_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+AXES_LOCKOUT_CALLABLE = "candor.throttling.login_lockout_response"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
+    "token": env("CANDOR_RATE_TOKEN", "20/minute"),
+    "api_writes": env("CANDOR_RATE_API_WRITES", "300/minute"),
+}
+# Endpoints without a login, per client IP and per endpoint or link: alerts (monitoring retries a
+# 429, so no alert is lost) and the signed client links (status, survey, preferences pages).
+CANDOR_RATE_LIMITS = {
+    "alerts": env("CANDOR_RATE_ALERTS", "120/minute"),
+    "client_links": env("CANDOR_RATE_CLIENT_LINKS", "60/minute"),
+}
+# --- end of issue #13 settings -------------------------------------------------------------------

@@ -259,3 +259,24 @@ class PreferenceChange(models.Model):
 
     def __str__(self):
         return f"{self.contact} changed {', '.join(self.changes)} via {self.via}"
+
+
+class Lease(models.Model):
+    """A claim that lives only while the process holding it keeps renewing it.
+
+    A worker takes one for each task it runs and one for each batch of messages it claims (the
+    batch's `Message.claim` is the lease's token); a heartbeat thread in that process renews it
+    every CANDOR_LEASE_RENEW_SECONDS. A lease past `expires_at` belongs to a dead process: its
+    messages go back to the queue and its task row is marked failed, by any worker or the sweep.
+    """
+
+    token = models.CharField(max_length=32, unique=True)
+    holder = models.CharField(max_length=100, help_text="host:pid of the process that renews it.")
+    task_result_id = models.CharField(
+        max_length=64, blank=True, db_index=True, help_text="The task run this lease keeps alive, if any."
+    )
+    acquired_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"lease {self.token} by {self.holder} until {self.expires_at:%H:%M:%S}"

@@ -25,12 +25,17 @@ class MessageTemplateError(ValueError):
 
 def render_text(template_text, context):
     """Render a plain-text message template with the given variables."""
-    from django.template import TemplateSyntaxError
+    from django.template import TemplateDoesNotExist, TemplateSyntaxError
 
     try:
         return _engine.from_string(template_text).render(Context(context)).strip()
     except TemplateSyntaxError as exc:
         raise MessageTemplateError(f"Template error: {exc}") from exc
+    except TemplateDoesNotExist as exc:
+        # The message engine has no template loader: {% include %} and {% extends %} can never work.
+        raise MessageTemplateError(
+            f"Template error: a message cannot include or extend other templates ({exc})."
+        ) from exc
 
 
 def choose_language(candidates, available):

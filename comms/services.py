@@ -8,8 +8,8 @@ is handed to the one handler named by settings.CANDOR_COMMS_EVENT_HANDLER.
 import datetime as dt
 import json
 import logging
+import math
 import random
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -22,6 +22,7 @@ from accounts.models import Contact, SmsConsent
 from candor.helpers import display_name
 
 from .bulk import insert_new_messages
+from .leases import alive_claims, lease_acquire, lease_duration, lease_release, leases_prune, stale_tasks_recover
 from .models import (
     FAILED_STATUSES,
     InboundKind,
@@ -31,6 +32,7 @@ from .models import (
     MessageEvent,
     MessageStatus,
 )
+from .monitoring import metrics as monitoring
 from .providers.base import (
     Outcome,
     OutgoingEmail,
@@ -184,30 +186,40 @@ class ClaimedMessage:
     body: str
     attempts: int
     claim: str
+    queued_at: dt.datetime | None = None
+    # The last attempt may have reached the provider unseen (a dead worker, a read timeout).
+    may_have_been_sent: bool = False
     provider_message_id: str = ""
     is_to_contact: bool = True  # False for the team's own notices (they get no reply address)
 
 
+# Error codes after which the provider may hold the message although we never recorded it.
+AMBIGUOUS_ERRORS = ("lease-expired", "timeout", "connection")
+
+
 def _claim(channel, limit, now):
-    """Claim up to `limit` due messages of a channel for this worker in one atomic statement.
+    """Claim up to `limit` due messages of a channel for this worker in one atomic statement,
+    under a new lease that this process renews while it sends (see comms.leases).
 
     PostgreSQL skips rows another worker holds (FOR UPDATE SKIP LOCKED); on SQLite writers are
-    serialized. The claim token marks the rows as ours.
+    serialized. The claim token, the lease's token, marks the rows as ours.
     """
-    token = uuid.uuid4().hex
     table = Message._meta.db_table
     skip_locked = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
     with transaction.atomic(), connection.cursor() as cursor:
+        token = lease_acquire(now=now)
         cursor.execute(
             f"UPDATE {table} SET status = %s, claim = %s, claimed_at = %s, status_changed_at = %s, "
             f"attempts = attempts + 1 WHERE id IN (SELECT id FROM {table} WHERE channel = %s AND status = %s "
             f"AND next_attempt_at <= %s ORDER BY next_attempt_at, id LIMIT %s{skip_locked}) "
-            f"RETURNING id, to_address, substitutions, content_id, contact_id, user_id, attempts",
+            f"RETURNING id, to_address, substitutions, content_id, contact_id, user_id, attempts, error_code, "
+            f"queued_at",
             [MessageStatus.SENDING, token, now, now, channel, MessageStatus.QUEUED, now, limit],
         )
         rows = cursor.fetchall()
-    if not rows:
-        return []
+        if not rows:
+            lease_release(token=token)
+            return []
     contents = {
         pk: (subject, body)
         for pk, subject, body in MessageContent.objects.filter(pk__in={row[3] for row in rows}).values_list(
@@ -217,9 +229,13 @@ def _claim(channel, limit, now):
     names = dict(Contact.objects.filter(pk__in={row[4] for row in rows if row[4]}).values_list("pk", "name"))
     user_names = _user_names({row[5] for row in rows if row[5]})
     claimed = []
-    for pk, to_address, substitutions, content_id, contact_id, user_id, attempts in sorted(rows):
+    for pk, to_address, substitutions, content_id, contact_id, user_id, attempts, error_code, queued_at in sorted(rows):
         if isinstance(substitutions, str):
             substitutions = json.loads(substitutions)
+        if isinstance(queued_at, str):  # SQLite's RETURNING skips the field's converters
+            queued_at = Message._meta.get_field("queued_at").to_python(queued_at)
+        if queued_at is not None and timezone.is_naive(queued_at):
+            queued_at = timezone.make_aware(queued_at, dt.UTC)
         subject, body = contents[content_id]
         claimed.append(
             ClaimedMessage(
@@ -232,6 +248,8 @@ def _claim(channel, limit, now):
                 body=body,
                 attempts=attempts,
                 claim=token,
+                queued_at=queued_at,
+                may_have_been_sent=attempts > 1 and error_code in AMBIGUOUS_ERRORS,
                 is_to_contact=contact_id is not None,
             )
         )
@@ -292,38 +310,89 @@ def retry_delay(attempt, retry_after=None):
 
 def deliver_batch(*, channel, limit=None):
     """Claim one batch of due messages of a channel, hand it to the provider and record the
-    results. Returns the number of messages handled. Safe to run in many workers at once."""
+    results. Returns the number of messages handled. Safe to run in many workers at once.
+
+    First takes back what a dead worker left in 'sending' on this channel (its lease expired), so
+    any running worker recovers it, not only the sweep. SMS that a dead worker may have sent are
+    looked up at the provider before being sent again; emails go out and are recorded in slices of
+    CANDOR_EMAIL_SLICE_SIZE, so a kill can double at most one slice.
+    """
     now = timezone.now()
+    _recover_expired_claims(now=now, channel=channel)
     messages = _claim(channel, limit or batch_size(channel), now)
     if not messages:
         return 0
-    provider = get_sms_provider() if channel == "sms" else get_email_provider()
-    outgoing = [_outgoing(message) for message in messages]
-    results = provider.send_sms(outgoing) if channel == "sms" else provider.send_email(outgoing)
-    by_id = {message.pk: message for message in messages}
-    _record_results(provider.name, by_id, results)
+    try:
+        if channel == "sms":
+            provider = get_sms_provider()
+            found = _already_sent(provider, messages)
+            by_id = {message.pk: message for message in messages}
+            if found:
+                _record_results(provider.name, by_id, found)
+            found_ids = {result.message_id for result in found}
+            to_send = [message for message in messages if message.pk not in found_ids]
+            if to_send:
+                with monitoring.Timer() as timer:
+                    results = provider.send_sms([_outgoing(m) for m in to_send])
+                monitoring.record_delivery(
+                    channel=channel, provider=provider.name, results=results, seconds=timer.seconds
+                )
+                _record_results(provider.name, by_id, results)
+        else:
+            provider = get_email_provider()
+            # Same words next to each other, so that a slice still makes few provider requests.
+            ordered = sorted(messages, key=lambda message: (message.subject, message.body, message.pk))
+            size = max(1, settings.CANDOR_EMAIL_SLICE_SIZE)
+            for start in range(0, len(ordered), size):
+                piece = ordered[start : start + size]
+                with monitoring.Timer() as timer:
+                    results = provider.send_email([_outgoing(message) for message in piece])
+                monitoring.record_delivery(
+                    channel=channel, provider=provider.name, results=results, seconds=timer.seconds
+                )
+                _record_results(provider.name, {message.pk: message for message in piece}, results)
+    finally:
+        lease_release(token=messages[0].claim)
     return len(messages)
+
+
+def _already_sent(provider, messages):
+    """Accepted results for SMS that the provider already holds from an attempt we never recorded."""
+    unsure = [message for message in messages if message.may_have_been_sent]
+    if not unsure:
+        return []
+    outgoing = [_outgoing(message) for message in unsure]
+    since = {message.pk: message.queued_at for message in unsure}
+    found = [result for result in provider.find_sent_sms(outgoing, since=since) if result is not None]
+    if found:
+        logger.warning(
+            "%d of %d recovered SMS were already at %s: recorded, not sent again.",
+            len(found),
+            len(unsure),
+            provider.name,
+        )
+    return found
+
+
+def _retry_moment(now, delay_seconds):
+    """When to try again, rounded up to a whole second: one waiting task serves every message of
+    a batch due in the same second."""
+    moment = now + dt.timedelta(seconds=delay_seconds)
+    if moment.microsecond:
+        moment = moment.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return moment
 
 
 def _record_results(provider_name, by_id, results):
     now = timezone.now()
-    accepted, retry_at = [], None
+    accepted, retries = [], []
     for result in results:
         message = by_id[result.message_id]
         if result.outcome == Outcome.ACCEPTED:
             message.provider_message_id = result.provider_message_id
             accepted.append(message)
         elif result.outcome == Outcome.TRANSIENT and message.attempts < settings.CANDOR_MAX_ATTEMPTS:
-            next_at = now + dt.timedelta(seconds=retry_delay(message.attempts, result.retry_after_seconds))
-            Message.objects.filter(pk=message.pk, claim=message.claim, status=MessageStatus.SENDING).update(
-                status=MessageStatus.QUEUED,
-                next_attempt_at=next_at,
-                error_code=result.error_code,
-                last_error=result.error,
-                status_changed_at=now,
-                provider=provider_name,
-            )
-            retry_at = min(retry_at or next_at, next_at)
+            retries.append((message, result))
         else:
             message_fail(
                 message=Message.objects.get(pk=message.pk),
@@ -338,9 +407,29 @@ def _record_results(provider_name, by_id, results):
         # Only rows still ours: a webhook may already have moved a message further.
         mark_sent(accepted, claim=accepted[0].claim, provider_name=provider_name, at=now)
         _apply_early_reports(provider_name, accepted)
-    if retry_at is not None:
-        with transaction.atomic():
-            _enqueue_delivery(Message.objects.get(pk=next(iter(by_id))).channel, run_after=retry_at)
+    if retries:
+        _schedule_retries(provider_name, retries, now)
+
+
+@transaction.atomic
+def _schedule_retries(provider_name, retries, now):
+    """Put messages back in the queue for their retry time and, in the same transaction, a task
+    waiting for each retry moment, so retries run on time with no sweep."""
+    due = Counter()
+    for message, result in retries:
+        next_at = _retry_moment(now, retry_delay(message.attempts, result.retry_after_seconds))
+        updated = Message.objects.filter(pk=message.pk, claim=message.claim, status=MessageStatus.SENDING).update(
+            status=MessageStatus.QUEUED,
+            next_attempt_at=next_at,
+            error_code=result.error_code,
+            last_error=result.error,
+            status_changed_at=now,
+            provider=provider_name,
+        )
+        if updated:
+            due[(message.channel, next_at)] += 1
+    for (channel, next_at), count in sorted(due.items()):
+        _enqueue_delivery(channel, batches=math.ceil(count / batch_size(channel)), run_after=next_at)
 
 
 @transaction.atomic
@@ -768,37 +857,78 @@ def inbound_email_receive(*, email, at=None):
 # Recovery
 
 
-def outbox_sweep(*, now=None):
-    """Put back what dead workers left behind, and make sure due messages have a worker task.
-
-    A message claimed longer ago than CANDOR_SENDING_TIMEOUT_SECONDS goes back to the queue: it
-    may or may not have reached the provider (the duplicate window documented in the README).
-    """
-    now = now or timezone.now()
-    stuck_before = now - dt.timedelta(seconds=settings.CANDOR_SENDING_TIMEOUT_SECONDS)
-    # Messages due for a while that no worker took: their task was lost (or never sent).
-    neglected_before = now - dt.timedelta(seconds=settings.CANDOR_SWEEP_GRACE_SECONDS)
-    with transaction.atomic():
-        stuck = Message.objects.filter(status=MessageStatus.SENDING, claimed_at__lt=stuck_before)
-        recovered_channels = Counter(stuck.values_list("channel", flat=True))
-        recovered = stuck.update(
-            status=MessageStatus.QUEUED,
-            claim="",
-            next_attempt_at=now,
-            status_changed_at=now,
-            last_error="Recovered from a worker that stopped while sending.",
-        )
-        due = {}
-        for channel in ("email", "sms"):
-            count = (
-                recovered_channels[channel]
-                + Message.objects.filter(
-                    channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=neglected_before
-                ).count()
+def _recover_expired_claims(*, now, channel=None):
+    """Put back in the queue the messages whose claim's lease expired: their worker died while
+    sending. They may or may not have reached the provider (the window documented in the README);
+    `deliver_batch` asks Twilio before sending such an SMS again. Returns counts per channel."""
+    channels = [channel] if channel else ["email", "sms"]
+    recovered = {}
+    for each in channels:
+        count = (
+            Message.objects.filter(channel=each, status=MessageStatus.SENDING, claimed_at__lt=now - lease_duration())
+            .exclude(alive_claims(now=now))
+            .update(
+                status=MessageStatus.QUEUED,
+                claim="",
+                next_attempt_at=now,
+                status_changed_at=now,
+                error_code="lease-expired",
+                last_error="Recovered from a worker that stopped while sending (its lease expired).",
             )
-            if count:
-                due[channel] = count
-                _enqueue_delivery(channel, batches=-(-count // batch_size(channel)))
-    if recovered:
-        logger.warning("Recovered %s messages left in 'sending' by a stopped worker.", recovered)
-    return {"recovered": recovered, "due": due}
+        )
+        if count:
+            recovered[each] = count
+            logger.warning("Recovered %d %s messages from a worker that stopped while sending.", count, each)
+    return recovered
+
+
+def _waiting_deliveries(channel, now):
+    """How many delivery tasks of a channel are waiting to run by now, when the task backend can
+    tell (the database backend); None when it cannot."""
+    if settings.TASKS["default"]["BACKEND"] != "django_tasks_db.DatabaseBackend":
+        return None
+    from django.db.models import Q
+    from django_tasks import TaskResultStatus
+    from django_tasks_db.models import DBTaskResult, get_date_max
+
+    from .tasks import deliver_email_batch, deliver_sms_batch
+
+    task = deliver_email_batch if channel == "email" else deliver_sms_batch
+    return DBTaskResult.objects.filter(
+        Q(run_after__lte=now) | Q(run_after=get_date_max()),
+        status=TaskResultStatus.READY,
+        task_path=task.module_path,
+    ).count()
+
+
+def outbox_sweep(*, now=None):
+    """The safety net behind the workers: take back what dead workers left (messages and task
+    rows whose lease expired) and enqueue delivery tasks only for due messages that no waiting
+    task will take. Logs and returns what it did."""
+    now = now or timezone.now()
+    recovered_tasks = stale_tasks_recover(now=now)
+    recovered = _recover_expired_claims(now=now)
+    enqueued = {}
+    with transaction.atomic():
+        for channel in ("email", "sms"):
+            waiting = _waiting_deliveries(channel, now)
+            if waiting is None:
+                # The backend cannot say what waits: trust it for a grace period.
+                cutoff = now - dt.timedelta(seconds=settings.CANDOR_SWEEP_GRACE_SECONDS)
+                due = Message.objects.filter(channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=cutoff)
+                needed = math.ceil((due.count() + recovered.get(channel, 0)) / batch_size(channel))
+            else:
+                due = Message.objects.filter(channel=channel, status=MessageStatus.QUEUED, next_attempt_at__lte=now)
+                needed = math.ceil(due.count() / batch_size(channel)) - waiting
+            if needed > 0:
+                enqueued[channel] = needed
+                _enqueue_delivery(channel, batches=needed)
+    leases_prune(now=now)
+    if enqueued:
+        logger.warning("Sweep enqueued delivery tasks for due messages no task was waiting for: %s", enqueued)
+    return {
+        "recovered": sum(recovered.values()),
+        "recovered_by_channel": recovered,
+        "recovered_tasks": len(recovered_tasks),
+        "enqueued": enqueued,
+    }

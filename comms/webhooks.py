@@ -14,7 +14,7 @@ import logging
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
-from django.db import transaction
+from django.db import DatabaseError, DataError, IntegrityError, transaction
 from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, UnreadablePostError
 from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
@@ -29,7 +29,8 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from accounts.models import EmailStatus
 
-from .models import Channel, Message, MessageStatus
+from .models import Channel, InboundMessage, Message, MessageEvent, MessageStatus
+from .monitoring.metrics import WEBHOOKS_REFUSED
 from .reply_address import message_id_from_addresses
 from .services import (
     InboundEmail,
@@ -61,6 +62,22 @@ def _dedup_key(text):
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
+def _too_long(form, limits):
+    """A 400 naming the first field longer than its column, or None: a signed request with a field
+    no Twilio id or phone number can have is not one we can record."""
+    for name, model_field in limits.items():
+        limit = model_field.max_length
+        if len(form.get(name, "")) > limit:
+            return HttpResponseBadRequest(f"{name} is longer than {limit} characters; only SMS is supported.")
+    return None
+
+
+def _unavailable(what):
+    """503 so the provider retries later: its report is kept by the provider, never dropped by us."""
+    logger.exception("Could not record %s; asked the provider to retry.", what)
+    return HttpResponse("The database is unavailable; retry later.", status=503, headers={"Retry-After": "60"})
+
+
 # ---------------------------------------------------------------------------------------------
 # Twilio
 
@@ -84,13 +101,25 @@ def twilio_status(request):
     """Twilio's status callback for an SMS we sent: move the message forward."""
     if not _twilio_signature_is_valid(request):
         logger.warning("Refused a Twilio status callback with a bad signature.")
+        WEBHOOKS_REFUSED.labels("twilio", "status").inc()
         return HttpResponseForbidden()
     sid = request.POST.get("MessageSid", "")
     reported = request.POST.get("MessageStatus", "").lower()
     if not sid or not reported:
         return HttpResponseBadRequest("MessageSid and MessageStatus are required.")
+    too_long = _too_long(request.POST, {"MessageSid": MessageEvent._meta.get_field("provider_message_id")})
+    if too_long:
+        return too_long
     if reported in TWILIO_IGNORED_STATUSES:
         return HttpResponse(status=204)
+    try:
+        _record_twilio_status(request, sid, reported)
+    except DatabaseError:
+        return _unavailable(f"Twilio status {reported!r} of {sid}")
+    return HttpResponse(status=204)
+
+
+def _record_twilio_status(request, sid, reported):
     message = Message.objects.filter(provider_message_id=sid, channel=Channel.SMS).first()
     if message is None:
         # Maybe a callback that beat the commit of our own send: kept, applied once it is saved.
@@ -109,7 +138,6 @@ def twilio_status(request):
         error_code=error_code,
         error=f"Twilio error {error_code}" if error_code else f"Twilio reported {reported}.",
     )
-    return HttpResponse(status=204)
 
 
 @csrf_exempt
@@ -118,21 +146,43 @@ def twilio_inbound(request):
     """An SMS a contact sent us: record it and answer with TwiML (a confirmation, or nothing)."""
     if not _twilio_signature_is_valid(request):
         logger.warning("Refused a Twilio inbound SMS with a bad signature.")
+        WEBHOOKS_REFUSED.labels("twilio", "inbound").inc()
         return HttpResponseForbidden()
     sid = request.POST.get("MessageSid", "")
     from_number = request.POST.get("From", "").strip()  # Twilio sends E.164 already
     if not sid or not from_number:
         return HttpResponseBadRequest("MessageSid and From are required.")
-    outcome = inbound_sms_receive(
+    too_long = _too_long(
+        request.POST,
+        {name: InboundMessage._meta.get_field(field) for name, field in INBOUND_COLUMNS.items()},
+    )
+    if too_long:
+        return too_long
+    try:
+        try:
+            outcome = _inbound_receive(request, sid, from_number)
+        except IntegrityError:
+            # Twilio sent the same SMS twice at once and the other request recorded it first:
+            # the database's unique id decided; now this one finds it and answers as a repeat.
+            outcome = _inbound_receive(request, sid, from_number)
+    except DatabaseError:
+        return _unavailable(f"inbound SMS {sid}")
+    twiml = MessagingResponse()
+    if outcome.reply_text:
+        twiml.message(outcome.reply_text)
+    return HttpResponse(str(twiml), content_type="text/xml")
+
+
+INBOUND_COLUMNS = {"MessageSid": "provider_message_id", "From": "from_number", "To": "to_number"}
+
+
+def _inbound_receive(request, sid, from_number):
+    return inbound_sms_receive(
         provider_message_id=sid,
         from_number=from_number,
         to_number=request.POST.get("To", "").strip(),
         body=request.POST.get("Body", ""),
     )
-    twiml = MessagingResponse()
-    if outcome.reply_text:
-        twiml.message(outcome.reply_text)
-    return HttpResponse(str(twiml), content_type="text/xml")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -212,6 +262,7 @@ def sendgrid_events(request):
     """A batch of SendGrid events. 200 once recorded: SendGrid retries anything else for 24h."""
     if not _sendgrid_signature_is_valid(request, timezone.now()):
         logger.warning("Refused a SendGrid event batch with a bad or stale signature.")
+        WEBHOOKS_REFUSED.labels("sendgrid", "events").inc()
         return HttpResponseForbidden()
     try:
         events = json.loads(request.body)
@@ -220,12 +271,16 @@ def sendgrid_events(request):
     if not isinstance(events, list):
         return HttpResponseBadRequest("Expected a list of events.")
     for item in events:
-        # One transaction per event: a bad one is logged and the others are still recorded.
+        # One transaction per event: a malformed one is logged and skipped, the others recorded.
+        # A database error is not the event's fault: answer 503 so SendGrid retries the batch;
+        # the events already recorded are then duplicates and change nothing.
         try:
             with transaction.atomic():
                 _record_sendgrid_event(item)
-        except Exception:
-            logger.exception("Could not record SendGrid event %r.", item)
+        except (DataError, KeyError, TypeError, ValueError, AttributeError, OverflowError):
+            logger.exception("Skipped a malformed SendGrid event %r.", item)
+        except DatabaseError:
+            return _unavailable("a SendGrid event batch")
     return HttpResponse(status=200)
 
 
@@ -327,6 +382,7 @@ def sendgrid_inbound(request, secret):
     expected = settings.CANDOR_INBOUND_EMAIL_SECRET
     if not (expected and constant_time_compare(secret, expected)):
         logger.warning("Refused an inbound email post with a wrong secret.")
+        WEBHOOKS_REFUSED.labels("sendgrid", "inbound").inc()
         return HttpResponseForbidden()
     try:
         post, files = request.POST, request.FILES
@@ -336,11 +392,19 @@ def sendgrid_inbound(request, secret):
         inbound = _inbound_email_from_post(post, files)
     except LookupError:
         logger.warning("Refused an inbound email without a reply address we signed.")
+        WEBHOOKS_REFUSED.labels("sendgrid", "inbound").inc()
         return HttpResponseForbidden()
     except (ValueError, TypeError, UnicodeError) as error:
         return HttpResponseBadRequest(f"Malformed inbound email: {error}")
     try:
-        inbound_email_receive(email=inbound)
+        try:
+            inbound_email_receive(email=inbound)
+        except IntegrityError:
+            # SendGrid posted the same email twice at once: the other request recorded it.
+            inbound_email_receive(email=inbound)
     except UnknownReplyAddress:
+        WEBHOOKS_REFUSED.labels("sendgrid", "inbound").inc()
         return HttpResponseForbidden()
+    except DatabaseError:
+        return _unavailable(f"inbound email {inbound.dedup_key}")
     return HttpResponse(status=200)

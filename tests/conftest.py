@@ -5,6 +5,10 @@ leadership, dave an admin, frank a second commander. Globex (another tenant): ev
 """
 
 import datetime as dt
+import io
+import logging
+import os
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -35,9 +39,25 @@ def make_contact(client, name="Anna Schmidt", **extra):
 
 
 @pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate-limit counters and cached pages start empty in every test."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Tests create many users; the production hasher is slow on purpose."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def no_heartbeat_thread(settings):
+    """Leases are renewed by hand in tests, under the controlled clock, never by a thread."""
+    settings.CANDOR_LEASE_RENEW_SECONDS = 0
 
 
 @pytest.fixture
@@ -85,21 +105,80 @@ def eve(other_organization):
     return make_user("eve", other_organization, Role.COMMANDER)
 
 
+# ---------------------------------------------------------------------------------------------
+# Task backends: the delivery, timer and recovery tests run on the database backend and on RQ.
+
+BOTH_TASK_BACKENDS = {
+    "tests/comms/test_publish_delivery.py",
+    "tests/playbooks/test_cadence.py",
+    "tests/playbooks/test_deadlines_clock.py",
+    "tests/debriefs/test_surveys.py",
+    "tests/client_side/test_acknowledgements.py",
+    "tests/comms/test_rq_engine.py",
+    "tests/monitoring/test_health_and_metrics.py",
+}
+
+
+def pytest_generate_tests(metafunc):
+    """Tests of the modules above that run a worker run once per task backend, unless marked
+    `database_tasks_only` (they read the database backend's task rows)."""
+    path = metafunc.definition.path.relative_to(metafunc.config.rootpath).as_posix()
+    if (
+        "task_backend" in metafunc.fixturenames
+        and path in BOTH_TASK_BACKENDS
+        and not metafunc.definition.get_closest_marker("database_tasks_only")
+    ):
+        metafunc.parametrize("task_backend", ["database", "rq"], indirect=True)
+
+
+def redis_test_url():
+    """Redis database 15 of REDIS_URL's server: the tests flush it."""
+    base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    return urlsplit(base)._replace(path="/15").geturl()
+
+
 @pytest.fixture
-def run_worker(db, monkeypatch):
-    """Run the database task worker until no task is due now (time-machine sets "now").
+def redis_test_db():
+    """A flushed Redis database for the test, or a skip saying why there is none."""
+    import redis
 
-    The worker recycles database connections between tasks, which would end the test's own
-    transaction on PostgreSQL; in tests the connection is kept.
-    """
-    import io
+    url = redis_test_url()
+    connection = redis.Redis.from_url(url, socket_connect_timeout=0.5)
+    try:
+        connection.ping()
+    except redis.exceptions.ConnectionError:
+        pytest.skip(f"no Redis answers at {url} (start one: redis-server --daemonize yes)")
+    connection.flushdb()
+    yield url
+    connection.flushdb()
+    connection.close()
 
-    from django.core.management import call_command
-    from django_tasks_db.management.commands import db_worker
 
-    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+@pytest.fixture
+def task_backend(request):
+    """Which task backend the test runs on: "database" unless parametrized."""
+    backend = getattr(request, "param", "database")
+    if backend == "rq":
+        url = request.getfixturevalue("redis_test_db")
+        settings = request.getfixturevalue("settings")
+        settings.RQ_QUEUES = {name: {"URL": url} for name in settings.CANDOR_TASK_QUEUES}
+        settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["rq"], "QUEUES": settings.CANDOR_TASK_QUEUES}}
+    return backend
 
-    def run():
+
+@pytest.fixture(autouse=True)
+def _task_backend_before_anything(request):
+    """A test on RQ must have RQ before its fixtures enqueue anything (timers on activation)."""
+    if "task_backend" in request.fixturenames:
+        request.getfixturevalue("task_backend")
+
+
+class DatabaseWorker:
+    """Runs the database task worker until no task is due now (time-machine sets "now")."""
+
+    def __call__(self):
+        from django.core.management import call_command
+
         call_command(
             "db_worker",
             "--batch",
@@ -111,4 +190,55 @@ def run_worker(db, monkeypatch):
             stderr=io.StringIO(),
         )
 
-    return run
+    def lose_all_tasks(self):
+        """What a wiped task store looks like: every pending task gone, our rows untouched."""
+        from django_tasks_db.models import DBTaskResult
+
+        DBTaskResult.objects.all().delete()
+
+
+class RQWorker:
+    """Runs an RQ worker in burst mode, in this process, with RQ's scheduler moving jobs whose
+    run_after has come (time-machine sets "now") onto their queue, until nothing is left to do.
+
+    The test's database transaction never commits, so the on-commit hooks that would send jobs
+    to Redis are run here, as a commit would; jobs enqueue more on-commit hooks, hence the loop.
+    """
+
+    def __call__(self):
+        import django_rq
+        from django.conf import settings
+        from django.db import connection
+        from django_tasks_rq.backend import Job
+        from rq import SimpleWorker
+
+        for _ in range(50):
+            pending, connection.run_on_commit[:] = connection.run_on_commit[:], []
+            for _savepoints, callback, _robust in pending:
+                callback()
+            worker = django_rq.get_worker(*settings.CANDOR_TASK_QUEUES, job_class=Job, worker_class=SimpleWorker)
+            worker.log.setLevel(logging.WARNING)
+            did_work = worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+            if not pending and not did_work and not connection.run_on_commit:
+                return
+        raise AssertionError("the RQ worker never ran out of work")
+
+    def lose_all_tasks(self):
+        import django_rq
+        from django.db import connection
+
+        connection.run_on_commit[:] = []
+        django_rq.get_connection("default").flushdb()
+
+
+@pytest.fixture
+def run_worker(db, monkeypatch, task_backend):
+    """Run the task worker of the test's backend until no task is due now.
+
+    The database worker recycles database connections between tasks, which would end the test's
+    own transaction on PostgreSQL; in tests the connection is kept.
+    """
+    from django_tasks_db.management.commands import db_worker
+
+    monkeypatch.setattr(db_worker, "close_old_connections", lambda: None)
+    return RQWorker() if task_backend == "rq" else DatabaseWorker()

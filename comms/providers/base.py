@@ -8,6 +8,7 @@ what a Twilio error code or a SendGrid personalization is.
 
 from __future__ import annotations
 
+import datetime
 import email.utils
 import re
 import threading
@@ -76,6 +77,16 @@ class SmsProvider(ABC):
     def send_sms(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         """Send each message; one result per message, in input order; never raises for a
         provider or network error."""
+
+    def find_sent_sms(
+        self, messages: Sequence[OutgoingSms], *, since: dict[int, datetime.datetime]
+    ) -> list[SendResult | None]:
+        """For messages an earlier attempt may have handed over unseen (a worker killed after
+        the provider accepted, a read timeout): an accepted result when the provider already
+        holds the message (sent to the same number, same words, after `since[message_id]`),
+        None when it does not or cannot tell. One entry per message, in input order; never
+        raises. Providers that cannot look messages up answer None: the message is sent again."""
+        return [None] * len(messages)
 
 
 class EmailProvider(ABC):

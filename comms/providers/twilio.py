@@ -32,6 +32,10 @@ TWILIO_API_ORIGIN = "https://api.twilio.com"
 # https://www.twilio.com/docs/api/errors
 TOO_MANY_REQUESTS = 20429
 UNSUBSCRIBED_RECIPIENT = 21610  # the recipient replied STOP; Twilio refuses until they reply START
+# A recovered SMS is looked up among the latest messages to its number before it is sent again.
+LOOKUP_LIMIT = 50
+# Messages Twilio holds but will never deliver: sending again is right.
+GONE_STATUSES = {"failed", "canceled"}
 
 
 class CandorTwilioHttpClient(TwilioHttpClient):
@@ -80,6 +84,27 @@ class TwilioSmsProvider(SmsProvider):
     def send_sms(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         # map() yields in input order, whatever order the requests finish in.
         return list(self._executor.map(self._send_one, messages))
+
+    def find_sent_sms(self, messages, *, since):
+        return list(
+            self._executor.map(lambda message: self._find_one(message, since.get(message.message_id)), messages)
+        )
+
+    def _find_one(self, message: OutgoingSms, since) -> SendResult | None:
+        """Ask Twilio for messages to this number since `since` with the very same body (our
+        bodies carry the recipient's own status link, so the words fingerprint the message)."""
+        client = self._client()
+        try:
+            found = client.messages.list(to=message.to, date_sent_after=since, limit=LOOKUP_LIMIT)
+        except Exception as error:  # cannot tell: send again (at least once beats never)
+            logger.warning("Could not look up SMS %s at Twilio: %s", message.message_id, error)
+            return None
+        for existing in found:
+            if (existing.body or "") == message.body and (existing.status or "") not in GONE_STATUSES:
+                return SendResult(
+                    message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=existing.sid
+                )
+        return None
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -2,8 +2,14 @@
 
 from django.urls import path
 
+from candor.throttling import rate_limited
 from playbooks.alerts.views import alert_receive_view
 
 urlpatterns = [
-    path("<uuid:endpoint_id>/", alert_receive_view, name="alert_receive"),
+    # Monitoring retries a 429 (after Retry-After), so a throttled alert is delayed, never lost.
+    path(
+        "<uuid:endpoint_id>/",
+        rate_limited("alerts", per_argument="endpoint_id")(alert_receive_view),
+        name="alert_receive",
+    ),
 ]

@@ -523,6 +523,8 @@ def validate_texts(texts):
     """Known languages and message templates that render; the service checks the rest."""
     errors = {}
     for language, fields in texts.items():
+        if fields is None:
+            continue  # a partial edit removing the language
         if language not in LANGUAGE_CODES:
             errors[language] = [f"Unknown language; use one of {', '.join(sorted(LANGUAGE_CODES))}."]
             continue
@@ -620,8 +622,24 @@ class UpdateCreateSerializer(serializers.Serializer):
 
 
 class UpdateEditSerializer(serializers.Serializer):
-    texts = serializers.DictField(child=UpdateTextSerializer(), required=False)
+    """PATCH: only the languages and fields named change; a language given as null is removed."""
+
+    texts = serializers.DictField(
+        child=UpdateTextSerializer(allow_null=True),
+        required=False,
+        help_text="Per language, the fields to change; null removes the language. Languages not named stay.",
+    )
     next_update_due_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    def validate_texts(self, texts):
+        return validate_texts(texts)
+
+
+class UpdateReplaceSerializer(serializers.Serializer):
+    """PUT: the update's words and promise as a whole; languages left out are removed."""
+
+    texts = serializers.DictField(child=UpdateTextSerializer(), help_text="Every language's words.")
+    next_update_due_at = serializers.DateTimeField(allow_null=True, required=False, default=None)
 
     def validate_texts(self, texts):
         return validate_texts(texts)

@@ -23,6 +23,7 @@ from rest_framework.response import Response
 
 from accounts.importing import contacts_import
 from accounts.models import ClientAccount, Contact
+from candor.throttling import TokenRateThrottle, WriteRateThrottle
 from comms.models import Channel, Message, MessageStatus
 from comms.rendering import MessageTemplateError
 from comms.selectors import message_list
@@ -51,6 +52,7 @@ ERROR_RESPONSES = {
     "401": OpenApiResponse(s.ErrorSerializer, description="No or an invalid token or session."),
     "403": OpenApiResponse(s.ErrorSerializer, description="Your role may not do this."),
     "404": OpenApiResponse(s.ErrorSerializer, description="No such object in your organisation."),
+    "429": OpenApiResponse(s.ErrorSerializer, description="Too many requests; retry after Retry-After seconds."),
 }
 UNSUPPORTED_MEDIA_TYPE = OpenApiResponse(s.ErrorSerializer, description="A body this operation cannot read.")
 CONFLICT = OpenApiResponse(s.ConflictSerializer, description="Not possible in the incident's state now.")
@@ -78,6 +80,7 @@ class CandorPagination(PageNumberPagination):
 
 class CandorViewMixin:
     permission_classes = [IsAuthenticated, RolePermission]
+    throttle_classes = [WriteRateThrottle]
     pagination_class = CandorPagination
     schema = CandorAutoSchema()
     lookup_value_converter = "int"
@@ -482,9 +485,17 @@ UPDATE_STATUSES = ["draft", "published"]
         responses={201: s.UpdateSerializer},
     ),
     partial_update=extend_schema(
-        summary="Edit a draft (admins, commanders, communicators)",
-        description="Changing any language's words withdraws an approval. A published update answers 400.",
+        summary="Change part of a draft (admins, commanders, communicators)",
+        description="Only the languages and fields named change; a language given as null is removed. "
+        "Changing any words withdraws an approval. A published update answers 400.",
         request=s.UpdateEditSerializer,
+        responses={200: s.UpdateSerializer},
+    ),
+    update=extend_schema(
+        summary="Replace a draft's words (admins, commanders, communicators)",
+        description="Languages left out are removed; a missing next_update_due_at clears the promise. "
+        "Changing any words withdraws an approval. A published update answers 400.",
+        request=s.UpdateReplaceSerializer,
         responses={200: s.UpdateSerializer},
     ),
 )
@@ -497,8 +508,8 @@ class UpdateViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = s.UpdateSerializer
-    http_method_names = ["get", "post", "patch", "head", "options"]
-    action_roles = {"create": TEAM, "partial_update": TEAM, "approve": RUNNERS, "publish": RUNNERS}
+    http_method_names = ["get", "post", "put", "patch", "head", "options"]
+    action_roles = {"create": TEAM, "update": TEAM, "partial_update": TEAM, "approve": RUNNERS, "publish": RUNNERS}
 
     def get_queryset(self):
         if self.is_schema_generation:
@@ -538,13 +549,25 @@ class UpdateViewSet(
 
     def partial_update(self, request, pk=None):
         update = self.get_object()
-        form = s.UpdateEditSerializer(data=request.data)
+        form = s.UpdateEditSerializer(data=request.data, partial=True)
+        form.is_valid(raise_exception=True)
+        changes = {}
+        if "next_update_due_at" in form.validated_data:
+            changes["next_update_due_at"] = form.validated_data["next_update_due_at"]
+        update = update_edit(
+            update=update, actor=request.user, text_changes=form.validated_data.get("texts"), **changes
+        )
+        return self._answer(update)
+
+    def update(self, request, pk=None):
+        update = self.get_object()
+        form = s.UpdateReplaceSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         update = update_edit(
             update=update,
             actor=request.user,
-            texts=form.validated_data.get("texts"),
-            next_update_due_at=form.validated_data.get("next_update_due_at"),
+            texts=form.validated_data["texts"],
+            next_update_due_at=form.validated_data["next_update_due_at"],
         )
         return self._answer(update)
 
@@ -652,6 +675,16 @@ class MessageViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
 @extend_schema(summary="Exchange a username and password for an API token")
 class TokenView(ObtainAuthToken):
     schema = CandorAutoSchema()
+    throttle_classes = [TokenRateThrottle]
+
+    def post(self, request, *args, **kwargs):
+        try:
+            return super().post(request, *args, **kwargs)
+        finally:
+            # django-axes marks the request it authenticated: DRF's wrapper, not the one its
+            # middleware answers; hand the mark on so a locked-out caller gets the 429.
+            if getattr(request, "axes_locked_out", False):
+                request._request.axes_locked_out = True
 
 
 @api_view(["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -5,6 +5,7 @@ Each service runs in one database transaction and writes its timeline entry in i
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -96,6 +97,11 @@ def incident_create(
         # A day of slack: an organisation set up in the middle of its first crisis.
         errors["detected_at"] = (
             f"Detection cannot be before the organisation existed ({organization.created_at:%Y-%m-%d})."
+        )
+    elif detected_at < now - dt.timedelta(days=settings.CANDOR_DETECTION_MAX_AGE_DAYS):
+        # Deadlines count from detection: a typo in the year would fire every escalation at once.
+        errors["detected_at"] = (
+            f"Detection cannot be more than {settings.CANDOR_DETECTION_MAX_AGE_DAYS} days ago; check the date."
         )
     if errors:
         raise ValidationError(errors)

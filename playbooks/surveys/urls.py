@@ -2,8 +2,9 @@
 
 from django.urls import path
 
+from candor.throttling import rate_limited
 from playbooks.surveys import views
 
 urlpatterns = [
-    path("survey/<str:token>/", views.survey_page, name="survey"),
+    path("survey/<str:token>/", rate_limited("client_links")(views.survey_page), name="survey"),
 ]

@@ -8,6 +8,7 @@ in one transaction: nothing queued for a rolled-back publish, nothing lost for a
 import datetime as dt
 from collections import Counter
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
@@ -98,20 +99,55 @@ def update_draft(*, incident, author, texts=None, next_update_due_at=None, is_ho
 
 
 def _check_due(next_update_due_at):
-    if next_update_due_at is not None and next_update_due_at <= timezone.now():
+    if next_update_due_at is None:
+        return
+    now = timezone.now()
+    if next_update_due_at <= now:
         raise ValidationError({"next_update_due_at": "The next update must be promised for a future time."})
+    if next_update_due_at > now + dt.timedelta(days=settings.CANDOR_NEXT_UPDATE_MAX_DAYS):
+        raise ValidationError(
+            {
+                "next_update_due_at": f"Promise the next update within {settings.CANDOR_NEXT_UPDATE_MAX_DAYS} days; "
+                "clients need to hear from you sooner."
+            }
+        )
+
+
+def texts_merge(texts, changes):
+    """The update's words with a partial edit applied: each named language gets the fields it names,
+    a language given as None is removed, and every language not named stays as it is."""
+    if not isinstance(changes, dict):
+        raise ValidationError({"texts": "Give a map of language to the fields to change."})
+    merged = {language: dict(fields) for language, fields in texts.items()}
+    for language, fields in changes.items():
+        if fields is None:
+            if language not in merged:
+                raise ValidationError({"texts": f"{language}: the update has no words in this language to remove."})
+            del merged[language]
+        elif isinstance(fields, dict):
+            merged[language] = {**merged.get(language, {}), **fields}
+        else:
+            raise ValidationError({"texts": f"{language}: give the fields to change, or null to remove it."})
+    return merged
+
+
+KEEP = object()
 
 
 @transaction.atomic
-def update_edit(*, update, actor, texts=None, next_update_due_at=None):
-    """Change a draft. Changing any language's words withdraws an approval."""
+def update_edit(*, update, actor, texts=None, text_changes=None, next_update_due_at=KEEP):
+    """Change a draft: `texts` replaces every language's words, `text_changes` changes only the
+    languages and fields it names (None removes a language). Changing any words withdraws an
+    approval. `next_update_due_at` is kept unless given (None clears the promise)."""
     update = IncidentUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
     _ensure_team(actor, update.incident)
     if update.is_published:
         raise ValidationError("This update is published; publish a correction as a new update.")
     if texts is not None:
         update.texts = _clean_texts(texts)
-    if next_update_due_at is not None:
+    if text_changes is not None:
+        update.texts = _clean_texts(texts_merge(update.texts, text_changes))
+    if next_update_due_at is not KEEP:
         _check_due(next_update_due_at)
         update.next_update_due_at = next_update_due_at
     update.save()

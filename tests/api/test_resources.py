@@ -1,5 +1,7 @@
 """Each API resource: what it shows, what it accepts, and the 400s, 409s and pages it answers."""
 
+import datetime as dt
+
 import pytest
 
 from accounts.models import Contact, SmsConsent
@@ -393,6 +395,60 @@ def test_editing_after_approval_withdraws_it(api, alice, frank, organization, co
     texts = dict(update.texts)
     texts["de"] = {**texts["de"], "sms_body": texts["de"]["sms_body"] + " Entschuldigung."}
     response = api(alice).patch(f"/api/updates/{update.pk}/", {"texts": texts}, format="json")
+    assert response.data["status"] == "awaiting approval" and response.data["is_approved"] is False
+
+
+def test_patching_one_language_keeps_the_others_and_the_fields_not_named(api, alice, live_incident):
+    update = update_draft(incident=live_incident, author=alice)
+    before = dict(update.texts)
+    response = api(alice).patch(
+        f"/api/updates/{update.pk}/",
+        {"texts": {"en": {"email_subject": "Payments down", "email_body": "Payments are down."}}},
+        format="json",
+    )
+    assert response.status_code == 200
+    texts = response.data["texts"]
+    assert texts["de"] == before["de"]
+    assert texts["en"]["email_subject"] == "Payments down" and texts["en"]["email_body"] == "Payments are down."
+    assert texts["en"]["sms_body"] == before["en"]["sms_body"] != ""
+
+
+def test_patching_a_language_to_null_removes_it_and_put_replaces_every_language(api, alice, live_incident):
+    update = update_draft(incident=live_incident, author=alice)
+    response = api(alice).patch(f"/api/updates/{update.pk}/", {"texts": {"de": None}}, format="json")
+    assert response.status_code == 200 and set(response.data["texts"]) == {"en"}
+    response = api(alice).patch(f"/api/updates/{update.pk}/", {"texts": {"fr": None}}, format="json")
+    assert response.status_code == 400
+    words = {"email_subject": "Ausfall", "email_body": "Zahlungen gestört.", "sms_body": ""}
+    response = api(alice).put(f"/api/updates/{update.pk}/", {"texts": {"de": words}}, format="json")
+    assert response.status_code == 200
+    assert response.data["texts"] == {"de": words}
+
+
+def test_patching_only_the_promise_keeps_the_words(api, alice, live_incident):
+    update = update_draft(incident=live_incident, author=alice)
+    due = (live_incident.created_at + dt.timedelta(days=2)).isoformat()
+    response = api(alice).patch(f"/api/updates/{update.pk}/", {"next_update_due_at": due}, format="json")
+    assert response.status_code == 200 and response.data["texts"] == update.texts
+    assert response.data["next_update_due_at"] is not None
+
+
+@pytest.mark.parametrize("method", ["patch", "put"])
+def test_partial_or_whole_edits_of_the_words_withdraw_approval(api, alice, frank, organization, contacts, method):
+    from playbooks.incidents.services import incident_create
+
+    playbook = make_outage_playbook(organization, needs_approval=True, slug="strict")
+    incident = incident_transition(
+        incident=incident_create(playbook=playbook, actor=alice, title="Down", affected_tags=["payments"]),
+        name="activate",
+        actor=alice,
+    )
+    update = update_approve(update=update_draft(incident=incident, author=alice), actor=frank)
+    texts = {"en": {**update.texts["en"], "sms_body": "Payments are down. Sorry."}}
+    if method == "put":
+        texts = {**update.texts, **texts}
+    response = getattr(api(alice), method)(f"/api/updates/{update.pk}/", {"texts": texts}, format="json")
+    assert response.status_code == 200
     assert response.data["status"] == "awaiting approval" and response.data["is_approved"] is False
 
 

@@ -147,6 +147,7 @@ def test_the_commander_sees_per_client_who_confirmed_when_and_who_has_not(client
     assert tokyo.requested_at == T0
 
 
+@pytest.mark.database_tasks_only
 def test_silent_clients_are_reminded_and_escalated_to_their_account_owner_once(
     client, recall, anna, kenji, frank, run_worker
 ):

@@ -10,97 +10,12 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django_tasks_db.models import DBTaskResult
 
-from accounts.models import EmailStatus, SmsConsent
+from accounts.models import SmsConsent
 from comms.models import Message, MessageStatus
-from comms.services import _claim, outbox_sweep
 from playbooks.incidents.services import incident_create, incident_transition
-from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
 from playbooks.updates.services import update_approve, update_draft, update_edit, update_publish
+from tests.comms.conftest import T0, make_outage_playbook, publish_first_update
 from tests.conftest import make_client, make_contact
-
-T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
-
-TEXTS = {
-    "en": {
-        "subject": "{{ incident_title }}: {{ stage }}",
-        "body": "Dear {{ contact_name }} at {{ client_name }}. {{ stage }}. Next update by {{ next_update_at }}. "
-        "Status: {{ status_url }} Preferences: {{ preferences_url }}",
-        "sms": "{{ organization_name }}: {{ incident_title }}. {{ stage }}. Next update {{ next_update_at }}. "
-        "{{ status_url }} Reply STOP to opt out.",
-    },
-    "de": {
-        "subject": "{{ incident_title }}: {{ stage }}",
-        "body": "Guten Tag {{ contact_name }}. {{ stage }}. Nächste Meldung: {{ next_update_at }}. {{ status_url }}",
-        "sms": "{{ organization_name }}: {{ stage }}. Nächste Meldung {{ next_update_at }}. {{ status_url }}",
-    },
-    "ja": {
-        "subject": "{{ incident_title }}",
-        "body": "{{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
-        "sms": "{{ organization_name }}: {{ stage }}。次回 {{ next_update_at }}。{{ status_url }}",
-    },
-}
-
-
-def make_outage_playbook(organization, *, needs_approval=False, sms_text=None):
-    playbook = Playbook.objects.create(organization=organization, kind="outage", name="Outage", slug="outage")
-    for stage_name in ["investigating", "identified", "monitoring", "resolved"]:
-        stage = PlaybookStage.objects.create(
-            playbook=playbook, stage=stage_name, cadence_minutes=30, needs_approval=needs_approval
-        )
-        for language, words in TEXTS.items():
-            StageMessage.objects.create(
-                stage=stage, language=language, channel="email", subject=words["subject"], body=words["body"]
-            )
-            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=sms_text or words["sms"])
-    ChecklistItem.objects.create(playbook=playbook, title="First notice", due_after_hours=1)
-    return playbook
-
-
-@pytest.fixture
-def cast_of_contacts(organization):
-    berlin = make_client(organization, name="Berliner Bank", tags=["payments"])
-    tokyo = make_client(
-        organization,
-        name="Tokyo Trading",
-        country="JP",
-        default_language="ja",
-        timezone="Asia/Tokyo",
-        tags=["payments"],
-    )
-    boston = make_client(
-        organization,
-        name="Boston Retail",
-        country="US",
-        default_language="en",
-        timezone="America/New_York",
-        tags=["payments"],
-    )
-    make_client(organization, name="Unaffected Ltd", country="GB", default_language="en", tags=["dashboard"])
-    return {
-        "anna": make_contact(berlin, "Anna Schmidt", phone="+4915112345678"),
-        "kenji": make_contact(tokyo, "Kenji Sato", email="", phone="+819012345678", accepts_email=False),
-        "john": make_contact(boston, "John Miller"),
-        "fatima": make_contact(berlin, "Fatima Kaya", language="fr"),
-        "olaf": make_contact(
-            berlin, "Olaf Opted", phone="+4915198765432", sms_consent=SmsConsent.OPTED_OUT, accepts_email=False
-        ),
-        "bianca": make_contact(boston, "Bianca Bounced", email_status=EmailStatus.BOUNCED),
-    }
-
-
-@pytest.fixture
-def live_incident(organization, alice, cast_of_contacts):
-    with time_machine.travel(T0, tick=False):
-        playbook = make_outage_playbook(organization)
-        incident = incident_create(
-            playbook=playbook, actor=alice, title="Payments API errors", affected_tags=["payments"]
-        )
-        return incident_transition(incident=incident, name="activate", actor=alice)
-
-
-def publish_first_update(incident, alice):
-    update = update_draft(incident=incident, author=alice)
-    return update_publish(update=update, actor=alice)
 
 
 @time_machine.travel(T0, tick=False)
@@ -311,21 +226,3 @@ def test_an_sms_only_update_falls_back_to_email_when_the_sms_fails_for_good(
     assert mail["personalizations"][0]["to"][0]["email"] == "kenji@example.jp"
     notes = list(incident.timeline.filter(kind="delivery").values_list("note", flat=True))
     assert any("sending the update by email instead" in note for note in notes)
-
-
-def test_messages_left_sending_by_a_killed_worker_are_recovered(
-    live_incident, alice, provider_settings, fake_providers, run_worker, settings
-):
-    with time_machine.travel(T0, tick=False):
-        publish_first_update(live_incident, alice)
-        claimed = _claim("sms", 100, T0)  # a worker claimed the batch, then was killed
-        assert len(claimed) == 2
-        DBTaskResult.objects.all().delete()  # and its tasks are gone with it
-    with time_machine.travel(T0 + dt.timedelta(seconds=settings.CANDOR_SENDING_TIMEOUT_SECONDS - 1), tick=False):
-        assert outbox_sweep()["recovered"] == 0
-    with time_machine.travel(T0 + dt.timedelta(seconds=settings.CANDOR_SENDING_TIMEOUT_SECONDS + 1), tick=False):
-        result = outbox_sweep()
-        assert result["recovered"] == 2
-        run_worker()
-    assert Message.objects.filter(status=MessageStatus.SENT).count() == 5
-    assert len(fake_providers.twilio_messages()) == 2

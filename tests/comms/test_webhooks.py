@@ -3,10 +3,15 @@
 Anna (an SMS and email contact at Acme) is the recipient of every message here.
 """
 
+import concurrent.futures
+import contextlib
 import itertools
+import threading
 import time
 
 import pytest
+from django.db import OperationalError, connection
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
@@ -483,3 +488,76 @@ def test_signed_body_that_is_not_json_is_a_bad_request(client, sendgrid_signer):
     response = sendgrid_signer.post(client, EVENTS_PATH, None, body="[{not json")
 
     assert response.status_code == 400
+
+
+# ---------------------------------------------------------------------------------------------
+# Provider reports are never dropped
+
+
+@contextlib.contextmanager
+def database_down():
+    """Every query fails as it does when PostgreSQL is unreachable."""
+
+    def refuse(execute, sql, params, many, context):
+        raise OperationalError("connection to server at 127.0.0.1 failed: Connection refused")
+
+    with connection.execute_wrapper(refuse):
+        yield
+
+
+def test_sendgrid_events_are_answered_503_while_the_database_is_down_and_recorded_on_retry(
+    client, anna, sendgrid_signer
+):
+    message = make_message(anna, channel="email")
+    events = [email_event(message, "delivered")]
+    with database_down():
+        response = sendgrid_signer.post(client, EVENTS_PATH, events)
+    assert response.status_code == 503 and response["Retry-After"]
+    assert not MessageEvent.objects.exists()
+
+    assert sendgrid_signer.post(client, EVENTS_PATH, events).status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+
+
+def test_a_malformed_sendgrid_event_is_skipped_and_logged_while_the_others_are_recorded(
+    client, anna, sendgrid_signer, caplog
+):
+    message = make_message(anna, channel="email")
+    malformed = {**email_event(message, "bounce"), "timestamp": "yesterday"}
+    response = sendgrid_signer.post(client, EVENTS_PATH, [malformed, email_event(message, "delivered")])
+    assert response.status_code == 200
+    message.refresh_from_db()
+    assert message.status == MessageStatus.DELIVERED
+    assert "Skipped a malformed SendGrid event" in caplog.text
+
+
+def test_twilio_callbacks_are_answered_503_while_the_database_is_down(client, anna):
+    message = make_message(anna)
+    with database_down():
+        status = post_twilio(client, STATUS_PATH, status_callback(message, "delivered"))
+        inbound = post_twilio(client, INBOUND_PATH, inbound_sms("STOP"))
+    assert status.status_code == 503 and inbound.status_code == 503
+    assert not MessageEvent.objects.exists() and not InboundMessage.objects.exists()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="a race needs concurrent connections (PostgreSQL)")
+@pytest.mark.django_db(transaction=True)
+def test_six_identical_concurrent_inbound_sms_are_recorded_once_and_all_answered_2xx(organization):
+    anna = make_contact(make_client(organization), "Anna Schmidt", phone=ANNA_PHONE)
+    params = inbound_sms("STOP")
+    start = threading.Barrier(6)
+
+    def deliver(_):
+        start.wait()
+        try:
+            return post_twilio(Client(raise_request_exception=False), INBOUND_PATH, params).status_code
+        finally:
+            connection.close()
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        codes = list(pool.map(deliver, range(6)))
+    assert codes == [200] * 6
+    assert InboundMessage.objects.filter(provider_message_id=params["MessageSid"]).count() == 1
+    anna.refresh_from_db()
+    assert anna.sms_consent == SmsConsent.OPTED_OUT

@@ -9,6 +9,9 @@ What it fakes, at the HTTP boundary:
   status "queued", or "accepted" when only a messaging service is given, as Twilio does); 401
   without basic auth; Twilio's error JSON for a missing To/From/Body, a To that is not E.164
   (21211), or whatever `twilio_error_for(number, code)` was told.
+- GET /2010-04-01/Accounts/{AccountSid}/Messages.json (To, DateSent>, PageSize): the messages it
+  accepted (and those it took but answered too late, "timeout"), newest first, in Twilio's list
+  shape, so the SDK's `client.messages.list(to=..., date_sent_after=...)` works.
 - POST /v3/mail/send (JSON): 202, empty body, an X-Message-Id header; 401 without a Bearer token;
   400 with SendGrid's {"errors": [{"message", "field"}]} for more than 1000 personalizations or
   recipients, a missing from, subject or content, a malformed address, or an address repeated in
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import calendar
 import contextlib
 import json
 import math
@@ -176,6 +180,7 @@ class FakeProviders:
         self._requests: list[RecordedRequest] = []
         self._failures: list[_Failure] = []
         self._twilio_errors: dict[str, tuple[int, int, str]] = {}
+        self._twilio_store: list[dict] = []  # Message resources it holds, oldest first
         self._in_flight = 0
         self._released = threading.Event()
         self._connections: set[socket.socket] = set()
@@ -255,6 +260,7 @@ class FakeProviders:
             self._requests.clear()
             self._failures.clear()
             self._twilio_errors.clear()
+            self._twilio_store.clear()
             self.max_in_flight = self._in_flight
             self.latency_ms = self.initial_latency_ms
             self._released.set()
@@ -291,6 +297,7 @@ class FakeProviders:
         path = urlsplit(handler.path).path
         headers = {name.lower(): value for name, value in handler.headers.items()}
         twilio_match = TWILIO_MESSAGES_PATH.match(path) if handler.command == "POST" else None
+        twilio_list = TWILIO_MESSAGES_PATH.match(path) if handler.command == "GET" else None
         channel = (
             "sms"
             if twilio_match
@@ -331,6 +338,9 @@ class FakeProviders:
                     self._drop(handler)
                     return
                 if failure.kind == "timeout":
+                    if twilio_match and record.form and record.form.get("To") and record.form.get("Body"):
+                        # Taken, only answered too late: Twilio sends it all the same.
+                        self._twilio_resource(twilio_match.group("account_sid"), record.form)
                     if released.wait(failure.hang_seconds):
                         self._drop(handler)
                         return
@@ -341,6 +351,8 @@ class FakeProviders:
                 self._twilio(handler, record, twilio_match.group("account_sid"))
             elif channel == "email":
                 self._sendgrid(handler, record)
+            elif twilio_list:
+                self._twilio_list(handler, record, twilio_list.group("account_sid"), handler.path)
             else:
                 self._respond(handler, record, 404, {"message": f"The fake has no {handler.command} {path}"})
         finally:
@@ -425,9 +437,16 @@ class FakeProviders:
                 400,
                 _twilio_error(21211, 400, f"The 'To' number {to} is not a valid phone number."),
             )
+        self._respond(handler, record, 201, self._twilio_resource(account_sid, form))
+
+    def _twilio_resource(self, account_sid: str, form: dict[str, str]) -> dict:
+        """A new Message resource, kept for the list endpoint as sent a moment later."""
         sid = "SM" + secrets.token_hex(16)
-        now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime())
+        created_at = time.time()
+        now = time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(created_at))
         base = f"/2010-04-01/Accounts/{account_sid}/Messages/{sid}"
+        sender = form.get("From", "")
+        body = form.get("Body", "")
         payload = {
             "account_sid": account_sid,
             "api_version": "2010-04-01",
@@ -439,7 +458,7 @@ class FakeProviders:
             "error_code": None,
             "error_message": None,
             "from": sender or None,
-            "messaging_service_sid": messaging_service_sid or None,
+            "messaging_service_sid": form.get("MessagingServiceSid") or None,
             "num_media": "0",
             "num_segments": str(segment_count(body)),
             "price": None,
@@ -447,10 +466,46 @@ class FakeProviders:
             "sid": sid,
             "status": "queued" if sender else "accepted",
             "subresource_uris": {"media": f"{base}/Media.json"},
-            "to": to,
+            "to": form.get("To", ""),
             "uri": f"{base}.json",
         }
-        self._respond(handler, record, 201, payload)
+        with self._lock:
+            self._twilio_store.append({**payload, "status": "sent", "date_sent": now, "_sent_at": created_at})
+        return payload
+
+    def _twilio_list(self, handler, record, account_sid, raw_path):
+        authorization = record.headers.get("authorization", "")
+        if not authorization.startswith("Basic ") or not _basic_credentials(authorization):
+            return self._respond(handler, record, 401, _twilio_error(20003, 401))
+        query = dict(parse_qsl(urlsplit(raw_path).query, keep_blank_values=True))
+        since = _twilio_date(query.get("DateSent>", ""))
+        page_size = max(1, min(1000, int(query.get("PageSize") or 50)))
+        with self._lock:
+            stored = list(self._twilio_store)
+        found = [
+            {key: value for key, value in message.items() if not key.startswith("_")}
+            for message in reversed(stored)
+            if message["account_sid"] == account_sid
+            and (not query.get("To") or message["to"] == query["To"])
+            and (since is None or message["_sent_at"] >= since)
+        ][:page_size]
+        uri = f"/2010-04-01/Accounts/{account_sid}/Messages.json"
+        self._respond(
+            handler,
+            record,
+            200,
+            {
+                "messages": found,
+                "end": max(0, len(found) - 1),
+                "first_page_uri": f"{uri}?PageSize={page_size}&Page=0",
+                "next_page_uri": None,
+                "page": 0,
+                "page_size": page_size,
+                "previous_page_uri": None,
+                "start": 0,
+                "uri": f"{uri}?PageSize={page_size}&Page=0",
+            },
+        )
 
     def _sendgrid(self, handler, record):
         authorization = record.headers.get("authorization", "")
@@ -473,6 +528,16 @@ class FakeProviders:
             return self._respond(handler, record, 400, {"errors": errors[:100]})
         message_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
         self._respond(handler, record, 202, None, [("X-Message-Id", message_id)])
+
+
+def _twilio_date(value: str) -> float | None:
+    """Epoch seconds of a Twilio date filter: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC)."""
+    for pattern in ("%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%d"):
+        try:
+            return calendar.timegm(time.strptime(value, pattern))
+        except ValueError:
+            continue
+    return None
 
 
 def _basic_credentials(authorization: str) -> str:

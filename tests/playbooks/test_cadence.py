@@ -144,6 +144,7 @@ def test_commander_and_backup_are_reminded_before_the_promised_time(organization
     assert "alice, frank" in entry.note and entry.data["update"] == update.pk
 
 
+@pytest.mark.database_tasks_only
 def test_holding_statement_goes_out_at_the_promised_time_when_the_stage_allows_it(
     organization, team, clients, run_worker
 ):

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('comms', '0005_leaner_outbox_indexes'),
+        ('comms', '0006_leases'),
     ]
 
     operations = [

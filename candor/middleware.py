@@ -1,0 +1,77 @@
+"""Input no view should have to survive, refused at one boundary with a 400 that says why.
+
+NUL characters (PostgreSQL cannot store them) anywhere in the path, the query string or a form,
+and JSON bodies over the size or nesting limits (a deep body exhausts the parser's recursion)
+or carrying a NUL, for the API, the provider webhooks and the alert endpoint alike.
+"""
+
+import json
+import re
+
+from django.conf import settings
+from django.http import JsonResponse
+
+_JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_JSON_BRACKET = re.compile(rb"[\[\]{}]")
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def json_depth(body):
+    """How deeply a JSON text nests, counted without parsing it (so without recursion)."""
+    depth = deepest = 0
+    for bracket in _JSON_BRACKET.finditer(_JSON_STRING.sub(b"", body)):
+        depth += 1 if bracket.group() in (b"[", b"{") else -1
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def _holds_nul(value):
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    return False
+
+
+def input_problem(request):
+    """Why the request cannot be read safely, or None."""
+    if "\x00" in request.path or any(
+        "\x00" in key or "\x00" in value for key, values in request.GET.lists() for value in values
+    ):
+        return "The address or query string contains a NUL character."
+    content_type = request.content_type or ""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    if content_type in _FORM_TYPES:
+        if any("\x00" in key or "\x00" in value for key, values in request.POST.lists() for value in values):
+            return "A form field contains a NUL character."
+        return None
+    body = request.body
+    if body.lstrip()[:1] not in (b"{", b"["):
+        return None  # not JSON: the view says what it expected
+    if len(body) > settings.CANDOR_JSON_MAX_BYTES:
+        return f"The JSON body is larger than {settings.CANDOR_JSON_MAX_BYTES} bytes."
+    if json_depth(body) > settings.CANDOR_JSON_MAX_DEPTH:
+        return f"The JSON body nests deeper than {settings.CANDOR_JSON_MAX_DEPTH} levels."
+    if b"\x00" in body:
+        return "The JSON body contains a NUL character."
+    if b"\\u0000" in body:
+        try:
+            if _holds_nul(json.loads(body)):
+                return "The JSON body contains a NUL character."
+        except ValueError:
+            return None  # not valid JSON: the view says so
+    return None
+
+
+class InputSanityMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        problem = input_problem(request)
+        if problem:
+            return JsonResponse({"detail": problem}, status=400)
+        return self.get_response(request)
