@@ -127,7 +127,18 @@ def start_rq_workers(workers, sweeps):
     commands = [
         (
             "rq-worker",
-            [sys.executable, "manage.py", "rqworker", "default", "email", "sms", "timers", "team_channels", "webhooks", "--with-scheduler"],
+            [
+                sys.executable,
+                "manage.py",
+                "rqworker",
+                "default",
+                "email",
+                "sms",
+                "timers",
+                "team_channels",
+                "webhooks",
+                "--with-scheduler",
+            ],
             workers,
         ),
         ("sweep", [sys.executable, "manage.py", "sweep_outbox", "--every", "1"], sweeps),

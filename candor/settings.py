@@ -247,6 +247,10 @@ SENDGRID_FROM_EMAIL = env("SENDGRID_FROM_EMAIL", "updates@candor.localhost")
 SENDGRID_WEBHOOK_PUBLIC_KEY = env("SENDGRID_WEBHOOK_PUBLIC_KEY", "")
 SENDGRID_API_HOST = env("SENDGRID_API_HOST", "https://api.sendgrid.com")
 PROVIDER_TIMEOUT_SECONDS = float(env("PROVIDER_TIMEOUT_SECONDS", "10"))
+# Replies to our emails: every email to a contact carries Reply-To reply+<signed id>@<this domain>,
+# whose MX points at SendGrid Inbound Parse, which posts to /hooks/sendgrid/inbound/<secret>/.
+CANDOR_INBOUND_EMAIL_DOMAIN = env("CANDOR_INBOUND_EMAIL_DOMAIN", "reply.candor.localhost").strip().lower()
+CANDOR_INBOUND_EMAIL_SECRET = env("CANDOR_INBOUND_EMAIL_SECRET", "")
 
 if CANDOR_SMS_PROVIDER == "twilio" and not (
     TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN and (TWILIO_MESSAGING_SERVICE_SID or TWILIO_FROM_NUMBER)

@@ -252,7 +252,11 @@ class InboundKind(models.TextChoices):
 
 
 class InboundMessage(models.Model):
-    """An SMS a contact sent us. Replies are handed on to the configured handler."""
+    """An SMS or email a contact sent us. Replies are handed on to the configured handler.
+
+    An email reply is matched through the signed reply address of the message it answers
+    (`message`), never by its From header alone.
+    """
 
     organization = models.ForeignKey(
         Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="inbound_messages"
@@ -265,12 +269,27 @@ class InboundMessage(models.Model):
     kind = models.CharField(max_length=20, choices=InboundKind.choices)
     topic = models.CharField(max_length=100, blank=True, help_text="Topic of the last message sent to this contact.")
     received_at = models.DateTimeField(default=timezone.now)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.SMS)
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="replies",
+        help_text="The message this answers (email: named by its signed reply address).",
+    )
+    from_address = models.CharField(max_length=254, blank=True, help_text="Email: the From header, as written.")
+    subject = models.CharField(max_length=300, blank=True)
+    is_auto_reply = models.BooleanField(
+        default=False, help_text="An out-of-office or other automatic answer: recorded, nobody notified."
+    )
+    note = models.TextField(blank=True, help_text="What was not kept, e.g. dropped attachments.")
 
     class Meta:
         ordering = ["-received_at"]
 
     def __str__(self):
-        return f"{self.kind} from {self.from_number}"
+        return f"{self.kind} from {self.from_number or self.from_address}"
 
 
 class PreferenceChange(models.Model):

@@ -44,6 +44,7 @@ from .providers.base import (
     get_sms_provider,
     get_team_channel_provider,
 )
+from .reply_address import REPLY_TOKEN, reply_address_template, reply_token
 
 logger = logging.getLogger("candor.outbox")
 
@@ -194,6 +195,7 @@ class ClaimedMessage:
     # The last attempt may have reached the provider unseen (a dead worker, a read timeout).
     may_have_been_sent: bool = False
     provider_message_id: str = ""
+    is_to_contact: bool = True  # False for the team's own notices (they get no reply address)
 
 
 # Error codes after which the provider may hold the message although we never recorded it.
@@ -253,6 +255,7 @@ def _claim(channel, limit, now):
                 claim=token,
                 queued_at=queued_at,
                 may_have_been_sent=attempts > 1 and error_code in AMBIGUOUS_ERRORS,
+                is_to_contact=contact_id is not None,
             )
         )
     return claimed
@@ -286,14 +289,20 @@ def _outgoing(message):
             "List-Unsubscribe": f"<{preferences_url}unsubscribe/>",
             "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         }
+    substitutions = message.substitutions
+    reply_to = ""
+    if message.is_to_contact and (reply_to := reply_address_template()):
+        # One Reply-To for the whole batch, the signed token per recipient: a reply names its message.
+        substitutions = {**substitutions, REPLY_TOKEN: reply_token(message.pk)}
     return OutgoingEmail(
         message_id=message.pk,
         to_email=message.to_address,
         to_name=message.to_name,
         subject=message.subject,
         body=message.body,
-        substitutions=message.substitutions,
+        substitutions=substitutions,
         headers=headers,
+        reply_to=reply_to,
     )
 
 
@@ -800,6 +809,84 @@ def inbound_sms_receive(*, provider_message_id, from_number, to_number, body, at
             )
         )
     return InboundOutcome(inbound, True, reply)
+
+
+@dataclass(frozen=True)
+class InboundEmail:
+    """What the inbound parse webhook read from one email sent to a reply address."""
+
+    message_id: int  # ours, from the signed reply address
+    dedup_key: str  # the email's Message-ID (or a hash of it all), so a repost is stored once
+    from_address: str
+    subject: str
+    body: str
+    is_auto_reply: bool
+    dropped_attachments: tuple = ()
+
+
+class UnknownReplyAddress(Exception):
+    """The signed reply address names no email of ours to a contact."""
+
+
+@transaction.atomic
+def inbound_email_receive(*, email, at=None):
+    """Record an email a contact sent in reply to one of our messages, and hand it on as a
+    client reply (an automatic answer is recorded and marked, and handed on marked as such).
+
+    Raises UnknownReplyAddress when the message named is not an email to a contact. SendGrid may
+    post the same email again: the email's own id makes a repeat harmless.
+    """
+    at = at or timezone.now()
+    message = (
+        Message.objects.select_related("contact__client")
+        .filter(pk=email.message_id, channel="email", contact__isnull=False)
+        .first()
+    )
+    if message is None:
+        raise UnknownReplyAddress(f"No email {email.message_id} to a contact.")
+    existing = InboundMessage.objects.filter(provider_message_id=email.dedup_key).first()
+    if existing is not None:
+        return InboundOutcome(existing, False, "")
+    note = ""
+    if email.dropped_attachments:
+        names = ", ".join(email.dropped_attachments)
+        note = f"{len(email.dropped_attachments)} attachment(s) not kept: {names}."
+    inbound = InboundMessage.objects.create(
+        organization_id=message.organization_id,
+        contact=message.contact,
+        message=message,
+        channel="email",
+        provider_message_id=email.dedup_key,
+        from_number="",
+        from_address=email.from_address[:254],
+        subject=email.subject[:300],
+        body=email.body,
+        kind=InboundKind.REPLY,
+        is_auto_reply=email.is_auto_reply,
+        note=note,
+        topic=message.topic,
+        received_at=at,
+    )
+    _emit(
+        CommsEvent(
+            "client_reply",
+            inbound.topic,
+            message.organization_id,
+            message.contact_id,
+            message.pk,
+            at,
+            {
+                "body": email.body,
+                "from": email.from_address,
+                "inbound_id": inbound.pk,
+                "channel": "email",
+                "subject": email.subject,
+                "auto_reply": email.is_auto_reply,
+                "note": note,
+            },
+        )
+    )
+    return InboundOutcome(inbound, True, "")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -8,4 +8,5 @@ urlpatterns = [
     path("twilio/status/", webhooks.twilio_status, name="twilio-status"),
     path("twilio/inbound/", webhooks.twilio_inbound, name="twilio-inbound"),
     path("sendgrid/events/", webhooks.sendgrid_events, name="sendgrid-events"),
+    path("sendgrid/inbound/<str:secret>/", webhooks.sendgrid_inbound, name="sendgrid-inbound"),
 ]

@@ -1,18 +1,25 @@
-"""Provider webhooks: Twilio status callbacks and inbound SMS, SendGrid event batches.
+"""Provider webhooks: Twilio status callbacks and inbound SMS, SendGrid event batches, SendGrid
+Inbound Parse (email replies).
 
 Each view checks the provider's signature first (anything forged or unreadable is 403 and
 changes nothing), then translates the payload into calls to the comms services.
 """
 
 import datetime as dt
+import email.parser
+import email.policy
 import hashlib
 import json
 import logging
 
 from django.conf import settings
+from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent
 from django.db import DatabaseError, DataError, IntegrityError, transaction
-from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden
+from django.http import HttpResponse, HttpResponseBadRequest, HttpResponseForbidden, UnreadablePostError
+from django.http.multipartparser import MultiPartParserError
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
+from django.utils.html import strip_tags
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 from sendgrid.helpers.eventwebhook import EventWebhook
@@ -24,7 +31,16 @@ from accounts.models import EmailStatus
 
 from .models import Channel, InboundMessage, Message, MessageEvent, MessageStatus
 from .monitoring.metrics import WEBHOOKS_REFUSED
-from .services import contact_mark_email_bad, contact_stop_email, inbound_sms_receive, message_record_event
+from .reply_address import message_id_from_addresses
+from .services import (
+    InboundEmail,
+    UnknownReplyAddress,
+    contact_mark_email_bad,
+    contact_stop_email,
+    inbound_email_receive,
+    inbound_sms_receive,
+    message_record_event,
+)
 
 logger = logging.getLogger("candor.webhooks")
 
@@ -265,4 +281,130 @@ def sendgrid_events(request):
             logger.exception("Skipped a malformed SendGrid event %r.", item)
         except DatabaseError:
             return _unavailable("a SendGrid event batch")
+    return HttpResponse(status=200)
+
+
+# ---------------------------------------------------------------------------------------------
+# SendGrid Inbound Parse: email replies from contacts
+#
+# Kept apart from the event webhook above. SendGrid posts each email received on the inbound
+# domain as a multipart form (to, from, subject, text, html, headers, envelope, attachments,
+# attachment-info, charsets...; or the whole MIME as "email" when "raw" is chosen). Inbound Parse
+# signs nothing, so its URL carries a secret; the reply is matched through the signed reply address
+# it was sent to, never through its From header.
+
+# Precedence values mail systems give automatic answers (RFC 3834 and common practice).
+AUTO_REPLY_PRECEDENCE = {"auto_reply", "bulk", "junk", "list"}
+AUTO_REPLY_SUBJECT_PREFIXES = ("out of office", "automatic reply", "auto:", "autoreply", "abwesenheit")
+MAX_REPLY_BODY = 20_000
+
+
+def _is_auto_reply(headers, subject):
+    auto_submitted = (headers.get("Auto-Submitted") or "").strip().lower()
+    if auto_submitted and auto_submitted != "no":
+        return True
+    if any(headers.get(name) is not None for name in ("X-Autoreply", "X-Autorespond", "X-Auto-Response-Suppress")):
+        return True
+    if (headers.get("Precedence") or "").strip().lower() in AUTO_REPLY_PRECEDENCE:
+        return True
+    return subject.strip().lower().startswith(AUTO_REPLY_SUBJECT_PREFIXES)
+
+
+def _raw_email_parts(raw):
+    """(headers, text) of a whole MIME message posted in "raw" mode."""
+    # Django decoded the field as UTF-8; the MIME parts say their own charsets, so parse bytes.
+    parsed = email.message_from_bytes(raw.encode("utf-8", "surrogateescape"), policy=email.policy.default)
+    part = parsed.get_body(preferencelist=("plain", "html"))
+    text = part.get_content() if part is not None else ""
+    if part is not None and part.get_content_type() == "text/html":
+        text = strip_tags(text)
+    attachments = tuple(attachment.get_filename() or "unnamed" for attachment in parsed.iter_attachments())
+    return parsed, text, attachments
+
+
+def _attachment_names(post, files):
+    names = [upload.name for upload in files.values()]
+    try:
+        info = json.loads(post.get("attachment-info") or "{}")
+    except ValueError:
+        info = {}
+    if isinstance(info, dict):
+        names = names or [str(item.get("filename") or key) for key, item in info.items() if isinstance(item, dict)]
+    count = post.get("attachments", "")
+    if not names and count.isdigit() and int(count):
+        names = [f"attachment{index}" for index in range(1, int(count) + 1)]
+    return tuple(names)
+
+
+def _inbound_email_from_post(post, files):
+    """An InboundEmail from SendGrid's form, or raise ValueError (malformed) / LookupError (no
+    validly signed reply address of ours among its recipients)."""
+    sender = (post.get("from") or "").strip()
+    if not sender:
+        raise ValueError("The form has no 'from'.")
+    envelope_to = []
+    if post.get("envelope"):
+        envelope = json.loads(post["envelope"])  # ValueError when it is not JSON
+        if not isinstance(envelope, dict):
+            raise ValueError("'envelope' must be a JSON object.")
+        envelope_to = envelope.get("to") or []
+        envelope_to = [envelope_to] if isinstance(envelope_to, str) else [str(item) for item in envelope_to]
+    subject = post.get("subject", "")
+    if post.get("email"):
+        headers, text, attachments = _raw_email_parts(post["email"])
+        subject = subject or str(headers.get("Subject") or "")
+    else:
+        headers = email.parser.HeaderParser(policy=email.policy.compat32).parsestr(post.get("headers", ""))
+        text = post.get("text") or strip_tags(post.get("html", ""))
+        attachments = _attachment_names(post, files)
+    recipients = " ".join([*envelope_to, post.get("to", ""), post.get("cc", ""), str(headers.get("To") or "")])
+    message_id = message_id_from_addresses(recipients)
+    if message_id is None:
+        raise LookupError("No validly signed reply address of ours.")
+    email_id = str(headers.get("Message-ID") or "").strip()
+    fingerprint = email_id or "\x1f".join([sender, subject, text, " ".join(envelope_to)])
+    return InboundEmail(
+        message_id=message_id,
+        dedup_key="email:" + hashlib.sha256(fingerprint.encode("utf-8", "replace")).hexdigest()[:58],
+        from_address=sender,
+        subject=subject,
+        body=text.strip()[:MAX_REPLY_BODY],
+        is_auto_reply=_is_auto_reply(headers, subject),
+        dropped_attachments=attachments,
+    )
+
+
+@csrf_exempt
+@require_POST
+def sendgrid_inbound(request, secret):
+    """An email a contact sent to one of our reply addresses. 200 once recorded (SendGrid retries
+    anything else for three days); a wrong secret or a reply address we did not sign is 403."""
+    expected = settings.CANDOR_INBOUND_EMAIL_SECRET
+    if not (expected and constant_time_compare(secret, expected)):
+        logger.warning("Refused an inbound email post with a wrong secret.")
+        WEBHOOKS_REFUSED.labels("sendgrid", "inbound").inc()
+        return HttpResponseForbidden()
+    try:
+        post, files = request.POST, request.FILES
+    except (MultiPartParserError, RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent, UnreadablePostError):
+        return HttpResponseBadRequest("The body is not a readable multipart form.")
+    try:
+        inbound = _inbound_email_from_post(post, files)
+    except LookupError:
+        logger.warning("Refused an inbound email without a reply address we signed.")
+        WEBHOOKS_REFUSED.labels("sendgrid", "inbound").inc()
+        return HttpResponseForbidden()
+    except (ValueError, TypeError, UnicodeError) as error:
+        return HttpResponseBadRequest(f"Malformed inbound email: {error}")
+    try:
+        try:
+            inbound_email_receive(email=inbound)
+        except IntegrityError:
+            # SendGrid posted the same email twice at once: the other request recorded it.
+            inbound_email_receive(email=inbound)
+    except UnknownReplyAddress:
+        WEBHOOKS_REFUSED.labels("sendgrid", "inbound").inc()
+        return HttpResponseForbidden()
+    except DatabaseError:
+        return _unavailable(f"inbound email {inbound.dedup_key}")
     return HttpResponse(status=200)

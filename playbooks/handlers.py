@@ -45,6 +45,9 @@ def on_incident_event(event):
     elif event.kind == events.UPDATE_PUBLISHED:
         acknowledgements_request(update=event.update, incident=event.incident, at=event.at)
         promise_timers_schedule(update=event.update)
+    elif event.kind == events.SCOPE_CHANGED and event.update is not None:
+        # Clients newly in scope are asked what the others were asked (already asked: unchanged).
+        acknowledgements_request(update=event.update, incident=event.incident, at=event.at)
 
 
 def _send_webhook(event):
@@ -89,12 +92,17 @@ def on_comms_event(event):
     if incident is None:
         return
     contact = Contact.objects.select_related("client").filter(pk=event.contact_id).first()
-    if event.kind == "client_reply" and acknowledgement_from_reply(
-        incident=incident, contact=contact, body=event.data.get("body", ""), at=event.at
+    is_auto_reply = bool(event.data.get("auto_reply"))
+    if (
+        event.kind == "client_reply"
+        and not is_auto_reply
+        and acknowledgement_from_reply(incident=incident, contact=contact, body=event.data.get("body", ""), at=event.at)
     ):
         return  # the keyword of an open request: on the timeline as a confirmation
-    if event.kind == "client_reply" and survey_answer_from_sms(
-        incident=incident, contact=contact, body=event.data.get("body", ""), at=event.at
+    if (
+        event.kind == "client_reply"
+        and event.data.get("channel", "sms") == "sms"
+        and survey_answer_from_sms(incident=incident, contact=contact, body=event.data.get("body", ""), at=event.at)
     ):
         return  # "1".."5" to an open survey invitation: on the timeline as the satisfaction answer
     who = f"{contact.name} ({contact.client.name})" if contact else event.data.get("from", "Unknown sender")
@@ -106,6 +114,8 @@ def on_comms_event(event):
         body=event.data.get("body", ""),
         user=_user_name(event.data.get("user")) or event.data.get("to", ""),
     )
+    if event.kind == "client_reply" and event.data.get("channel") == "email":
+        note = _email_reply_note(who, event.data)
     kind = TimelineKind.CLIENT_REPLY if event.kind == "client_reply" else TimelineKind.DELIVERY
     timeline_record(
         incident=incident,
@@ -114,7 +124,18 @@ def on_comms_event(event):
         data={"event": event.kind, "contact": event.contact_id, "message": event.message_id, **event.data},
         at=event.at,
     )
-    _tell_team(incident, event, who)
+    if not is_auto_reply:  # an out-of-office stays on the timeline and wakes nobody
+        _tell_team(incident, event, who)
+
+
+def _email_reply_note(who, data):
+    note = f"{who} replied by email" + (" (automatic reply)" if data.get("auto_reply") else "") + ": "
+    if data.get("subject"):
+        note += f"[{data['subject']}] "
+    note += data.get("body", "")
+    if data.get("note"):
+        note += f" ({data['note']})"
+    return note
 
 
 def _tell_team(incident, event, who):
@@ -129,7 +150,10 @@ def _tell_team(incident, event, who):
             incident=incident,
             source=f"team:reply:{event.data.get('inbound_id') or event.message_id}",
             subject=f"Reply from {who}",
-            body=f"{who} replied by SMS:\n\n{event.data.get('body', '')}",
+            body=f"{who} replied by {'email' if event.data.get('channel') == 'email' else 'SMS'}:\n\n"
+            + (f"Subject: {event.data['subject']}\n\n" if event.data.get("subject") else "")
+            + event.data.get("body", "")
+            + (f"\n\n({event.data['note']})" if event.data.get("note") else ""),
             action="Read the reply and answer the client.",
         )
     elif event.kind == "contact_unreachable":

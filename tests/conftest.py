@@ -4,6 +4,7 @@ Northwind (the organisation under test): alice is a commander, bob a communicato
 leadership, dave an admin, frank a second commander. Globex (another tenant): eve, a commander.
 """
 
+import datetime as dt
 import io
 import logging
 import os
@@ -22,6 +23,9 @@ def words_for_stage(stage, text):
     """A test playbook's words for a stage: a final notice (resolved, completed) promises no next
     update, so its sentence about the next update is left out."""
     return _PROMISE_SENTENCE.sub("", text) if stage in FINAL_NOTICE_STAGES else text
+
+
+ESTABLISHED_AT = dt.datetime(2020, 1, 1, tzinfo=dt.UTC)
 
 
 def make_user(username, organization, role, **extra):
@@ -69,12 +73,17 @@ def no_heartbeat_thread(settings):
 
 @pytest.fixture
 def organization(db):
-    return Organization.objects.create(name="Northwind", slug="northwind", country="DE", timezone="Europe/Berlin")
+    # Northwind has used Candor for years: incidents detected before "now" are not before it existed.
+    return Organization.objects.create(
+        name="Northwind", slug="northwind", country="DE", timezone="Europe/Berlin", created_at=ESTABLISHED_AT
+    )
 
 
 @pytest.fixture
 def other_organization(db):
-    return Organization.objects.create(name="Globex", slug="globex", country="US", timezone="America/New_York")
+    return Organization.objects.create(
+        name="Globex", slug="globex", country="US", timezone="America/New_York", created_at=ESTABLISHED_AT
+    )
 
 
 @pytest.fixture

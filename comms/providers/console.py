@@ -98,7 +98,7 @@ class ConsoleEmailProvider(EmailProvider):
                 [
                     ("To", recipient),
                     ("Subject", subject),
-                    ("Reply-To", message.reply_to),
+                    ("Reply-To", apply_substitutions(message.reply_to, message.substitutions)),
                     ("Message-Id", str(message.message_id)),
                     *message.headers.items(),
                 ],

@@ -13,7 +13,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.models import Role, User
+from accounts.models import ClientAccount, Role, User
 from candor.helpers import display_name
 from comms.notifications import team_notify
 from playbooks.incidents.services import incident_create, incident_transition, timeline_record
@@ -54,13 +54,45 @@ MAX_FINGERPRINT = 200
 class AlertSpec:
     """One problem as read from a payload."""
 
-    def __init__(self, *, fingerprint, title, severity, summary, firing, detail):
+    def __init__(self, *, fingerprint, title, severity, summary, firing, detail, labels=None):
         self.fingerprint = fingerprint
         self.title = title
         self.severity = severity
         self.summary = summary
         self.firing = firing
         self.detail = detail
+        self.labels = labels or {}  # label name -> [values], across the payload's alerts
+
+
+def _collect_labels(into, labels):
+    """Add a {name: value} mapping's values to `into` ({name: [values]}); "a, b" is two values."""
+    for name, value in (labels or {}).items():
+        if not isinstance(name, str) or not isinstance(value, (str, int, float)) or isinstance(value, bool):
+            continue
+        for part in str(value).split(","):
+            part = part.strip()
+            if part and part not in into.setdefault(name, []):
+                into[name].append(part)
+    return into
+
+
+def alert_scope(*, endpoint, labels):
+    """The incident scope an alert's labels give through the endpoint's mapping:
+    (clients, tags, countries); all empty when no mapped label is present."""
+    clients, tags, countries = [], [], []
+    for label, target in (endpoint.scope_labels or {}).items():
+        values = labels.get(label) or []
+        if target == "tags":
+            tags.extend(value for value in values if value not in tags)
+        elif target == "countries":
+            countries.extend(value.upper() for value in values if len(value) == 2 and value.upper() not in countries)
+        elif target == "clients":
+            clients.extend(
+                ClientAccount.objects.filter(organization_id=endpoint.organization_id, name__in=values).exclude(
+                    pk__in=[client.pk for client in clients]
+                )
+            )
+    return clients, tags, countries
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,9 +172,15 @@ def _generic_spec(payload):
     if errors:
         raise ValidationError(errors)
     fingerprint = fingerprint or "g:" + _digest(" ".join(title.lower().split()), *sorted(tags))
+    labels = _collect_labels({}, payload.get("labels") if isinstance(payload.get("labels"), dict) else {})
+    for tag in tags:
+        name, separator, value = tag.partition("=") if "=" in tag else tag.partition(":")
+        if separator:
+            _collect_labels(labels, {name.strip(): value})
     if tags:
         summary = (summary + "\n\n" if summary else "") + "Tags: " + ", ".join(tags)
     return AlertSpec(
+        labels=labels,
         fingerprint=fingerprint,
         title=title[:MAX_TITLE],
         severity=severity,
@@ -201,7 +239,11 @@ def _alertmanager_spec(payload):
         where = labels.get("instance") or labels.get("service") or labels.get("job") or ""
         what = annotations.get("summary") or labels.get("alertname") or ""
         lines.append(f"- [{alert.get('status', 'firing')}] {what} {where}".rstrip())
+    labels = _collect_labels({}, common_labels)
+    for alert in alerts:
+        _collect_labels(labels, alert.get("labels") if isinstance(alert.get("labels"), dict) else {})
     return AlertSpec(
+        labels=labels,
         fingerprint=fingerprint,
         title=title[:MAX_TITLE],
         severity=severity,
@@ -278,6 +320,7 @@ def _alert_open(endpoint, spec, payload, now):
         payload=payload,
     )
     commander = endpoint.on_duty_commander
+    clients, tags, countries = alert_scope(endpoint=endpoint, labels=spec.labels)
     try:
         with transaction.atomic():
             incident = incident_create(
@@ -287,6 +330,9 @@ def _alert_open(endpoint, spec, payload, now):
                 severity=spec.severity,
                 summary=spec.summary,
                 detected_at=now,
+                affected_clients=clients,
+                affected_tags=tags,
+                affected_countries=countries,
             )
     except (ValidationError, PermissionDenied) as exc:
         # A broken endpoint setting must not lose the alert: keep it pending without an incident
@@ -314,8 +360,15 @@ def _alert_open(endpoint, spec, payload, now):
         kind=TimelineKind.NOTE,
         at=now,
         note=f"Opened as a draft by an alert from {endpoint.name}. Waiting for "
-        f"{display_name(commander)} to confirm or dismiss it; nothing has been sent.",
-        data={"alert": alert.pk, "endpoint": str(endpoint.pk), "fingerprint": spec.fingerprint, **spec.detail},
+        f"{display_name(commander)} to confirm or dismiss it; nothing has been sent. "
+        + _scope_words(clients, tags, countries),
+        data={
+            "alert": alert.pk,
+            "endpoint": str(endpoint.pk),
+            "fingerprint": spec.fingerprint,
+            "labels": spec.labels,
+            **spec.detail,
+        },
     )
     incident_team_notify(
         incident=incident,
@@ -379,6 +432,21 @@ def _locked_alert(alert, actor):
     return alert
 
 
+def _scope_words(clients, tags, countries):
+    parts = [
+        f"{label} {', '.join(values)}"
+        for label, values in (
+            ("clients", [client.name for client in clients]),
+            ("tags", tags),
+            ("countries", countries),
+        )
+        if values
+    ]
+    if not parts:
+        return "Its labels named no affected client, tag or country: set who is affected before any update."
+    return "Affected, from its labels: " + "; ".join(parts) + "."
+
+
 def alert_confirm(*, alert, actor, note=""):
     """The commander confirms the problem: the draft incident is activated (its deadline clocks
     start). No update is sent: the commander publishes the first one."""
@@ -386,6 +454,8 @@ def alert_confirm(*, alert, actor, note=""):
         alert = _locked_alert(alert, actor)
         incident = alert.incident
         if incident is None:
+            specs = alert_specs_from_payload(alert.payload) if alert.payload else []
+            clients, tags, countries = alert_scope(endpoint=alert.endpoint, labels=specs[0].labels if specs else {})
             incident = incident_create(
                 playbook=alert.endpoint.playbook,
                 actor=actor,
@@ -393,6 +463,9 @@ def alert_confirm(*, alert, actor, note=""):
                 severity=alert.severity,
                 summary=alert.summary,
                 detected_at=alert.first_received_at,
+                affected_clients=clients,
+                affected_tags=tags,
+                affected_countries=countries,
             )
             alert.incident = incident
         if incident.state == State.DRAFT:

@@ -391,6 +391,71 @@ class IncidentCreateSerializer(serializers.Serializer):
             )
 
 
+class IncidentScopeSerializer(serializers.Serializer):
+    """The incident's new scope; a field left out keeps its current value."""
+
+    affected_clients = serializers.PrimaryKeyRelatedField(
+        queryset=ClientAccount.objects.none(), many=True, required=False
+    )
+    affected_tags = serializers.ListField(child=serializers.CharField(max_length=50), required=False)
+    affected_countries = serializers.ListField(
+        child=serializers.RegexField(r"^[A-Za-z]{2}$", max_length=2), required=False
+    )
+    dry_run = serializers.BooleanField(
+        required=False, default=False, help_text="Only say who would be added or removed; change nothing."
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")
+        if request is not None and request.user.is_authenticated:
+            self.fields["affected_clients"].child_relation.queryset = ClientAccount.objects.filter(
+                organization_id=request.user.organization_id
+            )
+
+
+class ScopeClientSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+
+
+class ScopeContactSerializer(serializers.Serializer):
+    contact = serializers.IntegerField()
+    name = serializers.CharField()
+    client = serializers.CharField()
+
+
+class ScopeChangeSerializer(serializers.Serializer):
+    dry_run = serializers.BooleanField()
+    clients_added = ScopeClientSerializer(many=True)
+    clients_removed = ScopeClientSerializer(many=True)
+    contacts_added = ScopeContactSerializer(many=True)
+    contacts_removed = ScopeContactSerializer(many=True)
+    messages_queued = serializers.IntegerField(help_text="The latest published update, sent to contacts new in scope.")
+    incident = IncidentSerializer()
+
+
+class IncidentPublicSerializer(serializers.Serializer):
+    is_public = serializers.BooleanField()
+
+
+class AcknowledgementSerializer(serializers.Serializer):
+    """One client's answer to one stage's request: who confirmed, when and how; or pending."""
+
+    acknowledgement_id = serializers.IntegerField()
+    client_id = serializers.IntegerField()
+    client_name = serializers.CharField()
+    stage = serializers.CharField()
+    request = serializers.CharField(help_text="What the client was asked, in the playbook's language.")
+    requested_at = serializers.DateTimeField()
+    is_confirmed = serializers.BooleanField()
+    confirmed_at = serializers.DateTimeField(allow_null=True)
+    confirmed_by = serializers.CharField(help_text="The contact who confirmed; empty while pending.")
+    confirmed_via = serializers.CharField(help_text="page or sms; empty while pending.")
+    reminded_at = serializers.DateTimeField(allow_null=True)
+    escalated_at = serializers.DateTimeField(allow_null=True)
+
+
 class TransitionSerializer(serializers.Serializer):
     name = serializers.CharField()
     label = serializers.CharField()
@@ -447,6 +512,13 @@ class UnreachableSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
+class LanguageFallbackSerializer(serializers.Serializer):
+    language = serializers.CharField(help_text="The contacts' own language.")
+    falls_back_to = serializers.CharField(help_text="The language they get instead.")
+    contacts = serializers.ListField(child=serializers.CharField())
+    message = serializers.CharField()
+
+
 class AudiencePreviewSerializer(serializers.Serializer):
     stage = serializers.CharField(help_text="The stage whose prepared words were counted.")
     clients = AudienceClientSerializer(many=True)
@@ -458,6 +530,7 @@ class AudiencePreviewSerializer(serializers.Serializer):
     sms_send = SmsSendSerializer()
     unreachable = UnreachableSerializer(many=True)
     has_texts = serializers.BooleanField()
+    language_fallbacks = LanguageFallbackSerializer(many=True, help_text="A warning, never a block.")
 
 
 class TimelineEntrySerializer(serializers.ModelSerializer):
@@ -640,6 +713,7 @@ class UpdatePreviewSerializer(serializers.Serializer):
     sms_segments_total = serializers.IntegerField()
     sms_send = SmsSendSerializer()
     unreachable = UnreachableSerializer(many=True)
+    language_fallbacks = LanguageFallbackSerializer(many=True, help_text="A warning, never a block.")
 
 
 class ReadabilitySerializer(serializers.Serializer):

@@ -5,6 +5,7 @@ a role that may not act 403, and another organisation's object 404.
 """
 
 import csv
+import dataclasses
 import datetime as dt
 import re
 
@@ -33,6 +34,7 @@ from candor.throttling import TokenRateThrottle, WriteRateThrottle
 from comms.models import Channel, Message, MessageStatus
 from comms.rendering import MessageTemplateError
 from comms.selectors import message_list
+from playbooks.acknowledgements.services import acknowledgement_status
 from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
 from playbooks.api import serializers as s
 from playbooks.api.permissions import ADMINS, EVERYONE, RUNNERS, TEAM, RolePermission
@@ -76,6 +78,7 @@ from playbooks.models import (
 from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preflight import refuse_if_blocked
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
+from playbooks.updates.scope import incident_make_public, incident_scope_change, scope_change_preview
 from playbooks.updates.services import (
     update_approve,
     update_draft,
@@ -423,6 +426,8 @@ class IncidentViewSet(
         "create": RUNNERS,
         "transition": RUNNERS,
         "partial_update": RUNNERS,
+        "scope": RUNNERS,
+        "public": RUNNERS,
         "checklist_complete": TEAM,
         "checklist_reopen": TEAM,
         "debrief_edit": TEAM,
@@ -529,6 +534,61 @@ class IncidentViewSet(
     @action(detail=True, methods=["get"], pagination_class=None)
     def audience(self, request, pk=None):
         return Response(s.AudiencePreviewSerializer(audience_preview(incident=self.get_object())).data)
+
+    @extend_schema(
+        summary="Change who the incident affects (admins and commanders)",
+        description="Each list given replaces the current one; a list left out is kept. The answer names the "
+        "clients and contacts added and removed; contacts newly in scope receive the latest published update. "
+        "With dry_run nothing changes. Every change is on the timeline.",
+        request=s.IncidentScopeSerializer,
+        responses={200: s.ScopeChangeSerializer},
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def scope(self, request, pk=None):
+        incident = self.get_object()
+        form = s.IncidentScopeSerializer(data=request.data, context=self.get_serializer_context())
+        form.is_valid(raise_exception=True)
+        data = form.validated_data
+        scope = {
+            "clients": data.get("affected_clients", list(incident.affected_clients.all())),
+            "tags": data.get("affected_tags", incident.affected_tags),
+            "countries": data.get("affected_countries", incident.affected_countries),
+        }
+        queued = 0
+        if data["dry_run"]:
+            diff = scope_change_preview(incident=incident, **scope)
+        else:
+            diff, queued = incident_scope_change(incident=incident, actor=request.user, **scope)
+        answer = {
+            "dry_run": data["dry_run"],
+            **diff.as_dict(),
+            "messages_queued": queued,
+            "incident": self.get_serializer(self.get_queryset().get(pk=incident.pk)).data,
+        }
+        return Response(answer)
+
+    @extend_schema(
+        summary="Show the incident on the public status page, or take it off (admins and commanders)",
+        request=s.IncidentPublicSerializer,
+        responses={200: s.IncidentSerializer},
+    )
+    @action(detail=True, methods=["post"], pagination_class=None)
+    def public(self, request, pk=None):
+        incident = self.get_object()
+        form = s.IncidentPublicSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        incident_make_public(incident=incident, actor=request.user, is_public=form.validated_data["is_public"])
+        return Response(self.get_serializer(self.get_queryset().get(pk=incident.pk)).data)
+
+    @extend_schema(
+        summary="What clients were asked to confirm, and who did (when and how); pending first",
+        responses={200: s.AcknowledgementSerializer(many=True)},
+    )
+    @action(detail=True, methods=["get"], pagination_class=None)
+    def acknowledgements(self, request, pk=None):
+        statuses = acknowledgement_status(incident=self.get_object())
+        rows = [{**dataclasses.asdict(status), "is_confirmed": status.is_confirmed} for status in statuses]
+        return Response(s.AcknowledgementSerializer(rows, many=True).data)
 
     @extend_schema(
         summary="The incident's timeline, oldest first", responses={200: s.TimelineEntrySerializer(many=True)}

@@ -13,7 +13,7 @@ A document, in the order the export writes it:
               messages: {language: {email: {subject, body}, sms: body}},
               holding_statement: {language: {...}},          (optional)
               acknowledgement: {chase_after_minutes, texts}}] (optional)
-    checklist: [{title, description, due_after_hours | due_after_business_days, guidance}]
+    checklist: [{title, description, due_after_hours | due_after_business_days, business_calendar, guidance}]
     survey_questions: [{kind, texts: {language: question}, is_active}]
 """
 
@@ -69,6 +69,8 @@ def playbook_document(playbook):
             entry["due_after_hours"] = item.due_after_hours
         if item.due_after_business_days is not None:
             entry["due_after_business_days"] = item.due_after_business_days
+        if item.business_calendar:
+            entry["business_calendar"] = item.business_calendar
         entry["guidance"] = item.guidance
         checklist.append(entry)
     rules = playbook.content_rules or {}
@@ -139,6 +141,8 @@ def document_from_starter_json(spec):
         for key in ("due_after_hours", "due_after_business_days"):
             if item.get(key) is not None:
                 entry[key] = item[key]
+        if item.get("business_calendar"):
+            entry["business_calendar"] = item["business_calendar"]
         entry["guidance"] = item.get("guidance", "")
         checklist.append(entry)
     rules = spec.get("content_rules") or {}
@@ -336,6 +340,12 @@ PLAYBOOK_SCHEMA = {
                     "description": {"type": "string"},
                     "due_after_hours": {"type": "integer", "minimum": 0},
                     "due_after_business_days": {"type": "integer", "minimum": 0},
+                    "business_calendar": {
+                        "type": "string",
+                        "pattern": "^[A-Z]{2}$",
+                        "description": "Whose public holidays business days skip (US for US federal deadlines); "
+                        "absent: the organisation's country.",
+                    },
                     "guidance": {"type": "string", "maxLength": 300, "description": "The rule behind the deadline."},
                 },
                 "not": {"required": ["due_after_hours", "due_after_business_days"]},

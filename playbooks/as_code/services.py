@@ -293,7 +293,14 @@ def check_document(document):
     else:
         for index, item in enumerate(checklist):
             path = f"checklist[{index}]"
-            allowed = ("title", "description", "due_after_hours", "due_after_business_days", "guidance")
+            allowed = (
+                "title",
+                "description",
+                "due_after_hours",
+                "due_after_business_days",
+                "business_calendar",
+                "guidance",
+            )
             if not checker.mapping(item, path, required=("title",), allowed=allowed):
                 continue
             title = item.get("title")
@@ -309,6 +316,11 @@ def check_document(document):
                     checker.add(f"{path}.{key}", "Cannot be negative.")
             if item.get("due_after_hours") is not None and item.get("due_after_business_days") is not None:
                 checker.add(path, "Give the deadline in hours or in business days, not both.")
+            calendar = item.get("business_calendar")
+            if checker.of_type(calendar, f"{path}.business_calendar", str, "text") and not re.fullmatch(
+                r"[A-Z]{2}", calendar
+            ):
+                checker.add(f"{path}.business_calendar", "A two-letter country code in capitals, e.g. US.")
     questions = document.get("survey_questions", [])
     if not isinstance(questions, list):
         checker.add("survey_questions", "Expected a list of questions.")
@@ -361,6 +373,8 @@ def _normalized(document):
         for key in ("due_after_hours", "due_after_business_days"):
             if item.get(key) is not None:
                 entry[key] = item[key]
+        if item.get("business_calendar"):
+            entry["business_calendar"] = item["business_calendar"]
         entry["guidance"] = item.get("guidance") or ""
         checklist.append(entry)
     normalized = {
@@ -522,6 +536,7 @@ def _write(organization, existing, document):
             description=item["description"],
             due_after_hours=item.get("due_after_hours"),
             due_after_business_days=item.get("due_after_business_days"),
+            business_calendar=item.get("business_calendar", ""),
             guidance=item["guidance"],
         )
         for position, item in enumerate(document["checklist"])

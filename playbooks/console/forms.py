@@ -54,6 +54,11 @@ class IncidentCreateForm(forms.Form):
         required=False, help_text="Clients in these countries: ISO codes separated by commas (e.g. DE, AT)."
     )
     backup_commander = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    detected_at = forms.DateTimeField(
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text="When the problem was detected, in your timezone; empty: now. Regulatory deadlines count from it.",
+    )
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -62,16 +67,58 @@ class IncidentCreateForm(forms.Form):
         self.fields["backup_commander"].queryset = User.objects.filter(
             organization=organization, role__in=["commander", "admin"], is_active=True
         )
+        self.fields["detected_at"].help_text = (
+            f"When the problem was detected, in {organization.timezone} time; empty: now. "
+            "Regulatory deadlines count from it."
+        )
 
     def clean_affected_tags(self):
         return split_words(self.cleaned_data["affected_tags"])
 
     def clean_affected_countries(self):
-        countries = [code.upper() for code in split_words(self.cleaned_data["affected_countries"])]
-        wrong = [code for code in countries if not re.fullmatch(r"[A-Z]{2}", code)]
-        if wrong:
-            raise ValidationError(f"Use two-letter country codes; not {', '.join(wrong)}.")
-        return countries
+        return clean_countries(self.cleaned_data["affected_countries"])
+
+
+def clean_countries(value):
+    countries = [code.upper() for code in split_words(value)]
+    wrong = [code for code in countries if not re.fullmatch(r"[A-Z]{2}", code)]
+    if wrong:
+        raise ValidationError(f"Use two-letter country codes; not {', '.join(wrong)}.")
+    return countries
+
+
+class IncidentScopeForm(forms.Form):
+    """Who a running incident affects: each field replaces the current value."""
+
+    affected_clients = forms.ModelMultipleChoiceField(
+        queryset=ClientAccount.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+    )
+    affected_tags = forms.CharField(
+        required=False, help_text="Clients with any of these tags, separated by commas (e.g. api, payments)."
+    )
+    affected_countries = forms.CharField(
+        required=False, help_text="Clients in these countries: ISO codes separated by commas (e.g. DE, AT)."
+    )
+
+    def __init__(self, *args, incident, **kwargs):
+        kwargs.setdefault(
+            "initial",
+            {
+                "affected_clients": list(incident.affected_clients.values_list("pk", flat=True)),
+                "affected_tags": ", ".join(incident.affected_tags or []),
+                "affected_countries": ", ".join(incident.affected_countries or []),
+            },
+        )
+        super().__init__(*args, **kwargs)
+        self.fields["affected_clients"].queryset = ClientAccount.objects.filter(
+            organization_id=incident.organization_id
+        ).order_by("name")
+
+    def clean_affected_tags(self):
+        return split_words(self.cleaned_data["affected_tags"])
+
+    def clean_affected_countries(self):
+        return clean_countries(self.cleaned_data["affected_countries"])
 
 
 class TransitionForm(forms.Form):

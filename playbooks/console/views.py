@@ -6,6 +6,8 @@ next to the field (400), a refused transition a message on the page (409); Permi
 Django's 403 and another organisation's object a 404.
 """
 
+import zoneinfo
+
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
@@ -18,12 +20,14 @@ from accounts.models import JargonTerm
 from candor.helpers import duration_words
 from comms.rendering import MessageTemplateError
 from comms.selectors import reply_list
+from playbooks.acknowledgements.services import acknowledgement_status
 from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
 from playbooks.console.decorators import member_required
 from playbooks.console.forms import (
     ApproveForm,
     ChecklistCompleteForm,
     IncidentCreateForm,
+    IncidentScopeForm,
     JargonTermForm,
     TransitionForm,
     UpdateTextsForm,
@@ -50,7 +54,9 @@ from playbooks.promises.services import cadence_adherence
 from playbooks.updates.jargon import jargon_term_add, jargon_term_remove
 from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
+from playbooks.updates.scope import incident_make_public, incident_scope_change, scope_change_preview
 from playbooks.updates.services import (
+    no_audience_reason,
     publish_blockers,
     stage_texts,
     update_approve,
@@ -119,8 +125,12 @@ def alert_decide(request, pk, decision):
 def incident_new(request):
     if not request.user.can_run_incidents:
         raise PermissionDenied("Only commanders and admins open incidents.")
-    form = IncidentCreateForm(request.POST or None, organization=request.user.organization)
-    if request.method == "POST" and form.is_valid():
+    organization = request.user.organization
+    form = IncidentCreateForm(request.POST or None, organization=organization)
+    # A detection time typed without a zone is the organisation's local time.
+    with timezone.override(zoneinfo.ZoneInfo(organization.timezone or "UTC")):
+        is_valid = request.method == "POST" and form.is_valid()
+    if is_valid:
         data = form.cleaned_data
         try:
             incident = incident_create(
@@ -130,6 +140,7 @@ def incident_new(request):
                 severity=data["severity"],
                 summary=data["summary"],
                 backup_commander=data["backup_commander"],
+                detected_at=data["detected_at"],
                 affected_clients=data["affected_clients"],
                 affected_tags=data["affected_tags"],
                 affected_countries=data["affected_countries"],
@@ -159,6 +170,7 @@ def _live_context(request, incident):
     )
     adherence = cadence_adherence(incident=incident, now=now)
     return {
+        "acknowledgements": acknowledgement_status(incident=incident),
         "incident": incident,
         "countdown": countdown(incident.next_update_due_at, now) if incident.is_live else None,
         "adherence": adherence if adherence.promises else None,
@@ -194,6 +206,8 @@ def _incident_context(request, incident, *, transition_forms=None, error=None):
             "can_draft": user.can_draft_updates and incident.state in PUBLISHABLE_STATES,
             "can_complete_checklist": user.can_draft_updates and not incident.is_final,
             "preview": audience_preview(incident=incident) if incident.state == State.DRAFT else None,
+            "can_run": user.can_run_incidents_of(incident.organization_id),
+            "no_audience": "" if incident.is_final else no_audience_reason(incident=incident),
         }
     )
     return context
@@ -242,6 +256,58 @@ def incident_transition_view(request, pk, name):
             request, template, _incident_context(request, incident, transition_forms={name: form}), status=400
         )
     messages.success(request, f"The incident is now: {incident.state_label}.")
+    return redirect("incident_detail", pk=incident.pk)
+
+
+@member_required
+def incident_scope(request, pk):
+    """Change who the incident affects: preview who is added or removed, then save."""
+    incident = incident_get(user=request.user, pk=pk)
+    if not request.user.can_run_incidents_of(incident.organization_id):
+        raise PermissionDenied("Only commanders and admins change who is affected.")
+    form = IncidentScopeForm(request.POST or None, incident=incident)
+    diff = None
+    if request.method == "POST" and form.is_valid():
+        scope = {
+            "clients": form.cleaned_data["affected_clients"],
+            "tags": form.cleaned_data["affected_tags"],
+            "countries": form.cleaned_data["affected_countries"],
+        }
+        try:
+            if "save" in request.POST:
+                diff, queued = incident_scope_change(incident=incident, actor=request.user, **scope)
+                messages.success(
+                    request,
+                    f"Scope changed: {len(diff.contacts_added)} contacts added, {len(diff.contacts_removed)} removed"
+                    + (f"; the latest update was sent to the new ones ({queued} messages)." if queued else "."),
+                )
+                return redirect("incident_detail", pk=incident.pk)
+            diff = scope_change_preview(incident=incident, **scope)
+        except ValidationError as error:
+            add_service_errors(form, error)
+    status = 400 if form.is_bound and form.errors else 200
+    return render(
+        request,
+        "playbooks/console/incident_scope.html",
+        {"incident": incident, "form": form, "diff": diff},
+        status=status,
+    )
+
+
+@member_required
+@require_POST
+def incident_public_view(request, pk):
+    """Show the incident on the public status page, or take it off."""
+    incident = incident_get(user=request.user, pk=pk)
+    is_public = request.POST.get("is_public") == "1"
+    try:
+        incident_make_public(incident=incident, actor=request.user, is_public=is_public)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(
+            request, "The incident is on the public status page." if is_public else "The incident is no longer public."
+        )
     return redirect("incident_detail", pk=incident.pk)
 
 

@@ -17,6 +17,7 @@ TRANSITIONED = "transitioned"  # any step of the lifecycle; data: transition, fr
 ACTIVATED = "activated"  # the incident left draft: its deadline clocks start
 DEBRIEFING = "debriefing"  # the incident entered debriefing: the debrief and the survey
 UPDATE_PUBLISHED = "update_published"  # an update went out: its promise, its acknowledgement request
+SCOPE_CHANGED = "scope_changed"  # who is affected changed: requests open for newly affected clients
 
 
 @dataclass(frozen=True)

@@ -99,9 +99,14 @@ def incident_create(
     if any(client.organization_id != organization.pk for client in clients):
         errors["affected_clients"] = "Affected clients must belong to this organisation."
     now = timezone.now()
-    detected_at = detected_at or now
+    given_detected_at, detected_at = detected_at, detected_at or now
     if detected_at > now + dt.timedelta(minutes=5):
         errors["detected_at"] = "Detection cannot be in the future."
+    elif given_detected_at is not None and detected_at < organization.created_at - dt.timedelta(days=1):
+        # A day of slack: an organisation set up in the middle of its first crisis.
+        errors["detected_at"] = (
+            f"Detection cannot be before the organisation existed ({organization.created_at:%Y-%m-%d})."
+        )
     elif detected_at < now - dt.timedelta(days=settings.CANDOR_DETECTION_MAX_AGE_DAYS):
         # Deadlines count from detection: a typo in the year would fire every escalation at once.
         errors["detected_at"] = (
@@ -139,7 +144,8 @@ def incident_create(
                 detected_at=detected_at,
                 due_after_hours=item["due_after_hours"],
                 due_after_business_days=item["due_after_business_days"],
-                country=organization.country,
+                # US rules (SEC, NHTSA, CPSC) count US federal business days; the others the organisation's.
+                country=item.get("business_calendar") or organization.country,
                 timezone_name=organization.timezone,
             ),
         )

@@ -16,6 +16,10 @@ from playbooks.models.core import Incident, Playbook
 __all__ = ["AlertEndpoint", "AlertStatus", "InboundAlert", "secret_digest"]
 
 
+# What an alert label can name: affected clients (by name), client tags, or client countries.
+SCOPE_TARGETS = ("clients", "tags", "countries")
+
+
 def secret_digest(secret):
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -37,6 +41,12 @@ class AlertEndpoint(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
     secret_rotated_at = models.DateTimeField(null=True, blank=True)
+    scope_labels = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Which alert labels say who is affected: {"customer": "tags", "region": "countries", '
+        '"client": "clients"} (clients by name). An incident opened by an alert takes its scope from them.',
+    )
 
     class Meta:
         ordering = ["name"]
@@ -53,6 +63,13 @@ class AlertEndpoint(models.Model):
             errors["playbook"] = "The playbook must belong to the organisation."
         if self.on_duty_commander_id and not self.on_duty_commander.can_run_incidents_of(self.organization_id):
             errors["on_duty_commander"] = "The on-duty commander must be a commander or admin of the organisation."
+        labels = self.scope_labels
+        if not isinstance(labels, dict) or not all(
+            isinstance(label, str) and label.strip() and target in SCOPE_TARGETS for label, target in labels.items()
+        ):
+            errors["scope_labels"] = (
+                'Map label names to "clients", "tags" or "countries", e.g. {"customer": "tags", "region": "countries"}.'
+            )
         if errors:
             raise ValidationError(errors)
 

@@ -7,6 +7,7 @@ timeline point at one `Incident` while each kind keeps its own transitions in co
 """
 
 import copy
+import re
 
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -334,6 +335,12 @@ class ChecklistItem(models.Model):
     guidance = models.CharField(
         max_length=300, blank=True, help_text="The rule behind the deadline. Guidance, not legal advice."
     )
+    business_calendar = models.CharField(
+        max_length=2,
+        blank=True,
+        help_text="Whose public holidays business days skip: a country code (US for SEC, NHTSA and CPSC "
+        "deadlines: the US federal calendar); empty: the organisation's country.",
+    )
 
     class Meta:
         ordering = ["position", "id"]
@@ -347,6 +354,12 @@ class ChecklistItem(models.Model):
     def __str__(self):
         return self.title
 
+    def clean(self):
+        super().clean()
+        self.business_calendar = (self.business_calendar or "").strip().upper()
+        if self.business_calendar and not re.fullmatch(r"[A-Z]{2}", self.business_calendar):
+            raise ValidationError({"business_calendar": "A two-letter country code, e.g. US; or empty."})
+
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
         bump_playbook_version(self.playbook_id)
@@ -358,6 +371,7 @@ class ChecklistItem(models.Model):
             "due_after_hours": self.due_after_hours,
             "due_after_business_days": self.due_after_business_days,
             "guidance": self.guidance,
+            "business_calendar": self.business_calendar,
         }
 
 
@@ -901,6 +915,7 @@ class TimelineKind(models.TextChoices):
     ESCALATION = "escalation", "Escalation"
     CHECKLIST = "checklist", "Checklist"
     NOTE = "note", "Note"
+    SCOPE = "scope", "Scope changed"
 
 
 class TimelineImmutable(Exception):

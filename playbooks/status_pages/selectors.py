@@ -625,6 +625,25 @@ def incident_plan_facts(incident_id):
     return facts
 
 
+def published_languages(incident_id, last_update_id):
+    """The languages every published update of an incident has words in (else the latest's);
+    empty before the first. Published updates never change, so this is cached per latest update."""
+    if not last_update_id:
+        return frozenset()
+    key = f"incident-languages:{CACHE_FORMAT}:{incident_id}:{last_update_id}"
+    languages = cache.get(key)
+    if languages is None:
+        texts = list(
+            IncidentUpdate.objects.filter(incident_id=incident_id, published_at__isnull=False)
+            .order_by("-published_at", "-id")
+            .values_list("texts", flat=True)
+        )
+        common = set.intersection(*(set(each) for each in texts)) if texts else set()
+        languages = sorted(common or (set(texts[0]) if texts else set()))
+        cache.set(key, languages, None)
+    return frozenset(languages)
+
+
 def status_head(*, incident_id, contact_id):
     """The head of a contact's private status page, or None when the pair may not see it: no
     such contact (or no longer active), an incident of another organisation, still a draft, or
@@ -686,6 +705,12 @@ def status_head(*, incident_id, contact_id):
     if not scope:
         return None
     candidates = [each for each in (language, client_language, facts["default_language"]) if each]
+    page_language_now = page_language(candidates)
+    written_in = published_languages(incident_id, last_update_id)
+    if written_in:
+        # A page never mixes two languages: when the updates have no words in the reader's
+        # language, the whole page speaks the language they fall back to.
+        page_language_now = page_language([choose_language(candidates, written_in)])
     ended_at = incident["closed_at"] or incident["cancelled_at"]
     expires_at = ended_at + dt.timedelta(days=settings.CANDOR_STATUS_LINK_DAYS_AFTER_CLOSE) if ended_at else None
     reader = Reader(
@@ -705,7 +730,7 @@ def status_head(*, incident_id, contact_id):
         reader=reader,
         incident=incident,
         candidates=candidates,
-        language=page_language(candidates),
+        language=page_language_now,
         timezone_name=reader.timezone_name,
         expires_at=expires_at,
         scope=scope,

@@ -138,6 +138,40 @@ MESSAGE_WORDS = {
         "reminder_sms": '{organization}: lembrete - como cuidamos de "{title}"? Responda de 1 (ruim) a 5 (otimo), '
         "ou aqui: -survey_url-",
     },
+    "it": {
+        "subject": "La sua opinione: {title}",
+        "body": "Buongiorno -contact_name-,\n\nL'abbiamo tenuta informata su «{title}». L'incidente è concluso "
+        "e vorremmo sapere come giudica il modo in cui lo abbiamo gestito.\n\n"
+        "Poche domande brevi, circa due minuti:\n-survey_url-\n\nTutte le domande sono facoltative. Le sue "
+        "risposte vanno al team che ha gestito l'incidente e ci aiutano a fare meglio la prossima volta.\n\n"
+        "Grazie,\n{organization}\n\nLe sue preferenze di contatto: -preferences_url-",
+        "reminder_subject": "Promemoria: la sua opinione su {title}",
+        "reminder_body": "Buongiorno -contact_name-,\n\nqualche giorno fa le abbiamo chiesto come abbiamo gestito "
+        "«{title}». Se ha due minuti, le sue risposte ci aiutano:\n-survey_url-\n\n"
+        "Il questionario è aperto fino al {closes}.\n\nGrazie,\n{organization}\n\n"
+        "Le sue preferenze di contatto: -preferences_url-",
+        "sms": '{organization}: come abbiamo gestito "{title}"? Risponda da 1 (male) a 5 (molto bene), '
+        "o qui: -survey_url- STOP per non ricevere più SMS.",
+        "reminder_sms": '{organization}: promemoria - come abbiamo gestito "{title}"? Risponda da 1 (male) '
+        "a 5 (molto bene), o qui: -survey_url-",
+    },
+    "nl": {
+        "subject": "Uw mening: {title}",
+        "body": "Beste -contact_name-,\n\nWe hebben u op de hoogte gehouden over \u201c{title}\u201d. Het incident is "
+        "voorbij en we horen graag hoe u onze aanpak beoordeelt.\n\n"
+        "Een paar korte vragen, ongeveer twee minuten:\n-survey_url-\n\nAlle vragen zijn vrijwillig. Uw "
+        "antwoorden gaan naar het team dat het incident heeft aangepakt en helpen ons het de volgende keer "
+        "beter te doen.\n\nDank u,\n{organization}\n\nUw contactvoorkeuren: -preferences_url-",
+        "reminder_subject": "Herinnering: uw mening over {title}",
+        "reminder_body": "Beste -contact_name-,\n\nEen paar dagen geleden vroegen we hoe we \u201c{title}\u201d hebben "
+        "aangepakt. Als u twee minuten hebt, helpen uw antwoorden ons:\n-survey_url-\n\n"
+        "De vragenlijst is open tot {closes}.\n\nDank u,\n{organization}\n\n"
+        "Uw contactvoorkeuren: -preferences_url-",
+        "sms": '{organization}: hoe hebben we "{title}" aangepakt? Antwoord 1 (slecht) tot 5 (heel goed), '
+        "of hier: -survey_url- STOP om geen sms meer te ontvangen.",
+        "reminder_sms": '{organization}: herinnering - hoe hebben we "{title}" aangepakt? Antwoord 1 (slecht) '
+        "tot 5 (heel goed), of hier: -survey_url-",
+    },
     "ja": {
         "subject": "ご対応についてのアンケート：{title}",
         "body": "-contact_name- 様\n\n「{title}」への当社の対応について、アンケートへのご協力をお願いいたします"

@@ -110,6 +110,7 @@ def audience_preview(*, incident, texts=None, stage=None):
             for contact, reason in audience.unreachable
         ],
         "has_texts": bool(preview),
+        "language_fallbacks": preview["language_fallbacks"] if preview else [],
     }
 
 

@@ -23,7 +23,8 @@ from comms.rendering import (
 from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident_event_emit
 from playbooks.incidents.services import timeline_record
 from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
-from playbooks.updates.audience import Audience, audience_for
+from playbooks.updates.audience import Audience, audience_clients, audience_for
+from playbooks.updates.languages import language_fallbacks
 from playbooks.updates.pipeline import (
     Words,
     batch_build,
@@ -246,6 +247,10 @@ def update_preview(*, update, sample_timezone=None):
         }
     return {
         "next_update_due_at": due_at,
+        "language_fallbacks": [
+            fallback.as_dict()
+            for fallback in language_fallbacks(incident=incident, contacts=audience.contacts, available=update.texts)
+        ],
         "languages": previews,
         "email_recipients": len(audience.email),
         "sms_recipients": len(audience.sms),
@@ -260,6 +265,21 @@ def update_preview(*, update, sample_timezone=None):
 # Publishing
 
 
+def no_audience_reason(*, incident):
+    """Why nobody would receive an update of this incident because no client is in its scope, in
+    words for the commander ("" when some client is). An incident opened by a monitoring alert
+    whose labels named nobody says so."""
+    if audience_clients(incident=incident):
+        return ""
+    alert = incident.alerts.select_related("endpoint").order_by("first_received_at").first()
+    if alert is not None:
+        return (
+            f"No one will receive this: the incident was opened by an alert from {alert.endpoint.name} and its "
+            "labels named no affected client, tag or country. Choose who is affected first."
+        )
+    return "No one will receive this: no client is in the incident's scope. Choose who is affected first."
+
+
 def publish_blockers(*, update, incident):
     """Why this update cannot be published now, in words for the commander; empty when it can.
     The console shows these before its publish button; update_publish refuses on the first."""
@@ -271,6 +291,8 @@ def publish_blockers(*, update, incident):
             f"This update was drafted for the {update.stage} stage; the incident is now {incident.state}. "
             "Draft a new update."
         )
+    if nobody := no_audience_reason(incident=incident):
+        blockers.append(nobody)
     if update.needs_approval and not update.is_approved:
         blockers.append(
             "This stage needs a second commander's approval of the current words (a second person "
@@ -340,6 +362,26 @@ def update_publish(*, update, actor):
         # The promise's timers and the stage's acknowledgement request (promises/, acknowledgements/).
         incident_event_emit(IncidentEvent(UPDATE_PUBLISHED, incident, update=update, at=now))
     return update
+
+
+def update_send_to_contacts(*, update, incident, contacts):
+    """Send an already published update to more readers (`contacts`, an Audience): contacts newly
+    in scope. Same words, same promise, same source: comms queues nothing for a (contact, channel)
+    that already has it. An SMS too long once filled in is left out (the email still goes).
+    Returns the number of messages queued."""
+
+    def words_for(language, timezone_name, group):
+        rendered = _render_group(update, incident, language, timezone_name, update.next_update_due_at)
+        return Words(rendered["email_subject"], rendered["email_body"], rendered["sms_body"])
+
+    batch = batch_build(
+        incident=incident,
+        audience=contacts,
+        available_languages=update.texts.keys(),
+        words_for=words_for,
+        sms_fallback_to_email=True,
+    )
+    return batch_queue(incident=incident, source=f"update:{update.pk}", batch=batch)
 
 
 def _batch_for(update, incident, audience, due_at):

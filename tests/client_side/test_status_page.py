@@ -60,9 +60,11 @@ def test_a_japanese_contact_in_tokyo_reads_japanese_stage_words_and_jst_times(cl
 def test_a_contact_whose_language_the_update_lacks_reads_the_update_in_their_clients_language(client, recall, clients):
     fatima = make_contact(clients["berlin"], "Fatima Kaya", language="fr")
     page = client.get(status_path(recall, fatima)).content.decode()
-    assert '<html lang="fr">' in page  # the page's own words are French
-    assert "Situation actuelle" in page
-    assert re.search(r'<article class="pub-update[^"]*" id="update-\d+" lang="de">', page)  # no French words in it
+    # The update has no French words: the whole page speaks German, never French around German.
+    assert '<html lang="de">' in page
+    assert "Aktueller Stand" in page and "Rückruf angekündigt" in page
+    assert "Situation actuelle" not in page and "Rappel annoncé" not in page
+    assert re.search(r'<article class="pub-update[^"]*" id="update-\d+"', page)
 
 
 @time_machine.travel(T0, tick=False)

@@ -418,7 +418,7 @@ def test_a_message_needs_a_contact_or_a_user_but_not_both(organization, team, cl
 def test_internal_messages_reach_the_fake_providers_and_their_failures_are_harmless(
     organization,
     team,
-    clients,
+    clients,  # an update needs someone in scope to be published
     provider_settings,
     fake_providers,
     run_worker,

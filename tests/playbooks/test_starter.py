@@ -94,3 +94,16 @@ def test_the_eu_recall_playbook_carries_the_gpsr_wording_rules():
     rules = Playbook.objects.get(slug="recall-eu-product").content_rules
     assert "Product safety recall" in rules["required_phrases"]
     assert {"voluntary", "precautionary"} <= set(rules["banned_words"])
+
+
+@pytest.mark.django_db
+def test_the_recall_asks_affected_clients_to_confirm_they_stopped_using_the_product_in_five_languages():
+    load_demo()
+    plan = Playbook.objects.get(slug="recall-eu-product").snapshot()
+
+    acknowledgement = plan["stages"]["announced"]["acknowledgement"]
+
+    assert set(acknowledgement["texts"]) == {"en", "de", "ja", "es", "pt-br"}
+    assert "stopped selling and using the affected lot" in acknowledgement["texts"]["en"]["request"]
+    assert acknowledgement["texts"]["de"]["keyword"] == "BESTAETIGT"
+    assert all(plan["stages"][stage]["acknowledgement"] is None for stage in plan["stages"] if stage != "announced")
