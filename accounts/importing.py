@@ -16,6 +16,8 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
+from candor.helpers import csv_cell_read, csv_writer
+
 from .models import ClientAccount, Contact, SmsConsent, normalize_phone
 
 CLIENT_COLUMNS = [
@@ -177,7 +179,7 @@ def contacts_import(*, organization, csv_file, dry_run=False, import_valid_rows=
 def contacts_export_csv(*, clients):
     """The given clients and their contacts as CSV in the import's columns, ready to re-import."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(COLUMNS)
     for client in clients.prefetch_related("contacts").order_by("name"):
         client_values = [
@@ -260,7 +262,7 @@ def _read_rows(csv_file, report):
         report.rows_total += 1
         values = dict.fromkeys(COLUMNS, "")
         # A short row (trailing empty cells dropped by a spreadsheet) leaves its last columns empty.
-        values.update(zip(header, (cell.strip() for cell in record), strict=False))
+        values.update(zip(header, (csv_cell_read(cell.strip()) for cell in record), strict=False))
         problems = []
         if any(cell.strip() for cell in record[len(header) :]):
             problems.append(

@@ -406,3 +406,22 @@ def test_admin_import_page_offers_the_form(client, operator, organization):
     assert response.status_code == 200
     assert 'name="file"' in response.text
     assert 'name="import_valid_rows"' in response.text
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"])
+def test_admin_export_makes_formulas_inert_and_reimports_them_unchanged(client, operator, organization, name):
+    client.force_login(operator)
+    import_rows(organization, hansa_row(contact_name=name))
+    hansa = ClientAccount.objects.get()
+
+    response = client.post(
+        reverse("admin:accounts_clientaccount_changelist"),
+        {"action": "export_contacts_csv", "_selected_action": [hansa.pk]},
+    )
+
+    exported = response.content.decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(exported)))
+    assert row["contact_name"] == "'" + name
+    assert row["contact_phone"].startswith("+49")
+    report = contacts_import(organization=organization, csv_file=exported)
+    assert (report.contacts_unchanged, report.contacts_updated) == (1, 0)
