@@ -406,4 +406,6 @@ CANDOR_RATE_LIMITS = {
     "alerts": env("CANDOR_RATE_ALERTS", "120/minute"),
     "client_links": env("CANDOR_RATE_CLIENT_LINKS", "60/minute"),
 }
+# An open survey invites, this often, the contacts whose updates were delivered since it started.
+CANDOR_SURVEY_RECHECK_MINUTES = float(env("CANDOR_SURVEY_RECHECK_MINUTES", "60"))
 # --- end of issue #13 settings -------------------------------------------------------------------
