@@ -8,20 +8,19 @@ other pages (tokens, task rows, login attempts) are the operator's."""
 from functools import wraps
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.text import slugify
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
-from .importing import COLUMNS, contacts_export_csv, contacts_import
-from .models import ClientAccount, Contact, JargonTerm, Organization, Role, User
+from .importing import COLUMNS, contacts_export_csv, import_job_report, import_job_start
+from .models import ClientAccount, Contact, ImportJob, JargonTerm, Organization, Role, User
 
 IMPORT_FILE_MAX_BYTES = 5 * 1024 * 1024
 
@@ -310,7 +309,12 @@ class ClientAccountAdmin(OrganizationScopedAdmin):
                 "import/",
                 self.admin_site.admin_view(self.import_contacts_view),
                 name="accounts_clientaccount_import",
-            )
+            ),
+            path(
+                "import/<int:job_id>/",
+                self.admin_site.admin_view(self.import_job_view),
+                name="accounts_clientaccount_import_job",
+            ),
         ]
         return urls + super().get_urls()
 
@@ -318,38 +322,49 @@ class ClientAccountAdmin(OrganizationScopedAdmin):
         if not (self.has_add_permission(request) and self.has_change_permission(request)):
             raise PermissionDenied
         organizations = organizations_visible_to(request.user)
-        report = None
         if request.method == "POST":
             form = ContactImportForm(request.POST, request.FILES, organizations=organizations)
             if form.is_valid():
-                report = contacts_import(
+                upload = form.cleaned_data["file"]
+                job = import_job_start(
                     organization=form.cleaned_data["organization"],
-                    csv_file=form.cleaned_data["file"].read(),
+                    actor=request.user,
+                    csv_file=upload.read(),
+                    file_name=upload.name or "",
                     dry_run=form.cleaned_data["dry_run"],
                     import_valid_rows=form.cleaned_data["import_valid_rows"],
                 )
-                if report.imported and not report.errors:
-                    self.message_user(request, report.summary(), messages.SUCCESS)
-                    return redirect(reverse("admin:accounts_clientaccount_changelist"))
-                if report.imported:
-                    self.message_user(
-                        request, "Imported the valid rows; the rows below were skipped.", messages.WARNING
-                    )
-                elif report.is_blocked:
-                    self.message_user(request, "Nothing was imported; see the errors below.", messages.ERROR)
-                else:
-                    self.message_user(request, "Dry run: nothing was written.", messages.INFO)
+                # 202: accepted, running in the background; the page follows the job.
+                return self._import_page(
+                    request, form=ContactImportForm(organizations=organizations), job=job, status=202
+                )
         else:
             form = ContactImportForm(organizations=organizations)
+        return self._import_page(request, form=form)
+
+    def import_job_view(self, request, job_id):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        job = ImportJob.objects.filter(pk=job_id, organization__in=organizations_visible_to(request.user)).first()
+        if job is None:
+            raise Http404("No such import.")
+        return self._import_page(
+            request, form=ContactImportForm(organizations=organizations_visible_to(request.user)), job=job
+        )
+
+    def _import_page(self, request, *, form, job=None, status=200):
+        report = import_job_report(job) if job is not None else None
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
             "title": "Import contacts from CSV",
             "form": form,
+            "job": job,
+            "job_url": reverse("admin:accounts_clientaccount_import_job", args=[job.pk]) if job else "",
             "report": report,
             "columns": COLUMNS,
         }
-        return TemplateResponse(request, "admin/accounts/import_contacts.html", context)
+        return TemplateResponse(request, "admin/accounts/import_contacts.html", context, status=status)
 
 
 @admin.register(Contact)
