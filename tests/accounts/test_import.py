@@ -443,3 +443,20 @@ def test_admin_export_makes_formulas_inert_and_reimports_them_unchanged(client, 
     assert row["contact_phone"].startswith("+49")
     report = contacts_import(organization=organization, csv_file=exported)
     assert (report.contacts_unchanged, report.contacts_updated) == (1, 0)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_command_shows_a_progress_bar_only_on_a_terminal(organization, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(contacts_csv(hansa_row(), sakura_row()))
+
+    on_terminal, into_file = Terminal(), io.StringIO()
+    call_command("import_contacts", str(path), "--organization", "northwind", "--dry-run", stdout=on_terminal)
+    call_command("import_contacts", str(path), "--organization", "northwind", "--dry-run", stdout=into_file)
+
+    assert "\r[" + "#" * 30 + "] 2/2 rows checked\n" in on_terminal.getvalue()
+    assert "rows checked" not in into_file.getvalue()
