@@ -5,12 +5,15 @@ Northwind (the victim) has one row of every model the admin shows; Globex's admi
 each page on them: the list, the change, history and delete pages, the password change of a
 member, and forged form posts."""
 
+import uuid
+
 import pytest
 from django.contrib import admin
 from django.urls import reverse
 
 from accounts.admin import organization_path_of
 from accounts.models import JargonTerm, Organization, Role, User
+from comms.models import TeamChannel, WebhookDelivery, WebhookEndpoint
 from playbooks.alerts.services import alert_endpoint_create
 from playbooks.models import (
     DeadlineAlert,
@@ -51,6 +54,13 @@ def northwind_world(organization, live_incident, alice, dave, outage_playbook):
     InboundAlert.objects.create(endpoint=endpoint, fingerprint="abc", title="Payments down", incident=live_incident)
     SurveyQuestion.objects.create(playbook=outage_playbook, texts={"en": "Was it clear?"})
     JargonTerm.objects.create(organization=organization, term="RCA", plain_words="why it happened")
+    hook = WebhookEndpoint.objects.create(organization=organization, name="CRM", url="https://crm.example/hook")
+    WebhookDelivery.objects.create(
+        endpoint=hook, event_type="incident.activated", event_id=uuid.uuid4(), source="test", body="{}"
+    )
+    TeamChannel.objects.create(
+        organization=organization, kind="slack", name="#incidents", webhook_url="https://hooks.slack.com/services/T/B/x"
+    )
     return organization
 
 
