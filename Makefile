@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 # `make format` rewrites the code in ruff's format.
-.PHONY: venv migrate demo run serve smoke test lint format browser bench bench-faults bench-pages diagrams clean
+.PHONY: venv migrate demo run serve smoke test lint format browser bench bench-faults bench-pages bench-imports diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -93,6 +93,11 @@ FAULTS_N ?= 5000
 FAULTS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/candor_faults_bench
 bench-faults: venv
 	DATABASE_URL=$(FAULTS_DATABASE_URL) $(BIN)/python bench/faults.py -n $(FAULTS_N) $(if $(FAULTS_AT),--at $(FAULTS_AT))
+
+# A CSV import of IMPORT_N contacts (default 100,000) run as the background job does it.
+IMPORT_N ?= 100000
+bench-imports: venv
+	$(BIN)/python bench/imports.py -n $(IMPORT_N)
 
 # Status pages under gunicorn on PostgreSQL, loaded from a local load generator.
 bench-pages: venv

@@ -23,6 +23,8 @@ DEMO_USERS = [
 ]
 DEMO_LOGINS = [(username, role.value, DEMO_PASSWORD) for username, _, _, role in DEMO_USERS]
 DEMO_USER_PHONES = {"cora": "+4915112340001", "ben": "+4915112340002"}
+# The installation's operator: a superuser of no organisation, the only login that sees every tenant.
+DEMO_OPERATOR_LOGIN = ("operator", "installation operator (every organisation)", DEMO_PASSWORD)
 
 # A fixed moment, so that loading the demo again does not move consent timestamps.
 DEMO_CONSENT_AT = datetime(2025, 3, 3, 9, 0, tzinfo=UTC)
@@ -255,6 +257,7 @@ def demo_organization_load():
     users = {
         username: _user_load(organization, username, first, last, role) for username, first, last, role in DEMO_USERS
     }
+    _operator_load()
 
     number = 0
     for spec in DEMO_CLIENTS:
@@ -297,13 +300,28 @@ def _user_load(organization, username, first_name, last_name, role):
             "role": role,
             "phone": DEMO_USER_PHONES.get(username, ""),
             "is_staff": role == Role.ADMIN,
-            "is_superuser": role == Role.ADMIN,
         },
     )
     if created:
         user.set_password(DEMO_PASSWORD)
         user.save(update_fields=["password"])
+    elif user.is_superuser and user.organization_id:
+        # Older demos made the organisation's admin a superuser, who saw every tenant.
+        user.is_superuser = False
+        user.save(update_fields=["is_superuser"])
     return user
+
+
+def _operator_load():
+    username, _, password = DEMO_OPERATOR_LOGIN
+    operator, created = User.objects.get_or_create(
+        username=username,
+        defaults={"email": "operator@candor.example", "is_staff": True, "is_superuser": True, "organization": None},
+    )
+    if created:
+        operator.set_password(password)
+        operator.save(update_fields=["password"])
+    return operator
 
 
 def _contact_load(client, spec, number, first, last, title, seniority, channels, exceptions):

@@ -8,6 +8,7 @@ country, language and timezone. SMS consent is never granted again to a contact 
 
 import csv
 import io
+import logging
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -16,7 +17,11 @@ from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.timezone import now
 
-from .models import ClientAccount, Contact, SmsConsent, normalize_phone
+from candor.helpers import csv_cell_read, csv_writer, enqueue_task
+
+from .models import ClientAccount, Contact, ImportJob, ImportStatus, SmsConsent, normalize_phone
+
+logger = logging.getLogger(__name__)
 
 CLIENT_COLUMNS = [
     "client_name",
@@ -41,6 +46,7 @@ COLUMNS = CLIENT_COLUMNS + CONTACT_COLUMNS
 REQUIRED_COLUMNS = ["client_name", "contact_name"]
 CHANNELS = ("email", "sms")
 LIST_SEPARATOR = ";"
+PROGRESS_EVERY = 1000
 
 CLIENT_FIELD_COLUMNS = {
     "name": "client_name",
@@ -119,6 +125,18 @@ class ImportReport:
             return False
         return not self.import_valid_rows or self.rows_valid == 0
 
+    def as_dict(self):
+        """The report as JSON-ready data (kept on an ImportJob)."""
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "errors"}
+        data["errors"] = [list(error) for error in self.errors]
+        return data
+
+    @classmethod
+    def from_dict(cls, data):
+        values = {name: value for name, value in data.items() if name in cls.__dataclass_fields__}
+        values["errors"] = [RowError(*error) for error in data.get("errors", [])]
+        return cls(**values)
+
     def summary(self):
         counts = (
             f"Clients: {self.clients_created} created, {self.clients_updated} updated, "
@@ -147,13 +165,14 @@ class ImportReport:
         return "\n".join(lines)
 
 
-def contacts_import(*, organization, csv_file, dry_run=False, import_valid_rows=False):
+def contacts_import(*, organization, csv_file, dry_run=False, import_valid_rows=False, progress=None):
     """Create or update the organisation's clients and contacts from a CSV file.
 
     `csv_file` is a text stream, a str or UTF-8 bytes (with or without a BOM). Every row is
     validated first; if any row has an error nothing is written, unless `import_valid_rows` is
     set, in which case only the valid rows are written. A dry run validates and counts but never
-    writes. Everything is written in one transaction.
+    writes. Everything is written in one transaction. `progress(rows_checked, rows_total)`, when
+    given, is called every PROGRESS_EVERY rows and once at the end.
     """
     report = ImportReport(dry_run=dry_run, import_valid_rows=import_valid_rows)
     rows = _read_rows(csv_file, report)
@@ -162,8 +181,10 @@ def contacts_import(*, organization, csv_file, dry_run=False, import_valid_rows=
         return report
     with transaction.atomic():
         plan = _ImportPlan(organization=organization, report=report)
-        for row_number, values, problems in rows:
+        for done, (row_number, values, problems) in enumerate(rows, start=1):
             plan.add_row(row_number, values, problems)
+            if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(rows)):
+                progress(done, len(rows))
         report.rows_valid = len(plan.valid_rows)
         if report.is_blocked:
             return report
@@ -174,10 +195,59 @@ def contacts_import(*, organization, csv_file, dry_run=False, import_valid_rows=
     return report
 
 
+def import_job_start(*, organization, actor, csv_file, file_name="", dry_run=False, import_valid_rows=False):
+    """Keep the file in a job and import it in the background (task queue "default"): an import of
+    any allowed size outlives the request. Returns the job; its report comes when it is done."""
+    from .tasks import import_job_task  # the task module imports this one
+
+    with transaction.atomic():
+        job = ImportJob.objects.create(
+            organization=organization,
+            created_by=actor,
+            file_name=file_name[:200],
+            content=csv_file,
+            dry_run=dry_run,
+            import_valid_rows=import_valid_rows,
+        )
+        enqueue_task(import_job_task, job_id=job.pk)
+    return job
+
+
+def import_job_run(*, job_id):
+    """Run a job's import, all or nothing as contacts_import is. A job left running by a dead worker
+    runs again (its import had rolled back); a finished one is left alone."""
+    with transaction.atomic():
+        job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.status in (ImportStatus.DONE, ImportStatus.FAILED):
+            return None
+        job.status, job.started_at = ImportStatus.RUNNING, now()
+        job.save(update_fields=["status", "started_at"])
+    try:
+        report = contacts_import(
+            organization=job.organization,
+            csv_file=bytes(job.content),
+            dry_run=job.dry_run,
+            import_valid_rows=job.import_valid_rows,
+        )
+    except Exception:
+        logger.exception("Import job %s failed", job.pk)
+        ImportJob.objects.filter(pk=job.pk).update(status=ImportStatus.FAILED, finished_at=now())
+        raise
+    ImportJob.objects.filter(pk=job.pk).update(
+        status=ImportStatus.DONE, report=report.as_dict(), rows_total=report.rows_total, finished_at=now()
+    )
+    return report
+
+
+def import_job_report(job):
+    """The finished job's ImportReport, or None while it runs."""
+    return ImportReport.from_dict(job.report) if job.report is not None else None
+
+
 def contacts_export_csv(*, clients):
     """The given clients and their contacts as CSV in the import's columns, ready to re-import."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = csv_writer(buffer)
     writer.writerow(COLUMNS)
     for client in clients.prefetch_related("contacts").order_by("name"):
         client_values = [
@@ -260,7 +330,7 @@ def _read_rows(csv_file, report):
         report.rows_total += 1
         values = dict.fromkeys(COLUMNS, "")
         # A short row (trailing empty cells dropped by a spreadsheet) leaves its last columns empty.
-        values.update(zip(header, (cell.strip() for cell in record), strict=False))
+        values.update(zip(header, (csv_cell_read(cell.strip()) for cell in record), strict=False))
         problems = []
         if any(cell.strip() for cell in record[len(header) :]):
             problems.append(

@@ -268,3 +268,34 @@ class JargonTerm(models.Model):
         self.term = (self.term or "").strip()
         if not self.term:
             raise ValidationError({"term": "Give the word or phrase to avoid."})
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """A CSV import of clients and contacts run in the background: the file, where it stands, and
+    its report. The row (file included) is the truth, so a restarted worker picks the job up again."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    file_name = models.CharField(max_length=200, blank=True)
+    content = models.BinaryField(help_text="The uploaded file, as sent.")
+    dry_run = models.BooleanField(default=False)
+    import_valid_rows = models.BooleanField(default=False)
+    status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
+    rows_total = models.PositiveIntegerField(null=True, blank=True)
+    report = models.JSONField(null=True, blank=True)
+    created_at = models.DateTimeField(default=now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"Import {self.pk} ({self.get_status_display().lower()})"

@@ -7,6 +7,7 @@ Production (DEBUG=0): SECRET_KEY, ALLOWED_HOSTS and CANDOR_PUBLIC_URL must be se
 import datetime as dt
 import os
 import secrets
+import sys
 from pathlib import Path
 
 import dj_database_url
@@ -167,7 +168,6 @@ STORAGES = {
 }
 
 # Security: strict whenever DEBUG is off (manage.py check --deploy is clean with a production env).
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(env("SECURE_HSTS_SECONDS", "31536000"))
@@ -410,6 +410,16 @@ CANDOR_RATE_LIMITS = {
     "alerts": env("CANDOR_RATE_ALERTS", "120/minute"),
     "client_links": env("CANDOR_RATE_CLIENT_LINKS", "60/minute"),
 }
+# An open survey invites, this often, the contacts whose updates were delivered since it started.
+CANDOR_SURVEY_RECHECK_MINUTES = float(env("CANDOR_SURVEY_RECHECK_MINUTES", "60"))
+# A request is HTTPS by a proxy's header only when the deployment says which header its proxy sets
+# (CANDOR_PROXY_SSL_HEADER=X-Forwarded-Proto); trusted otherwise, any client could claim HTTPS.
+CANDOR_PROXY_SSL_HEADER = env("CANDOR_PROXY_SSL_HEADER", "").strip()
+if CANDOR_PROXY_SSL_HEADER:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + CANDOR_PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+# runserver serves each request on a new thread, and every thread would keep its own connection open.
+if sys.argv[1:2] == ["runserver"]:
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 # --- end of issue #13 settings -------------------------------------------------------------------
 
 # ---- Team channels (Slack, Teams) and outgoing webhooks (issue #14) -----------------------------

@@ -49,3 +49,35 @@ def test_incident_topic_round_trips_and_ignores_other_topics():
     assert incident_id_from_topic("survey:3") is None
     assert incident_id_from_topic("incident:x") is None
     assert incident_id_from_topic(None) is None
+
+
+def test_csv_writer_makes_every_cell_inert_and_the_import_reads_it_back():
+    import csv
+    import io
+
+    from candor.helpers import csv_cell_read, csv_writer
+
+    buffer = io.StringIO()
+    csv_writer(buffer).writerows([["=HYPERLINK(1)", "+cmd|' /C calc'!A0", "@SUM(A1)", "+4915112340001", 3]])
+    cells = next(csv.reader(io.StringIO(buffer.getvalue())))
+    assert cells == ["'=HYPERLINK(1)", "'+cmd|' /C calc'!A0", "'@SUM(A1)", "+4915112340001", "3"]
+    assert [csv_cell_read(cell) for cell in cells[:4]] == [
+        "=HYPERLINK(1)",
+        "+cmd|' /C calc'!A0",
+        "@SUM(A1)",
+        "+4915112340001",
+    ]
+    assert csv_cell_read("'quoted") == "'quoted"
+
+
+def test_every_csv_writer_goes_through_the_formula_safe_helper():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    writers = [
+        path.relative_to(root).as_posix()
+        for package in ("accounts", "comms", "playbooks", "candor")
+        for path in (root / package).rglob("*.py")
+        if "csv.writer(" in path.read_text() or "csv.DictWriter(" in path.read_text()
+    ]
+    assert writers == ["candor/helpers.py"]

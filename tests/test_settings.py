@@ -44,3 +44,30 @@ def test_production_refuses_to_start_without_its_public_url():
     result = manage("check", env=env)
     assert result.returncode != 0
     assert "CANDOR_PUBLIC_URL must be set" in result.stderr
+
+
+def show_setting(expression, env, *args):
+    """A setting's value as a fresh `manage.py <args>` process sees it (settings read sys.argv)."""
+    code = (
+        "import sys, django, os; sys.argv = ['manage.py', *sys.argv[1:]]; "
+        "os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'candor.settings'); django.setup(); "
+        f"from django.conf import settings; print(repr({expression}))"
+    )
+    base = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "CANDOR_"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code, *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_the_proxy_ssl_header_is_trusted_only_when_configured():
+    assert show_setting("settings.SECURE_PROXY_SSL_HEADER", PRODUCTION_ENV) == "None"
+    configured = {**PRODUCTION_ENV, "CANDOR_PROXY_SSL_HEADER": "X-Forwarded-Proto"}
+    assert show_setting("settings.SECURE_PROXY_SSL_HEADER", configured) == "('HTTP_X_FORWARDED_PROTO', 'https')"
+
+
+def test_runserver_keeps_no_database_connection_between_requests():
+    postgres = {"DATABASE_URL": "postgres://postgres@127.0.0.1:5432/candor"}
+    assert show_setting("settings.DATABASES['default']['CONN_MAX_AGE']", postgres, "runserver") == "0"
+    assert show_setting("settings.DATABASES['default']['CONN_MAX_AGE']", postgres, "check") == "60"

@@ -14,7 +14,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.settings import api_settings
 
-from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, SmsConsent, User, normalize_phone
+from accounts.importing import import_job_report
+from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, ImportJob, SmsConsent, User, normalize_phone
 from comms.models import Message
 from comms.rendering import MessageTemplateError, render_text
 from playbooks.console.selectors import delivery_counts_by_update, update_status
@@ -278,6 +279,38 @@ class ImportReportSerializer(serializers.Serializer):
 
     def get_summary(self, report) -> str:
         return report.summary()
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    """A background import: queued, running, then done with its report (or failed)."""
+
+    url = serializers.SerializerMethodField()
+    report = serializers.SerializerMethodField()
+
+    class Meta:
+        model = ImportJob
+        fields = [
+            "id",
+            "url",
+            "status",
+            "file_name",
+            "dry_run",
+            "import_valid_rows",
+            "rows_total",
+            "created_at",
+            "started_at",
+            "finished_at",
+            "report",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, job) -> str:
+        return f"/api/contacts/import/{job.pk}/"
+
+    @extend_schema_field(ImportReportSerializer(allow_null=True))
+    def get_report(self, job):
+        report = import_job_report(job)
+        return None if report is None else ImportReportSerializer(report).data
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1134,4 +1167,7 @@ class PlaybookImportResultSerializer(serializers.Serializer):
 
 
 class PlaybookImportErrorsSerializer(serializers.Serializer):
-    problems = PlaybookImportProblemSerializer(many=True)
+    problems = PlaybookImportProblemSerializer(many=True, required=False, help_text="Every problem in the file.")
+    detail = serializers.CharField(
+        required=False, help_text="A request refused before the file was read (e.g. a NUL byte in the body)."
+    )

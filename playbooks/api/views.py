@@ -4,7 +4,6 @@ Errors: bad input is 400 with field errors, a refused or lost transition 409 nam
 a role that may not act 403, and another organisation's object 404.
 """
 
-import csv
 import dataclasses
 import datetime as dt
 import re
@@ -20,16 +19,16 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import mixins, status, viewsets
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action, api_view, permission_classes, schema
-from rest_framework.exceptions import APIException, ValidationError
+from rest_framework.exceptions import APIException, NotFound, ValidationError
 from rest_framework.generics import GenericAPIView
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-from accounts.importing import contacts_import
-from accounts.models import ClientAccount, Contact
-from candor.helpers import csv_cell
+from accounts.importing import import_job_start
+from accounts.models import ClientAccount, Contact, ImportJob
+from candor.helpers import csv_writer
 from candor.throttling import TokenRateThrottle, WriteRateThrottle
 from comms.models import Channel, Message, MessageStatus
 from comms.rendering import MessageTemplateError
@@ -343,6 +342,7 @@ class ContactViewSet(CandorViewMixin, viewsets.ModelViewSet):
         "partial_update": RUNNERS,
         "destroy": RUNNERS,
         "import_csv": RUNNERS,
+        "import_job": RUNNERS,
     }
 
     def get_queryset(self):
@@ -368,32 +368,38 @@ class ContactViewSet(CandorViewMixin, viewsets.ModelViewSet):
         return contacts
 
     @extend_schema(
-        summary="Import clients and contacts from CSV (admins and commanders)",
-        description="Every row is checked first. With errors nothing is written (400 with the report), "
-        "unless import_valid_rows is set. A dry run writes nothing.",
+        summary="Import clients and contacts from CSV in the background (admins and commanders)",
+        description="The file is kept and imported by a background task: 202 with the job, whose url "
+        "shows its progress and then the per-row report. Every row is checked first; with errors nothing "
+        "is written unless import_valid_rows is set. A dry run writes nothing.",
         request={"multipart/form-data": s.ContactImportSerializer},
-        responses={
-            200: s.ImportReportSerializer,
-            400: OpenApiResponse(
-                OpenApiTypes.OBJECT,
-                description="Field errors ({field: [messages]}), or the import report when rows have errors.",
-            ),
-        },
+        responses={202: s.ImportJobSerializer, 400: OpenApiResponse(OpenApiTypes.OBJECT, description="Field errors.")},
     )
     @action(detail=False, methods=["post"], url_path="import", parser_classes=[MultiPartParser, FormParser])
     def import_csv(self, request):
         form = s.ContactImportSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        report = contacts_import(
+        upload = form.validated_data["file"]
+        job = import_job_start(
             organization=self.organization,
-            csv_file=form.validated_data["file"].read(),
+            actor=request.user,
+            csv_file=upload.read(),
+            file_name=upload.name or "",
             dry_run=form.validated_data["dry_run"],
             import_valid_rows=form.validated_data["import_valid_rows"],
         )
-        return Response(
-            s.ImportReportSerializer(report).data,
-            status=status.HTTP_400_BAD_REQUEST if report.is_blocked else status.HTTP_200_OK,
-        )
+        return Response(s.ImportJobSerializer(job).data, status=status.HTTP_202_ACCEPTED)
+
+    @extend_schema(
+        summary="A background import: its status, then its report",
+        responses={200: s.ImportJobSerializer, 404: OpenApiResponse(description="No such import.")},
+    )
+    @action(detail=False, methods=["get"], url_path="import/<int:job_id>")
+    def import_job(self, request, job_id):
+        job = ImportJob.objects.filter(pk=job_id, organization_id=self.request.user.organization_id).first()
+        if job is None:
+            raise NotFound("No such import.")
+        return Response(s.ImportJobSerializer(job).data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -783,9 +789,9 @@ class IncidentViewSet(
         incident = self.get_object()
         response = HttpResponse(content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="proof-of-notification-incident-{incident.pk}.csv"'
-        writer = csv.writer(response)
+        writer = csv_writer(response)
         for row in proof_csv_rows(proof_of_notification(incident=incident)):
-            writer.writerow([csv_cell(value) for value in row])
+            writer.writerow(row)
         return response
 
 

@@ -4,14 +4,13 @@ across incidents with its CSV export, and the proof of notification as a page an
 Every member of the organisation reads them; another organisation's incident is a 404.
 """
 
-import csv
 import datetime as dt
 
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from candor.helpers import csv_cell, duration_words
+from candor.helpers import csv_writer, duration_words
 from playbooks.console.decorators import member_required
 from playbooks.debriefs.selectors import follow_up_rows
 from playbooks.incidents.selectors import incident_get
@@ -29,9 +28,7 @@ from playbooks.models import FollowUp, QuestionKind
 def _csv_response(filename, rows):
     response = HttpResponse(content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    writer = csv.writer(response)
-    for row in rows:
-        writer.writerow([csv_cell(value) for value in row])
+    csv_writer(response).writerows(rows)
     return response
 
 

@@ -4,7 +4,8 @@ How it runs:
 - When an incident enters debriefing (playbooks.handlers), `survey_schedule` schedules the survey
   CANDOR_SURVEY_DELAY_HOURS after resolution, never earlier than now.
 - A durable timer (playbooks.surveys.tasks.survey_timer, queue "timers") calls `survey_advance`,
-  which does whatever is due now: invite, remind once, close. Each step is recorded on the survey
+  which does whatever is due now: invite, remind once, close. While the survey is open an hourly
+  recheck (CANDOR_SURVEY_RECHECK_MINUTES) invites the contacts whose updates arrived since. Each step is recorded on the survey
   row, so a timer that runs twice (or the sweep, `surveys_sweep`) acts once.
 - Invitations go to every contact an update reached (sent or delivered), on each channel they
   accept now, through the one message pipeline (playbooks.updates.pipeline; source
@@ -237,10 +238,13 @@ def _batch_for(incident, survey, contacts, *, reminder):
 # Scheduling and running the survey
 
 
-def _enqueue_survey_timer(survey, run_after):
+def _enqueue_survey_timer(survey, run_after, *, recheck=False):
     from playbooks.surveys.tasks import survey_timer  # the task module imports these services
 
-    enqueue_task(survey_timer, run_after=run_after, survey_id=survey.pk)
+    if recheck:
+        enqueue_task(survey_timer, run_after=run_after, survey_id=survey.pk, recheck=True)
+    else:
+        enqueue_task(survey_timer, run_after=run_after, survey_id=survey.pk)
 
 
 def survey_schedule(*, incident, now=None):
@@ -269,14 +273,17 @@ def survey_schedule(*, incident, now=None):
 
 
 def survey_advance(*, survey, now):
-    """Do whatever is due for this survey now: invite, remind, close. Safe to run late or twice.
-    Returns what was done, e.g. ["invited"]."""
+    """Do whatever is due for this survey now: invite (and, while it is open, invite the contacts
+    an update reached since), remind, close. Safe to run late or twice. Returns what was done,
+    e.g. ["invited"]."""
     done = []
     survey.refresh_from_db()
     if survey.invited_at is None and survey.send_at <= now:
         survey_invite(survey=survey, now=now)
         done.append("invited")
         survey.refresh_from_db()
+    elif survey.is_open_at(now) and survey_invite(survey=survey, now=now):
+        done.append("invited late")
     if survey.invited_at is not None and survey.closes_at <= now:
         if survey_close(survey=survey, now=now):
             done.append("closed")
@@ -286,12 +293,29 @@ def survey_advance(*, survey, now):
     return done
 
 
+def survey_recheck(*, survey, now):
+    """The survey's hourly timer while it is open: advance it (inviting contacts whose updates were
+    delivered since) and come back in CANDOR_SURVEY_RECHECK_MINUTES, until it closes."""
+    done = survey_advance(survey=survey, now=now)
+    survey.refresh_from_db()
+    _enqueue_recheck(survey, now)
+    return done
+
+
+def _enqueue_recheck(survey, now):
+    if survey.closed_at is None and survey.closes_at is not None:
+        next_at = now + dt.timedelta(minutes=settings.CANDOR_SURVEY_RECHECK_MINUTES)
+        if next_at < survey.closes_at:
+            _enqueue_survey_timer(survey, next_at, recheck=True)
+
+
 def reminder_due_at(survey):
     return survey.invited_at + dt.timedelta(days=settings.CANDOR_SURVEY_REMINDER_DAYS)
 
 
 def surveys_sweep(*, now):
-    """Advance every survey with something overdue (its timer lost). Returns the surveys touched."""
+    """Advance every survey with something overdue (its timer lost), and invite on every open one
+    the contacts an update reached since. Returns the surveys touched."""
     touched = []
     due = ClientSurvey.objects.filter(closed_at__isnull=True).exclude(send_at__gt=now)
     for survey in due:
@@ -301,23 +325,32 @@ def surveys_sweep(*, now):
 
 
 def survey_invite(*, survey, now):
-    """Invite every contact an update reached, on each channel they accept now. Once per survey."""
+    """Invite every contact an update reached, on each channel they accept now, each contact once.
+
+    The first call opens the survey. An update still queued then reaches its contact later: every
+    later call while the survey is open (the hourly recheck, the reminder and closing timers, the
+    sweep) invites the contacts reached since. Returns the number of contacts invited now."""
     with transaction.atomic():
         survey = (
             ClientSurvey.objects.select_for_update(of=("self",))
             .select_related("incident__organization")
             .get(pk=survey.pk)
         )
-        if survey.invited_at is not None:
+        is_first = survey.invited_at is None
+        if not is_first and not survey.is_open_at(now):
             return 0
         incident = survey.incident
         reached = contacts_reached(
             organization=incident.organization, topic=incident_topic(incident), source_prefix="update:"
         )
+        reached -= set(survey.invitations.values_list("contact_id", flat=True))
+        if not is_first and not reached:
+            return 0
         contacts = audience_contacts(contact_ids=reached)
-        survey.invited_at = now
-        survey.closes_at = now + dt.timedelta(days=settings.CANDOR_SURVEY_CLOSES_AFTER_DAYS)
-        survey.save(update_fields=["invited_at", "closes_at"])
+        if is_first:
+            survey.invited_at = now
+            survey.closes_at = now + dt.timedelta(days=settings.CANDOR_SURVEY_CLOSES_AFTER_DAYS)
+            survey.save(update_fields=["invited_at", "closes_at"])
         batch = _batch_for(incident, survey, contacts, reminder=False)
         channels = batch.channels
         SurveyInvitation.objects.bulk_create(
@@ -335,18 +368,38 @@ def survey_invite(*, survey, now):
             ],
             ignore_conflicts=True,
         )
+        # One source for every round: comms keeps one message per (source, contact, channel).
         batch_queue(incident=incident, source=f"survey:{incident.pk}", batch=batch, expects_link="survey_url")
         by_channel = {channel: batch.count(channel) for channel in ("email", "sms")}
-        timeline_record(
-            incident=incident,
-            kind=TimelineKind.NOTE,
-            at=now,
-            note=f"Client survey sent to {len(channels)} contact(s) ({by_channel['email']} by email, "
-            f"{by_channel['sms']} by SMS); open until {_local(incident, survey.closes_at)}.",
-            data={"event": "survey_invited", "survey": survey.pk, "contacts": len(channels), **by_channel},
-        )
-        _enqueue_survey_timer(survey, reminder_due_at(survey))
-        _enqueue_survey_timer(survey, survey.closes_at)
+        if is_first:
+            note = (
+                f"Client survey sent to {len(channels)} contact(s) ({by_channel['email']} by email, "
+                f"{by_channel['sms']} by SMS); open until {_local(incident, survey.closes_at)}."
+            )
+            if not channels:
+                note += " Contacts whose updates are still on their way are invited once they arrive."
+        else:
+            note = (
+                f"Client survey sent to {len(channels)} more contact(s) reached after it started "
+                f"({by_channel['email']} by email, {by_channel['sms']} by SMS)."
+            )
+        if is_first or channels:
+            timeline_record(
+                incident=incident,
+                kind=TimelineKind.NOTE,
+                at=now,
+                note=note,
+                data={
+                    "event": "survey_invited" if is_first else "survey_invited_late",
+                    "survey": survey.pk,
+                    "contacts": len(channels),
+                    **by_channel,
+                },
+            )
+        if is_first:
+            _enqueue_survey_timer(survey, reminder_due_at(survey))
+            _enqueue_survey_timer(survey, survey.closes_at)
+            _enqueue_recheck(survey, now)
     return len(channels)
 
 

@@ -319,7 +319,9 @@ def update_publish(*, update, actor):
             raise PermissionDenied("Only commanders and admins of this organisation may publish updates.")
         blockers = publish_blockers(update=update, incident=incident)
         if blockers:
-            raise ValidationError(blockers[0])
+            # Nobody in scope is the preflight's "audience" finding, answered as that field's error.
+            is_audience = blockers[0] == no_audience_reason(incident=incident)
+            raise ValidationError({"audience": blockers[:1]} if is_audience else blockers[0])
 
         now = timezone.now()
         due_at = promised_next_update_at(update, now)

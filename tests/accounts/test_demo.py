@@ -43,8 +43,19 @@ def test_demo_logins_work_with_their_roles():
         assert user.check_password(password)
         assert (user.organization, user.role) == (organization, role)
     admin = User.objects.get(username="admin")
-    assert admin.role == Role.ADMIN and admin.is_staff and admin.is_superuser
+    assert admin.role == Role.ADMIN and admin.is_staff and not admin.is_superuser
+    operator = User.objects.get(username="operator")
+    assert operator.is_superuser and operator.organization is None and operator.check_password("candor-demo")
     assert User.objects.get(username="cora").get_full_name() == "Cora Commander"
+
+
+def test_an_older_demo_admin_stops_being_a_superuser_on_reload():
+    demo_organization_load()
+    User.objects.filter(username="admin").update(is_superuser=True)
+
+    demo_organization_load()
+
+    assert not User.objects.get(username="admin").is_superuser
 
 
 def test_demo_contacts_are_valid_and_reachable_as_described():

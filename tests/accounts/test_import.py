@@ -10,7 +10,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 
 from accounts.importing import COLUMNS, RowError, contacts_export_csv, contacts_import
-from accounts.models import ClientAccount, Contact, SmsConsent
+from accounts.models import ClientAccount, Contact, ImportJob, SmsConsent
 from tests.conftest import make_client, make_contact
 
 from .conftest import contacts_csv, hansa_row, sakura_row
@@ -312,34 +312,52 @@ def test_admin_changelist_links_to_the_import_page(client, operator, organizatio
     assert reverse("admin:accounts_clientaccount_import") in response.text
 
 
-def test_admin_import_page_imports_a_file_and_says_so(client, operator, organization):
+def test_admin_import_page_imports_a_file_in_the_background_and_shows_the_report(
+    client, operator, organization, run_worker
+):
     client.force_login(operator)
     upload = SimpleUploadedFile("contacts.csv", contacts_csv(hansa_row(), sakura_row()).encode(), "text/csv")
-
-    response = client.post(
-        reverse("admin:accounts_clientaccount_import"),
-        {"organization": organization.pk, "file": upload},
-        follow=True,
-    )
-
-    assert response.status_code == 200
-    assert Contact.objects.count() == 2
-    assert "Imported." in response.text
-
-
-def test_admin_import_page_shows_errors_as_a_table_and_imports_nothing(client, operator, organization):
-    client.force_login(operator)
-    bad = hansa_row(contact_email="x@hansa.example", contact_phone="12")
-    upload = SimpleUploadedFile("contacts.csv", contacts_csv(hansa_row(), bad).encode(), "text/csv")
 
     response = client.post(
         reverse("admin:accounts_clientaccount_import"), {"organization": organization.pk, "file": upload}
     )
 
+    assert response.status_code == 202
+    job = ImportJob.objects.get()
+    assert job.status == "queued" and 'data-status="queued"' in response.text
+    job_url = reverse("admin:accounts_clientaccount_import_job", args=[job.pk])
+    assert job_url in response.text and Contact.objects.count() == 0
+    run_worker()
+    page = client.get(job_url)
+    assert page.status_code == 200 and 'data-status="done"' in page.text
+    assert Contact.objects.count() == 2
+    assert "Imported." in page.text
+
+
+def test_admin_import_page_shows_errors_as_a_table_and_imports_nothing(client, operator, organization, run_worker):
+    client.force_login(operator)
+    bad = hansa_row(contact_email="x@hansa.example", contact_phone="12")
+    upload = SimpleUploadedFile("contacts.csv", contacts_csv(hansa_row(), bad).encode(), "text/csv")
+
+    client.post(reverse("admin:accounts_clientaccount_import"), {"organization": organization.pk, "file": upload})
+    run_worker()
+    response = client.get(reverse("admin:accounts_clientaccount_import_job", args=[ImportJob.objects.get().pk]))
+
     assert response.status_code == 200
     assert 'id="import-errors"' in response.text
     assert "Invalid phone number &#x27;12&#x27;." in response.text
     assert Contact.objects.count() == 0
+
+
+def test_another_tenants_import_job_is_a_404(client, organization, other_organization, run_worker):
+    from accounts.importing import import_job_start
+    from tests.conftest import make_user
+
+    job = import_job_start(
+        organization=organization, actor=None, csv_file=contacts_csv(hansa_row()).encode(), file_name="a.csv"
+    )
+    client.force_login(make_user("grace", other_organization, "admin", is_staff=True))
+    assert client.get(reverse("admin:accounts_clientaccount_import_job", args=[job.pk])).status_code == 404
 
 
 def test_admin_export_action_downloads_the_import_columns(client, operator, organization):
@@ -406,3 +424,39 @@ def test_admin_import_page_offers_the_form(client, operator, organization):
     assert response.status_code == 200
     assert 'name="file"' in response.text
     assert 'name="import_valid_rows"' in response.text
+
+
+@pytest.mark.parametrize("name", ['=HYPERLINK("http://evil.example","x")', "+cmd|' /C calc'!A0", "@SUM(1+1)", "-2+3"])
+def test_admin_export_makes_formulas_inert_and_reimports_them_unchanged(client, operator, organization, name):
+    client.force_login(operator)
+    import_rows(organization, hansa_row(contact_name=name))
+    hansa = ClientAccount.objects.get()
+
+    response = client.post(
+        reverse("admin:accounts_clientaccount_changelist"),
+        {"action": "export_contacts_csv", "_selected_action": [hansa.pk]},
+    )
+
+    exported = response.content.decode("utf-8-sig")
+    [row] = list(csv.DictReader(io.StringIO(exported)))
+    assert row["contact_name"] == "'" + name
+    assert row["contact_phone"].startswith("+49")
+    report = contacts_import(organization=organization, csv_file=exported)
+    assert (report.contacts_unchanged, report.contacts_updated) == (1, 0)
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_command_shows_a_progress_bar_only_on_a_terminal(organization, tmp_path):
+    path = tmp_path / "contacts.csv"
+    path.write_text(contacts_csv(hansa_row(), sakura_row()))
+
+    on_terminal, into_file = Terminal(), io.StringIO()
+    call_command("import_contacts", str(path), "--organization", "northwind", "--dry-run", stdout=on_terminal)
+    call_command("import_contacts", str(path), "--organization", "northwind", "--dry-run", stdout=into_file)
+
+    assert "\r[" + "#" * 30 + "] 2/2 rows checked\n" in on_terminal.getvalue()
+    assert "rows checked" not in into_file.getvalue()

@@ -66,7 +66,7 @@ MATRIX = [
         201,
     ),
     ("change a contact", "patch", "/api/contacts/{contact}/", {"title": "CTO"}, RUNNERS, 200),
-    ("import contacts", "post", "/api/contacts/import/", lambda w: {"file": csv_file()}, RUNNERS, 200),
+    ("import contacts", "post", "/api/contacts/import/", lambda w: {"file": csv_file()}, RUNNERS, 202),
     ("draft an update", "post", "/api/updates/", lambda w: {"incident": w["incident"].pk}, TEAM, 201),
     ("edit an update", "patch", "/api/updates/{update}/", lambda w: {"texts": w["update"].texts}, TEAM, 200),
     ("preview an update", "get", "/api/updates/{update}/preview/", None, EVERYONE, 200),

@@ -152,49 +152,47 @@ CSV = (
 )
 
 
-def test_csv_import_dry_run_reports_and_writes_nothing(api, alice, organization):
+def import_csv(client, content, run_worker, **options):
+    """POST the file (202 with a job), run the worker, and return the finished job as the API shows it."""
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    response = api(alice).post(
+    response = client.post(
         "/api/contacts/import/",
-        {
-            "file": SimpleUploadedFile("contacts.csv", CSV.encode(), content_type="text/csv"),
-            "dry_run": True,
-        },
+        {"file": SimpleUploadedFile("contacts.csv", content.encode(), content_type="text/csv"), **options},
         format="multipart",
     )
-    assert response.status_code == 200, response.data
-    assert response.data["dry_run"] is True and response.data["imported"] is False
-    assert response.data["contacts_created"] == 1
+    assert response.status_code == 202, response.data
+    assert response.data["status"] == "queued" and response.data["report"] is None
+    run_worker()
+    job = client.get(response.data["url"])
+    assert job.status_code == 200 and job.data["status"] == "done"
+    return job.data
+
+
+def test_csv_import_dry_run_reports_and_writes_nothing(api, alice, organization, run_worker):
+    report = import_csv(api(alice), CSV, run_worker, dry_run=True)["report"]
+    assert report["dry_run"] is True and report["imported"] is False
+    assert report["contacts_created"] == 1
     assert not Contact.objects.exists()
 
 
-def test_csv_import_writes_valid_rows(api, alice, organization):
-    from django.core.files.uploadedfile import SimpleUploadedFile
-
+def test_csv_import_writes_valid_rows(api, alice, organization, run_worker):
     bad = CSV + "Nordlicht AG,,,,Bernd Bad,not-an-email\n"
-    response = api(alice).post(
-        "/api/contacts/import/",
-        {
-            "file": SimpleUploadedFile("contacts.csv", bad.encode(), content_type="text/csv"),
-        },
-        format="multipart",
-    )
-    assert response.status_code == 400
-    assert response.data["blocked"] is True
-    assert response.data["errors"][0]["row"] == 3 and response.data["errors"][0]["column"] == "contact_email"
+    report = import_csv(api(alice), bad, run_worker)["report"]
+    assert report["blocked"] is True and not Contact.objects.exists()
+    assert report["errors"][0]["row"] == 3 and report["errors"][0]["column"] == "contact_email"
 
-    response = api(alice).post(
-        "/api/contacts/import/",
-        {
-            "file": SimpleUploadedFile("contacts.csv", bad.encode(), content_type="text/csv"),
-            "import_valid_rows": True,
-        },
-        format="multipart",
-    )
-    assert response.status_code == 200
-    assert response.data["imported"] is True
+    report = import_csv(api(alice), bad, run_worker, import_valid_rows=True)["report"]
+    assert report["imported"] is True
     assert Contact.objects.get().name == "Nina Nord"
+
+
+def test_another_tenants_import_job_is_a_404(api, alice, eve, organization, run_worker):
+    from accounts.importing import import_job_start
+
+    job = import_job_start(organization=organization, actor=alice, csv_file=CSV.encode())
+    assert api(eve).get(f"/api/contacts/import/{job.pk}/").status_code == 404
+    assert api(alice).get(f"/api/contacts/import/{job.pk}/").status_code == 200
 
 
 def test_csv_import_needs_a_file(api, alice):

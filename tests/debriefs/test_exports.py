@@ -6,6 +6,7 @@ import io
 
 import pytest
 
+from accounts.models import Contact
 from playbooks.leadership.charts import Bar, bar_chart
 
 
@@ -163,3 +164,11 @@ def test_charts_are_accessible_svg_with_text_labels():
 @pytest.mark.parametrize("bars", [[], [Bar("Only", 0)]])
 def test_charts_draw_with_nothing_to_show(bars):
     assert "</svg>" in bar_chart(chart_id="e", title="t", description="d", bars=bars)
+
+
+def test_proof_csv_cells_that_look_like_formulas_are_made_inert(reviewed_incident, client, carol):
+    incident = reviewed_incident.incident
+    Contact.objects.filter(client__organization=incident.organization).update(name="@SUM(1+1)")
+    client.force_login(carol)
+    body = client.get(f"/incidents/{incident.pk}/proof.csv").content.decode()
+    assert "'@SUM(1+1)" in body and ",@SUM" not in body

@@ -77,6 +77,49 @@ def test_entering_debriefing_invites_exactly_the_contacts_an_update_reached(
     )
 
 
+def test_contacts_whose_updates_arrive_after_the_survey_started_are_invited_once(
+    organization, alice, playbook, contacts, provider_settings, run_worker
+):
+    from playbooks.incidents.services import incident_create, incident_transition
+    from playbooks.surveys.services import survey_invite, surveys_sweep
+
+    from .conftest import publish
+
+    anna, kenji, john = contacts["anna"], contacts["kenji"], contacts["john"]
+    with time_machine.travel(T0, tick=False):
+        incident = incident_create(
+            playbook=playbook, actor=alice, title="Payments API errors", affected_tags=["payments"]
+        )
+        incident = walk(incident, alice, "activate")
+        publish(incident, alice)  # no worker yet: every message of the update is still queued
+    with time_machine.travel(T0 + 30 * MINUTE, tick=False):
+        incident = walk(incident, alice, "identify")
+        incident = incident_transition(incident=incident, name="resolve", actor=alice, resolution_summary="Fixed.")
+        publish(incident, alice)  # the final notice, queued too
+    with time_machine.travel(T0 + 60 * MINUTE, tick=False):
+        incident = walk(incident, alice, "start_debrief")
+        survey = ClientSurvey.objects.get(incident=incident)
+        assert survey_invite(survey=survey, now=T0 + 60 * MINUTE) == 0
+    first = TimelineEntry.objects.get(incident=incident, data__event="survey_invited")
+    assert first.note.startswith("Client survey sent to 0 contact(s)") and "once they arrive" in first.note
+
+    with time_machine.travel(T0 + 61 * MINUTE, tick=False):
+        run_worker()  # the update goes out now
+    with time_machine.travel(T0 + 121 * MINUTE, tick=False):
+        run_worker()  # the hourly recheck
+
+    assert set(SurveyInvitation.objects.values_list("contact_id", flat=True)) == {anna.pk, kenji.pk, john.pk}
+    sent = {(m.contact_id, m.channel) for m in survey_messages(incident)}
+    assert sent == {(anna.pk, "email"), (anna.pk, "sms"), (kenji.pk, "sms"), (john.pk, "email")}
+    late = TimelineEntry.objects.filter(incident=incident, data__event="survey_invited_late")
+    assert sum(entry.data["contacts"] for entry in late) == 3
+
+    with time_machine.travel(T0 + 5 * 60 * MINUTE, tick=False):
+        surveys_sweep(now=T0 + 5 * 60 * MINUTE)
+        run_worker()
+    assert SurveyInvitation.objects.count() == 3 and survey_messages(incident).count() == 4
+
+
 def test_the_survey_waits_for_the_configured_delay_after_resolution(resolved_incident, alice, run_worker, settings):
     settings.CANDOR_SURVEY_DELAY_HOURS = 24
     resolved_at = resolved_incident.resolved_at

@@ -43,9 +43,19 @@ class Command(BaseCommand):
             csv_file=content,
             dry_run=options["dry_run"],
             import_valid_rows=options["import_valid_rows"],
+            progress=self._progress_bar if self.stdout.isatty() else None,
         )
         for error in report.errors:
             self.stdout.write(str(error))
         if report.is_blocked:
             raise CommandError(report.summary())
         self.stdout.write(report.summary())
+
+    def _progress_bar(self, done, total, width=30):
+        """One line redrawn in place on a terminal: never written into a file or a pipe."""
+        filled = width * done // max(total, 1)
+        self.stdout.write(
+            f"\r[{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,} rows checked",
+            ending="\n" if done == total else "",
+        )
+        self.stdout.flush()

@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
-from accounts.demo import DEMO_LOGINS, demo_organization_load
+from accounts.demo import DEMO_LOGINS, DEMO_OPERATOR_LOGIN, demo_organization_load
 from playbooks.starter import starter_playbooks_load
 
 
@@ -18,5 +18,5 @@ class Command(BaseCommand):
             f"{len(created) + len(existing)} playbooks ({len(created)} new)."
         )
         self.stdout.write("Logins:")
-        for username, role, password in DEMO_LOGINS:
+        for username, role, password in [*DEMO_LOGINS, DEMO_OPERATOR_LOGIN]:
             self.stdout.write(f"  {username:<8} {password:<14} {role}")
