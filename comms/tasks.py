@@ -14,3 +14,8 @@ def deliver_email_batch():
 @task(queue_name="sms")
 def deliver_sms_batch():
     return services.deliver_batch(channel="sms")
+
+
+@task(queue_name="fanout")
+def fan_out_messages(fan_out_id):
+    return services.fan_out_run(fan_out_id=fan_out_id)

@@ -34,7 +34,7 @@ def test_the_procfile_runs_web_worker_and_both_sweeps():
         if line and not line.startswith("#")
     )
     assert processes["web"] == "gunicorn --config gunicorn.conf.py"
-    assert processes["worker"] == "python manage.py rqworker default email sms timers --with-scheduler"
+    assert processes["worker"] == "python manage.py rqworker default fanout email sms timers --with-scheduler"
     assert set(processes) == {"web", "worker", "sweep_outbox", "sweep_timers"}
 
 

@@ -1,8 +1,10 @@
 """Use cases of incident updates: draft from the playbook, edit, approve, preview and publish.
 
 Publishing resolves the audience at that moment, renders each message once per (language,
-timezone) group with per-recipient values left as tokens, and queues everything through comms
-in one transaction: nothing queued for a rolled-back publish, nothing lost for a committed one.
+timezone) group with per-recipient values left as tokens, and streams it through comms: one short
+transaction commits the update, its timeline entry, the promise's timers, the fan-out record
+and the first chunk of messages; workers write the rest (playbooks/updates/fanout.py). Nothing
+is queued for a rolled-back publish, nothing lost or doubled for a committed one.
 """
 
 import datetime as dt
@@ -24,12 +26,13 @@ from comms.rendering import (
 from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident_event_emit
 from playbooks.incidents.services import timeline_record
 from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
-from playbooks.updates.audience import audience_for
+from playbooks.updates import fanout
+from playbooks.updates.audience import audience_contact_keys, audience_for
 from playbooks.updates.pipeline import (
     READER_TOKENS,
     Words,
     batch_build,
-    batch_queue,
+    batch_fan_out,
     reader_language,
     typical_reader_values,
 )
@@ -310,35 +313,45 @@ def update_publish(*, update, actor):
 
         now = timezone.now()
         due_at = promised_next_update_at(update, now)
-        audience = audience_for(incident=incident)
-        batch = _batch_for(update, incident, audience, due_at)
-
         update.published_at = now
         update.published_by = actor
         update.next_update_due_at = due_at
-        update.audience = {
-            "contacts": len(audience.contacts),
-            "email": len(audience.email),
-            "sms": len(audience.sms),
-            "unreachable": [{"contact": c.pk, "reason": r} for c, r in audience.unreachable],
-            "languages": batch.language_counts(),
-        }
+        contact_keys = audience_contact_keys(incident=incident)
+        fan_out = batch_fan_out(
+            incident=incident,
+            source=f"update:{update.pk}",
+            contact_keys=contact_keys,
+            builder=fanout.BUILDER,
+            inputs=fanout.update_fan_out_inputs(update=update, incident=incident, due_at=due_at),
+        )
+        figures = fan_out.figures
+        update.audience = fanout.update_audience_figures(
+            figures, contacts=len(contact_keys), complete=fan_out.is_complete
+        )
         update.save()
         Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due_at)
-        batch_queue(incident=incident, source=f"update:{update.pk}", batch=batch)
+        unreachable = len(figures.get("unreachable", []))
+        if fan_out.is_complete:
+            reach = f"to {figures.get('email', 0)} by email and {figures.get('sms', 0)} by SMS" + (
+                f"; {unreachable} contacts unreachable." if unreachable else "."
+            )
+        else:
+            reach = f"to {len(contact_keys)} contacts; their messages are being written and sent."
         timeline_record(
             incident=incident,
             kind=TimelineKind.UPDATE_PUBLISHED,
             actor=actor,
-            note=("Holding statement" if update.is_holding_statement else "Update") + f" #{update.pk} published "
-            f"to {len(audience.email)} by email and {len(audience.sms)} by SMS"
-            + (f"; {len(audience.unreachable)} contacts unreachable." if audience.unreachable else "."),
+            note=("Holding statement" if update.is_holding_statement else "Update")
+            + f" #{update.pk} published "
+            + reach,
             data={
                 "update": update.pk,
                 "next_update_due_at": due_at.isoformat() if due_at else None,
-                "email": len(audience.email),
-                "sms": len(audience.sms),
-                "unreachable": len(audience.unreachable),
+                "email": figures.get("email", 0),
+                "sms": figures.get("sms", 0),
+                "unreachable": unreachable,
+                "contacts": len(contact_keys),
+                "streamed": not fan_out.is_complete,
                 "holding": update.is_holding_statement,
             },
             at=now,
@@ -348,8 +361,9 @@ def update_publish(*, update, actor):
     return update
 
 
-def _batch_for(update, incident, audience, due_at):
-    """The pipeline's batch of an update; an SMS too long once filled in refuses the publish."""
+def update_batch(update, incident, audience, due_at, *, refuse_too_long=True):
+    """The pipeline's batch of an update for some of its audience; an SMS too long once filled in
+    refuses the publish (or, when not `refuse_too_long`, is left out and reported in the batch)."""
 
     def words_for(language, timezone_name, group):
         rendered = _render_group(update, incident, language, timezone_name, due_at)
@@ -362,7 +376,7 @@ def _batch_for(update, incident, audience, due_at):
         words_for=words_for,
         sms_fallback_to_email=True,
     )
-    if batch.too_long:
+    if batch.too_long and refuse_too_long:
         raise ValidationError(
             {
                 "texts": [
