@@ -116,7 +116,7 @@ async def serve_connection(reader, writer, latency, recorder):
                 + payload
             )
             await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError):
+    except (asyncio.IncompleteReadError, ConnectionError, asyncio.LimitOverrunError, asyncio.CancelledError):
         pass
     finally:
         writer.close()

@@ -137,7 +137,15 @@ def start_process(name, command, env=None):
 
 def start_workers(workers_per_channel, interval):
     """db_worker processes as production runs them: per channel, and one for the fan-out."""
-    command = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay", "--interval", interval]
+    command = [
+        sys.executable,
+        "manage.py",
+        "candor_worker",
+        "--no-reload",
+        "--no-startup-delay",
+        "--interval",
+        interval,
+    ]
     workers = [start_process("worker-fanout", [*command, "--queue-name", "fanout,default"])]
     for queue in ("email", "sms"):
         for number in range(workers_per_channel):
@@ -157,6 +165,19 @@ def start_rq_workers(workers, sweeps):
         for n in range(sweeps)
     ]
     return processes
+
+
+def settle(processes, timeout=60):
+    """Wait until the processes have started (Django set up) and idle: their CPU time stops growing."""
+    time.sleep(1)
+    deadline = time.monotonic() + timeout
+    previous = sum(cpu_seconds(process.pid) for process in processes)
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = sum(cpu_seconds(process.pid) for process in processes)
+        if now - previous < 0.02 * len(processes):
+            return
+        previous = now
 
 
 def cpu_seconds(pid):
@@ -224,7 +245,7 @@ def run_round(*, args, fakes, incident, commander, workers_per_channel):
         workers = start_rq_workers(args.rq_workers, args.sweeps)
     else:
         workers = start_workers(workers_per_channel, args.interval)
-    time.sleep(3)  # let the workers start and reach their first poll
+    settle(workers)  # let the workers start and reach their first wait
     fakes.collect()  # forget whatever came before
     cpu_before = {worker.pid: cpu_seconds(worker.pid) for worker in workers}
 
@@ -348,6 +369,9 @@ def main():
     parser.add_argument("--interval", default="0.5", help="db_worker's poll interval, as make run uses")
     parser.add_argument("--fake-processes", type=int, default=2)
     parser.add_argument("--sms-concurrency", type=int, default=16)
+    parser.add_argument(
+        "--twilio-http", choices=["threads", "aiohttp"], default=os.environ.get("TWILIO_HTTP", "threads")
+    )
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--tasks", choices=["database", "rq"], default=os.environ.get("TASKS", "database"))
     parser.add_argument("--rq-workers", type=int, default=4, help="with --tasks rq: workers serving every queue")
@@ -361,6 +385,7 @@ def main():
     fakes = Fakes(args.fake_processes, args.latency_ms)
     configure_environment(fakes.base_url, database_url)
     os.environ["CANDOR_SMS_CONCURRENCY"] = str(args.sms_concurrency)
+    os.environ["CANDOR_TWILIO_HTTP"] = args.twilio_http
     reset_database(database_url)
     if args.tasks == "rq":
         from urllib.parse import urlsplit

@@ -109,6 +109,8 @@ def _enqueue_delivery(channel, *, batches=1, run_after=None):
 
     if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
         enqueue()
+        if run_after is None:
+            _notify_workers(channel)
     else:
         transaction.on_commit(enqueue)
 
@@ -182,8 +184,6 @@ def _messages_write(*, organization_id, topic, source, contents, recipients, fre
         count = sum(1 for recipient in recipients if recipient.channel == channel)
         if count:
             _enqueue_delivery(channel, batches=-(-count // batch_size(channel)))
-    if created:
-        _notify_workers()
     return created
 
 
@@ -320,7 +320,7 @@ def _enqueue_fan_out(fan_out):
 
     if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
         enqueue()
-        _notify_workers()
+        _notify_workers("fanout")
     else:
         transaction.on_commit(enqueue)
 
@@ -330,15 +330,18 @@ def fan_outs_stalled(*, now):
     return FanOut.objects.filter(completed_at__isnull=True, progressed_at__lt=now - lease_duration())
 
 
-WAKE_CHANNEL = "candor_tasks"
+def wake_channel(queue_name):
+    """The PostgreSQL notification channel that wakes the workers of a task queue."""
+    return f"candor_tasks_{queue_name}"
 
 
-def _notify_workers():
-    """Wake idle database-backend workers (manage.py candor_worker LISTENs) when the caller's
-    transaction commits: PostgreSQL delivers NOTIFY only then, and not at all on a rollback."""
-    if connection.vendor == "postgresql" and settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+def _notify_workers(queue_name):
+    """Wake idle workers of a queue (manage.py candor_worker LISTENs) when the caller's transaction
+    commits: PostgreSQL delivers a NOTIFY only then (once per channel per transaction), and not at
+    all on a rollback. RQ pushes jobs to its workers by itself."""
+    if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute(f"NOTIFY {WAKE_CHANNEL}")
+            cursor.execute(f"NOTIFY {wake_channel(queue_name)}")
 
 
 # ---------------------------------------------------------------------------------------------
