@@ -279,6 +279,7 @@ class FanOut(models.Model):
     builder = models.CharField(max_length=200, help_text="Dotted path of the caller's chunk builder.")
     inputs = models.JSONField(default=dict, blank=True)
     contact_ids = models.JSONField(default=list, blank=True)
+    contacts = models.PositiveIntegerField(default=0, help_text="How many contacts in all.")
     position = models.PositiveIntegerField(default=0, help_text="Contacts written so far.")
     messages_written = models.PositiveIntegerField(default=0)
     figures = models.JSONField(default=dict, blank=True, help_text="Counts accumulated chunk by chunk.")
@@ -287,7 +288,7 @@ class FanOut(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self):
-        return f"{self.source}: {self.position}/{len(self.contact_ids)}"
+        return f"{self.source}: {self.position}/{self.contacts}"
 
     @property
     def is_complete(self):

@@ -236,6 +236,7 @@ def fan_out_start(*, organization, topic, source, builder, inputs, contact_ids, 
             "builder": builder,
             "inputs": inputs,
             "contact_ids": list(contact_ids),
+            "contacts": len(contact_ids),
         },
     )
     if not created:
@@ -278,7 +279,7 @@ def _fan_out_step(fan_out, *, size, strict=False):
     fan_out.messages_written += written
     fan_out.figures = figures_add(fan_out.figures, chunk.figures)
     fan_out.progressed_at = now
-    if fan_out.position >= len(fan_out.contact_ids):
+    if fan_out.position >= fan_out.contacts:
         fan_out.completed_at = now
     fan_out.save(update_fields=["position", "messages_written", "figures", "progressed_at", "completed_at"])
     if fan_out.completed_at:
