@@ -66,8 +66,8 @@ def reset_database(database_url):
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
-def seed(n):
-    """An organisation, N contacts (half email-only, half SMS-only) and a live incident."""
+def seed(n, email_only=False):
+    """An organisation, N contacts (half email-only, half SMS-only, or all email) and a live incident."""
     from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
     from playbooks.incidents.services import incident_create, incident_transition
     from playbooks.models import Playbook, PlaybookStage, StageMessage
@@ -89,7 +89,7 @@ def seed(n):
     contacts = []
     for i in range(n):
         client = clients[i % len(clients)]
-        if i % 2 == 0:
+        if i % 2 == 0 or email_only:
             contacts.append(Contact(client=client, name=f"Reader {i}", email=f"reader{i}@bench.example"))
         else:
             contacts.append(
@@ -366,6 +366,7 @@ def main():
         default=os.environ.get("WORKERS", "1"),
         help="workers per channel, or several runs: 1,2,4 (one publish each, same contacts)",
     )
+    parser.add_argument("--email-only", action="store_true", help="every contact by email (bench/baseline.py)")
     parser.add_argument("--interval", default="0.5", help="db_worker's poll interval, as make run uses")
     parser.add_argument("--fake-processes", type=int, default=2)
     parser.add_argument("--sms-concurrency", type=int, default=16)
@@ -406,7 +407,7 @@ def main():
     print(
         f"Seeding {args.n} recipients on {database_url.split('@')[-1]} ({django.db.connection.vendor}) ...", flush=True
     )
-    incident, commander = seed(args.n)
+    incident, commander = seed(args.n, email_only=args.email_only)
     print(f"load average                {' '.join(f'{x:.1f}' for x in os.getloadavg())} (2 shared cores)")
     failures = 0
     try:
