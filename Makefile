@@ -32,7 +32,7 @@ run: demo
 	@echo "Log in with one of the demo logins above. Messages are written to var/outbox/ and the worker log."
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py db_worker --queue-name '*' --interval 0.5 & \
+	$(BIN)/python manage.py candor_worker --queue-name '*' --interval 0.5 & \
 	$(BIN)/python manage.py sweep_outbox --every 5 & \
 	$(BIN)/python manage.py sweep_timers --every 30 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)

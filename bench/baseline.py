@@ -79,15 +79,27 @@ def main():
     emails = sum(len(recipients) for channel, _, status, recipients in records if channel == "email" and status == 202)
     last = max((at for channel, at, status, _ in records if channel == "email"), default=sending)
     baseline_rate = emails / max(last - sending, 1e-9)
-    print(f"  queued in {queued - started:.2f} s; sent {emails} in {last - sending:.2f} s: {baseline_rate:,.0f} emails/s")
-    print(f"  ({len(records)} requests; sender's own CPU {1e6 * cpu / max(1, emails):,.0f} us per email, children excluded)")
+    print(
+        f"  queued in {queued - started:.2f} s; sent {emails} in {last - sending:.2f} s: {baseline_rate:,.0f} emails/s"
+    )
+    print(
+        f"  ({len(records)} requests; sender's own CPU {1e6 * cpu / max(1, emails):,.0f} us per email, children excluded)"
+    )
 
     print(f"Candor: the same {args.n} emails ...", flush=True)
     environment = {**os.environ, "DJANGO_SETTINGS_MODULE": "candor.settings", "PYTHONPATH": str(ROOT)}
     environment.pop("DATABASE_URL")
     environment["DATABASE_URL"] = database_url.replace("candor_baseline_bench", "candor_baseline_candor_bench")
     output = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "fanout.py"), "-n", str(args.n), "--email-only", "--latency-ms", str(args.latency_ms)],
+        [
+            sys.executable,
+            str(ROOT / "bench" / "fanout.py"),
+            "-n",
+            str(args.n),
+            "--email-only",
+            "--latency-ms",
+            str(args.latency_ms),
+        ],
         cwd=ROOT,
         env=environment,
         capture_output=True,
@@ -97,7 +109,9 @@ def main():
     match = re.search(r"email handed over\s+([\d,]+) /s", output)
     if match:
         candor_rate = float(match.group(1).replace(",", ""))
-        print(f"\nCandor / post-office+anymail  {candor_rate / baseline_rate:.1f} x ({candor_rate:,.0f} vs {baseline_rate:,.0f} emails/s)")
+        print(
+            f"\nCandor / post-office+anymail  {candor_rate / baseline_rate:.1f} x ({candor_rate:,.0f} vs {baseline_rate:,.0f} emails/s)"
+        )
 
 
 if __name__ == "__main__":

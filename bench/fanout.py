@@ -318,7 +318,7 @@ def run_round(*, args, fakes, incident, commander, workers_per_channel):
             f"task engine                 database: {workers_per_channel} email, {workers_per_channel} SMS workers, 1 fan-out"
         )
     print(
-        f"provider latency            {args.latency_ms:.0f} ms ({args.fake_processes} fake processes); SMS x {args.sms_concurrency}"
+        f"provider latency            {args.latency_ms:.0f} ms ({args.fake_processes} fake processes); SMS x {args.sms_concurrency} ({args.twilio_http})"
     )
     print(f"publish transaction         {published - started:.2f} s")
     first = min(first_at.values(), default=float("nan")) - started
