@@ -73,6 +73,11 @@ class SendResult:
 class SmsProvider(ABC):
     name: str
 
+    def warm_up(self) -> None:
+        """Load what the first send needs (a worker calls this at start, so the first message of
+        a crisis does not wait for imports)."""
+        return None
+
     @abstractmethod
     def send_sms(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         """Send each message; one result per message, in input order; never raises for a
