@@ -339,7 +339,8 @@ def run_round(*, args, fakes, incident, commander, workers_per_channel):
             f"engine CPU per email       {1e6 * sending_cpu['email'] / max(1, counts['email']):,.0f} us sending "
             f"(+ {1e6 * writing_cpu / total:,.0f} us publish and fan-out per message)"
         )
-        print(f"engine CPU per SMS         {1e6 * sending_cpu['sms'] / max(1, counts['sms']):,.0f} us sending")
+        if counts["sms"]:
+            print(f"engine CPU per SMS         {1e6 * sending_cpu['sms'] / counts['sms']:,.0f} us sending")
         print(
             f"engine CPU, all            {sum(cpu.values()) + publisher_cpu:.1f} s: publisher {publisher_cpu:.1f}, "
             + ", ".join(f"{name.removeprefix('worker-')} {seconds:.1f}" for name, seconds in cpu.items())
