@@ -16,6 +16,24 @@ def deliver_sms_batch():
     return services.deliver_batch(channel="sms")
 
 
+@task(queue_name="team_channels")
+def deliver_slack_batch():
+    return services.deliver_batch(channel="slack")
+
+
+@task(queue_name="team_channels")
+def deliver_teams_batch():
+    return services.deliver_batch(channel="teams")
+
+
+DELIVERY_TASKS = {
+    "email": deliver_email_batch,
+    "sms": deliver_sms_batch,
+    "slack": deliver_slack_batch,
+    "teams": deliver_teams_batch,
+}
+
+
 @task(queue_name="fanout")
 def fan_out_messages(fan_out_id):
     return services.fan_out_run(fan_out_id=fan_out_id)

@@ -8,7 +8,8 @@ from django.db import transaction
 from playbooks.models import IncidentUpdate
 from playbooks.updates import services
 from playbooks.updates.audience import audience_contacts, audience_of
-from playbooks.updates.pipeline import batch_chunk
+from playbooks.updates.pipeline import Batch, batch_chunk
+from playbooks.updates.preflight import batch_findings, refuse_if_blocked, update_findings
 
 BUILDER = "playbooks.updates.fanout.update_chunk_build"
 
@@ -27,14 +28,23 @@ def update_fan_out_inputs(*, update, incident, due_at):
 
 def update_chunk_build(*, inputs, contact_ids, strict):
     """The pipeline's batch for some of an update's audience. `strict` (the first chunk, inside
-    the publish) refuses an SMS too long once filled in; later chunks leave it out and report it."""
+    the publish, one reader of every language and channel kind first) runs the preflight on it and
+    refuses the publish on a blocking finding; later chunks leave out an SMS too long once filled
+    in and report it in the figures (batch_build does)."""
     update = IncidentUpdate.objects.select_related("incident__organization").get(pk=inputs["update"])
     incident = update.incident
     incident.organization.name = inputs["organization_name"]
     incident.title, incident.summary = inputs["title"], inputs["summary"]
     due_at = dt.datetime.fromisoformat(inputs["due_at"]) if inputs["due_at"] else None
     audience = audience_of(audience_contacts(contact_ids=contact_ids))
-    batch = services.update_batch(update, incident, audience, due_at, refuse_too_long=strict)
+    batch = services._batch_for(update, incident, audience, due_at)
+    if strict:
+        refuse_if_blocked(
+            update_findings(update=update, incident=incident, audience=audience, batch=batch, due_at=due_at)
+        )
+        refuse_if_blocked(batch_findings(batch=batch, expects_link="status_url"))
+    if batch is None:  # words that do not render: the first chunk's preflight refused them already
+        batch = Batch()
     return batch_chunk(batch=batch, audience=audience)
 
 

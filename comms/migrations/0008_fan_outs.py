@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('accounts', '0002_jargon_terms'),
-        ('comms', '0006_leases'),
+        ('comms', '0007_team_channels_and_webhooks'),
     ]
 
     operations = [
