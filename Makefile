@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 # `make format` rewrites the code in ruff's format.
-.PHONY: venv migrate demo run serve smoke test lint format browser bench bench-faults bench-pages bench-imports diagrams clean
+.PHONY: venv migrate demo run serve smoke test lint format browser bench bench-baseline bench-faults bench-pages bench-imports diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -35,7 +35,7 @@ run: demo
 	@echo "Links in messages point at $$CANDOR_PUBLIC_URL (set CANDOR_PUBLIC_URL to change it)."
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
-	$(BIN)/python manage.py db_worker --queue-name '*' --interval 0.5 & \
+	$(BIN)/python manage.py candor_worker --queue-name '*' --interval 0.5 & \
 	$(BIN)/python manage.py sweep_outbox --every 5 & \
 	$(BIN)/python manage.py sweep_timers --every 30 & \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
@@ -80,12 +80,22 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-# Outbox fan-out: N recipients (default 10000) on $(DATABASE_URL) (default var/bench.sqlite3),
-# with the database task backend or TASKS=rq (RQ on $(REDIS_URL), with sweeps racing the workers).
+# Outbox fan-out: N recipients (default 10000) on $(DATABASE_URL) (default var/bench.sqlite3; the
+# figures in bench/README.md are on PostgreSQL, a database whose name ends in _bench), with the database task
+# backend or TASKS=rq (RQ on $(REDIS_URL) database 11, with sweeps racing the workers); WORKERS=1,2,4
+# runs one publish per number of workers per channel. Fake providers in their own processes.
 N ?= 10000
 TASKS ?= database
+WORKERS ?= 1
 bench: venv
-	$(BIN)/python bench/fanout.py -n $(N) --tasks $(TASKS)
+	$(BIN)/python bench/fanout.py -n $(N) --tasks $(TASKS) --workers $(WORKERS)
+
+# The usual Django stack (django-post-office + django-anymail, their defaults) beside Candor: the
+# same N emails to the same fake SendGrid, and the ratio (PostgreSQL; installs the bench extra).
+BASELINE_N ?= 5000
+bench-baseline: venv
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,bench]'
+	$(BIN)/python bench/baseline.py -n $(BASELINE_N)
 
 # Kill every worker (SIGKILL) during a fan-out of FAULTS_N recipients at several points, with and
 # without provider failures, restart them, and print what was missing, doubled and late (PostgreSQL).

@@ -215,7 +215,7 @@ SPECTACULAR_SETTINGS = {
 # "database" (default: task rows in our database, run by `manage.py db_worker`) or "rq" (RQ on
 # Redis at REDIS_URL, run by `manage.py rqworker --with-scheduler`), or any backend's dotted path.
 # Either way our rows (outbox messages, timers) are the truth and the sweeps re-queue lost work.
-CANDOR_TASK_QUEUES = ["default", "email", "sms", "timers", "team_channels", "webhooks"]
+CANDOR_TASK_QUEUES = ["default", "fanout", "email", "sms", "timers", "team_channels", "webhooks"]
 TASK_BACKENDS = {"database": "django_tasks_db.DatabaseBackend", "rq": "django_tasks_rq.RQBackend"}
 TASKS_BACKEND = TASK_BACKENDS.get(env("TASKS_BACKEND", "database"), env("TASKS_BACKEND", "database"))
 TASKS = {"default": {"BACKEND": TASKS_BACKEND, "QUEUES": CANDOR_TASK_QUEUES}}
@@ -304,8 +304,15 @@ CANDOR_METRICS_COLLECTORS = [
 
 # Outbox delivery.
 CANDOR_EMAIL_BATCH_SIZE = int(env("CANDOR_EMAIL_BATCH_SIZE", "1000"))
+# Streamed publish: the publishing transaction writes the first CANDOR_FAN_OUT_FIRST_CHUNK_SIZE
+# contacts' messages (one of every language and channel first), workers the rest in chunks.
+CANDOR_FAN_OUT_FIRST_CHUNK_SIZE = int(env("CANDOR_FAN_OUT_FIRST_CHUNK_SIZE", "250"))
+CANDOR_FAN_OUT_CHUNK_SIZE = int(env("CANDOR_FAN_OUT_CHUNK_SIZE", "5000"))
 CANDOR_SMS_BATCH_SIZE = int(env("CANDOR_SMS_BATCH_SIZE", "100"))
 CANDOR_SMS_CONCURRENCY = int(env("CANDOR_SMS_CONCURRENCY", "8"))
+# How the Twilio SDK sends: "threads" (its sync client, one session per thread) or "aiohttp"
+# (its AsyncTwilioHttpClient, one event loop and session per process).
+CANDOR_TWILIO_HTTP = env("CANDOR_TWILIO_HTTP", "threads")
 CANDOR_EMAIL_CONCURRENCY = int(env("CANDOR_EMAIL_CONCURRENCY", "4"))
 CANDOR_MAX_ATTEMPTS = int(env("CANDOR_MAX_ATTEMPTS", "8"))
 CANDOR_RETRY_BASE_SECONDS = float(env("CANDOR_RETRY_BASE_SECONDS", "5"))

@@ -423,3 +423,35 @@ class WebhookDeliveryAttempt(models.Model):
 
     def __str__(self):
         return f"attempt on {self.delivery_id}: {self.outcome} {self.status_code or ''}".strip()
+
+
+class FanOut(models.Model):
+    """A publish whose messages are still being written: the durable record workers resume from.
+
+    Publishing commits this row (the audience resolved at that moment, as contact ids in the
+    order they are written, first chunk first) with what the caller's builder needs to render the
+    very same words (`inputs`); workers then write the messages chunk by chunk, each chunk with
+    its advance of `position` in one transaction, so a worker killed mid fan-out loses nothing and
+    the unique (source, contact, channel) message stays the guard against doubles.
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="fan_outs")
+    topic = models.CharField(max_length=100)
+    source = models.CharField(max_length=100, unique=True)
+    builder = models.CharField(max_length=200, help_text="Dotted path of the caller's chunk builder.")
+    inputs = models.JSONField(default=dict, blank=True)
+    contact_ids = models.JSONField(default=list, blank=True)
+    contacts = models.PositiveIntegerField(default=0, help_text="How many contacts in all.")
+    position = models.PositiveIntegerField(default=0, help_text="Contacts written so far.")
+    messages_written = models.PositiveIntegerField(default=0)
+    figures = models.JSONField(default=dict, blank=True, help_text="Counts accumulated chunk by chunk.")
+    created_at = models.DateTimeField(default=timezone.now)
+    progressed_at = models.DateTimeField(default=timezone.now)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self):
+        return f"{self.source}: {self.position}/{self.contacts}"
+
+    @property
+    def is_complete(self):
+        return self.completed_at is not None

@@ -4,7 +4,7 @@ from collections import defaultdict
 
 from django.db.models import Count
 
-from .models import REACHED_STATUSES, InboundMessage, Message
+from .models import REACHED_STATUSES, FanOut, InboundMessage, Message
 
 
 def message_counts(*, source):
@@ -52,3 +52,9 @@ def contacts_reached(*, organization, topic, source_prefix=""):
     if source_prefix:
         messages = messages.filter(source__startswith=source_prefix)
     return set(messages.values_list("contact_id", flat=True).distinct())
+
+
+def fan_outs_writing(*, topic):
+    """{source: (contacts written, contacts in all)} for a topic's fan-outs still being written."""
+    rows = FanOut.objects.filter(topic=topic, completed_at__isnull=True).values_list("source", "position", "contacts")
+    return {source: (position, contacts) for source, position, contacts in rows}

@@ -26,6 +26,7 @@ from .leases import alive_claims, lease_acquire, lease_duration, lease_release, 
 from .models import (
     FAILED_STATUSES,
     TEAM_CHANNELS,
+    FanOut,
     InboundKind,
     InboundMessage,
     Message,
@@ -112,6 +113,8 @@ def _enqueue_delivery(channel, *, batches=1, run_after=None):
 
     if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
         enqueue()
+        if run_after is None:
+            _notify_workers(task.queue_name)
     else:
         transaction.on_commit(enqueue)
 
@@ -127,6 +130,21 @@ def messages_queue(*, organization, topic, source, contents, recipients):
     """Queue one message per recipient spec, idempotently: a second call with the same source
     creates no duplicates. `contents` maps content keys to ContentSpec. Returns the number of
     messages created now."""
+    fresh = not Message.objects.filter(source=source).exists()
+    return _messages_write(
+        organization_id=organization.pk,
+        topic=topic,
+        source=source,
+        contents=contents,
+        recipients=recipients,
+        fresh=fresh,
+    )
+
+
+def _messages_write(*, organization_id, topic, source, contents, recipients, fresh):
+    """Write the message rows of some recipients and enqueue their delivery, in the caller's
+    transaction. `fresh`: the caller knows none of them exists yet (COPY on PostgreSQL);
+    otherwise only what is missing is added. Returns the number of rows created."""
     now = timezone.now()
     content_rows = {}
     for key, spec in contents.items():
@@ -139,10 +157,9 @@ def messages_queue(*, organization, topic, source, contents, recipients):
             digest=digest,
             defaults={"language": spec.language, "subject": spec.subject, "body": spec.body},
         )
-    before = Message.objects.filter(source=source).count()
     rows = [
         {
-            "organization_id": organization.pk,
+            "organization_id": organization_id,
             "contact_id": recipient.contact.pk,
             "channel": recipient.channel,
             "topic": topic,
@@ -161,17 +178,177 @@ def messages_queue(*, organization, topic, source, contents, recipients):
         }
         for recipient in recipients
     ]
-    if before:
-        # A repeated call: keep what exists, add only what is missing.
-        Message.objects.bulk_create([Message(**row) for row in rows], batch_size=2000, ignore_conflicts=True)
-    else:
+    if fresh:
         insert_new_messages(rows)
-    created = Message.objects.filter(source=source).count() - before
+        created = len(rows)
+    else:
+        # A repeated call: keep what exists, add only what is missing.
+        before = Message.objects.filter(source=source).count()
+        Message.objects.bulk_create([Message(**row) for row in rows], batch_size=2000, ignore_conflicts=True)
+        created = Message.objects.filter(source=source).count() - before
     for channel in ("email", "sms"):
         count = sum(1 for recipient in recipients if recipient.channel == channel)
         if count:
             _enqueue_delivery(channel, batches=-(-count // batch_size(channel)))
     return created
+
+
+# ---------------------------------------------------------------------------------------------
+# Streamed fan-out: a publish commits its audience, workers write the messages chunk by chunk
+
+
+@dataclass
+class FanOutChunk:
+    """What the caller's builder made of some contacts: contents and recipients for comms, and
+    figures (counts, lists, maps of counts) that add up over the chunks."""
+
+    contents: dict
+    recipients: list
+    figures: dict
+
+
+def figures_add(total, more):
+    """Add a chunk's figures to the running total: numbers add, lists extend, maps add per key
+    (a map of pairs keeps the largest, as for the longest SMS left out)."""
+    total = dict(total)
+    for key, value in more.items():
+        if isinstance(value, dict):
+            merged = dict(total.get(key) or {})
+            for name, each in value.items():
+                merged[name] = (
+                    each + merged.get(name, 0) if isinstance(each, int) else max(merged.get(name, each), each)
+                )
+            total[key] = merged
+        elif isinstance(value, list):
+            total[key] = [*(total.get(key) or []), *value]
+        else:
+            total[key] = (total.get(key) or 0) + value
+    return total
+
+
+def fan_out_start(*, organization, topic, source, builder, inputs, contact_ids, first_chunk_size, strict_first=None):
+    """Record a fan-out in the caller's transaction and write its first chunk there too, so the
+    first sends start the moment the caller commits; workers write the rest (fan_out_run).
+
+    `builder` is the dotted path of `build(*, inputs, contact_ids, strict)` -> FanOutChunk; it is
+    called with strict=True for the first chunk (it may refuse, rolling the caller back).
+    Idempotent per source. Returns the FanOut.
+    """
+    fan_out, created = FanOut.objects.get_or_create(
+        source=source,
+        defaults={
+            "organization": organization,
+            "topic": topic,
+            "builder": builder,
+            "inputs": inputs,
+            "contact_ids": list(contact_ids),
+            "contacts": len(contact_ids),
+        },
+    )
+    if not created:
+        return fan_out
+    _fan_out_step(fan_out, size=first_chunk_size, strict=True)
+    if not fan_out.is_complete:
+        _enqueue_fan_out(fan_out)
+    return fan_out
+
+
+def _fan_out_step(fan_out, *, size, strict=False):
+    """Write the next chunk of a fan-out (locked by the caller) and advance it, in one transaction."""
+    build = import_string(fan_out.builder)
+    contact_ids = fan_out.contact_ids[fan_out.position : fan_out.position + size]
+    chunk = build(inputs=fan_out.inputs, contact_ids=contact_ids, strict=strict)
+    written = 0
+    if chunk.recipients:
+        try:
+            with transaction.atomic():
+                written = _messages_write(
+                    organization_id=fan_out.organization_id,
+                    topic=fan_out.topic,
+                    source=fan_out.source,
+                    contents=chunk.contents,
+                    recipients=chunk.recipients,
+                    fresh=True,
+                )
+        except IntegrityError:
+            # Some of these exist already (written outside the fan-out): add only the others.
+            written = _messages_write(
+                organization_id=fan_out.organization_id,
+                topic=fan_out.topic,
+                source=fan_out.source,
+                contents=chunk.contents,
+                recipients=chunk.recipients,
+                fresh=False,
+            )
+    now = timezone.now()
+    fan_out.position += len(contact_ids)
+    fan_out.messages_written += written
+    fan_out.figures = figures_add(fan_out.figures, chunk.figures)
+    fan_out.progressed_at = now
+    if fan_out.position >= fan_out.contacts:
+        fan_out.completed_at = now
+    fan_out.save(update_fields=["position", "messages_written", "figures", "progressed_at", "completed_at"])
+    if fan_out.completed_at:
+        _emit(
+            CommsEvent(
+                "fan_out_completed",
+                fan_out.topic,
+                fan_out.organization_id,
+                at=now,
+                data={"source": fan_out.source, "figures": fan_out.figures},
+            )
+        )
+
+
+def fan_out_run(*, fan_out_id):
+    """Write a fan-out's remaining chunks, one transaction each, so the first chunks are being
+    sent while later ones are written. Safe in several workers at once and after a crash: each
+    chunk locks the record and starts where the last committed chunk ended. Returns the number
+    of chunks written."""
+    chunks = 0
+    while True:
+        with transaction.atomic():
+            fan_out = (
+                FanOut.objects.select_for_update(skip_locked=connection.features.has_select_for_update_skip_locked)
+                .filter(pk=fan_out_id, completed_at__isnull=True)
+                .first()
+            )
+            if fan_out is None:
+                return chunks  # done, or another worker is writing it
+            _fan_out_step(fan_out, size=settings.CANDOR_FAN_OUT_CHUNK_SIZE)
+            chunks += 1
+
+
+def _enqueue_fan_out(fan_out):
+    from .tasks import fan_out_messages
+
+    def enqueue():
+        fan_out_messages.enqueue(fan_out.pk)
+
+    if settings.TASKS["default"]["BACKEND"] == "django_tasks_db.DatabaseBackend":
+        enqueue()
+        _notify_workers("fanout")
+    else:
+        transaction.on_commit(enqueue)
+
+
+def fan_outs_stalled(*, now):
+    """Fan-outs that made no progress for a lease's duration: their worker died."""
+    return FanOut.objects.filter(completed_at__isnull=True, progressed_at__lt=now - lease_duration())
+
+
+def wake_channel(queue_name):
+    """The PostgreSQL notification channel that wakes the workers of a task queue."""
+    return f"candor_tasks_{queue_name}"
+
+
+def _notify_workers(queue_name):
+    """Wake idle workers of a queue (manage.py candor_worker LISTENs) when the caller's transaction
+    commits: PostgreSQL delivers a NOTIFY only then (once per channel per transaction), and not at
+    all on a rollback. RQ pushes jobs to its workers by itself."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"NOTIFY {wake_channel(queue_name)}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -959,7 +1136,12 @@ def outbox_sweep(*, now=None):
             if needed > 0:
                 enqueued[channel] = needed
                 _enqueue_delivery(channel, batches=needed)
+    stalled = list(fan_outs_stalled(now=now))
+    for fan_out in stalled:
+        _enqueue_fan_out(fan_out)
     leases_prune(now=now)
+    if stalled:
+        logger.warning("Sweep resumed %d fan-outs whose worker stopped.", len(stalled))
     if enqueued:
         logger.warning("Sweep enqueued delivery tasks for due messages no task was waiting for: %s", enqueued)
     return {
@@ -967,4 +1149,5 @@ def outbox_sweep(*, now=None):
         "recovered_by_channel": recovered,
         "recovered_tasks": len(recovered_tasks),
         "enqueued": enqueued,
+        "fan_outs_resumed": len(stalled),
     }

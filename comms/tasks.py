@@ -32,3 +32,8 @@ DELIVERY_TASKS = {
     "slack": deliver_slack_batch,
     "teams": deliver_teams_batch,
 }
+
+
+@task(queue_name="fanout")
+def fan_out_messages(fan_out_id):
+    return services.fan_out_run(fan_out_id=fan_out_id)

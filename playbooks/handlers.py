@@ -21,6 +21,7 @@ from playbooks.integrations.services import incident_webhook_emit
 from playbooks.models import Incident, TimelineKind
 from playbooks.promises.services import deadline_clocks_schedule, incident_team_notify, promise_timers_schedule
 from playbooks.surveys.services import survey_answer_from_sms, survey_schedule
+from playbooks.updates.fanout import update_fan_out_completed
 
 NOTES = {
     "message_failed": "{channel} to {contact} failed: {error}",
@@ -85,6 +86,9 @@ def _send_webhook(event):
 
 
 def on_comms_event(event):
+    if event.kind == "fan_out_completed":
+        update_fan_out_completed(source=event.data["source"], figures=event.data["figures"])
+        return
     incident_id = incident_id_from_topic(event.topic)
     if incident_id is None:
         return

@@ -36,7 +36,7 @@ def test_the_procfile_runs_web_worker_and_both_sweeps():
     assert processes["web"] == "gunicorn --config gunicorn.conf.py"
     assert (
         processes["worker"]
-        == "python manage.py rqworker default email sms timers team_channels webhooks --with-scheduler"
+        == "python manage.py rqworker default fanout email sms timers team_channels webhooks --with-scheduler"
     )
     assert set(processes) == {"web", "worker", "sweep_outbox", "sweep_timers"}
 

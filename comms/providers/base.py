@@ -73,6 +73,11 @@ class SendResult:
 class SmsProvider(ABC):
     name: str
 
+    def warm_up(self) -> None:
+        """Load what the first send needs (a worker calls this at start, so the first message of
+        a crisis does not wait for imports)."""
+        return None
+
     @abstractmethod
     def send_sms(self, messages: Sequence[OutgoingSms]) -> list[SendResult]:
         """Send each message; one result per message, in input order; never raises for a
@@ -159,6 +164,7 @@ def get_sms_provider() -> SmsProvider:
             "api_base_url": settings.TWILIO_API_BASE_URL,
             "timeout_seconds": settings.PROVIDER_TIMEOUT_SECONDS,
             "concurrency": getattr(settings, "CANDOR_SMS_CONCURRENCY", 8),
+            "http": getattr(settings, "CANDOR_TWILIO_HTTP", "threads"),
         }
         key = (name, *sorted(options.items()))
         return _cached("sms", key, lambda: TwilioSmsProvider(**options))

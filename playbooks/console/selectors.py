@@ -111,10 +111,12 @@ DELIVERY_BUCKETS = {
 
 
 def delivery_counts_by_update(*, incident):
-    """{update_id: {"queued", "sent", "delivered", "failed", "total"}} for every update of an incident."""
-    from comms.selectors import message_counts_by_source
+    """{update_id: {"queued", "sent", "delivered", "failed", "total"}} for every update of an incident,
+    with "written" and "contacts" while a streamed publish is still writing its messages."""
+    from comms.selectors import fan_outs_writing, message_counts_by_source
 
     counts = {}
+    writing = fan_outs_writing(topic=incident_topic(incident))
     for source, statuses in message_counts_by_source(topic=incident_topic(incident)).items():
         prefix, _, value = source.partition(":")
         if prefix != "update" or not value.isdigit():
@@ -123,6 +125,9 @@ def delivery_counts_by_update(*, incident):
         for status, number in statuses.items():
             row[DELIVERY_BUCKETS.get(status, "queued")] += number
         row["total"] = sum(row.values())
+        if source in writing:
+            # A streamed publish still writing its messages: how many contacts are written so far.
+            row["written"], row["contacts"] = writing[source]
         counts[int(value)] = row
     return counts
 

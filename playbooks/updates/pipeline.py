@@ -7,7 +7,9 @@ invitations and reminders, acknowledgement chases) is built here, and nowhere el
   3. the reader's own values: name, client, status link, survey link, preferences link;
   4. SMS sized with the real values (refused or left out beyond MAX_SMS_SEGMENTS);
   5. the fallback email an undelivered SMS turns into;
-  6. one call to comms, under the incident's topic.
+  6. one call to comms, under the incident's topic: at once (batch_queue), or streamed for a
+     publish (batch_fan_out: comms records the audience, writes the first chunk in the caller's
+     transaction and has workers write the rest, each chunk built here by the caller's builder).
 comms then claims, sends, records the providers' reports and hands replies back up.
 """
 
@@ -15,9 +17,11 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from django.conf import settings
+
 from comms.links import preferences_url
 from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, choose_language, format_local_time, sms_size
-from comms.services import ContentSpec, RecipientSpec, messages_queue
+from comms.services import ContentSpec, FanOutChunk, RecipientSpec, fan_out_start, messages_queue
 from playbooks.incidents.links import status_url, survey_url
 from playbooks.incidents.topics import incident_topic
 from playbooks.models import MESSAGE_VARIABLES  # noqa: F401  (the variables live beside StageMessage, which checks them)
@@ -254,4 +258,52 @@ def batch_queue(*, incident, source, batch, expects_link=None):
         source=source,
         contents=batch.contents,
         recipients=batch.recipients,
+    )
+
+
+def fan_out_order(contact_keys):
+    """Contact ids in the order their messages are written: first one contact of every kind
+    (their language, their client's language, the channels they accept), so that the first
+    chunk holds every language and channel the audience will get, then the rest in id order."""
+    first, seen = [], set()
+    for contact_id, *kind in contact_keys:
+        if tuple(kind) not in seen:
+            seen.add(tuple(kind))
+            first.append(contact_id)
+    chosen = set(first)
+    return first + [contact_id for contact_id, *_ in contact_keys if contact_id not in chosen]
+
+
+def batch_figures(*, batch, audience):
+    """What a batch adds to an update's audience figures (they add up over a fan-out's chunks)."""
+    return {
+        "contacts": len(audience.contacts),
+        "email": len(audience.email),
+        "sms": len(audience.sms),
+        "unreachable": [{"contact": contact.pk, "reason": reason} for contact, reason in audience.unreachable],
+        "languages": batch.language_counts(),
+        "too_long": {language: list(size) for language, size in batch.too_long.items()},
+    }
+
+
+def batch_chunk(*, batch, audience):
+    """A batch built for part of a fan-out, as comms takes it back."""
+    return FanOutChunk(
+        contents=batch.contents, recipients=batch.recipients, figures=batch_figures(batch=batch, audience=audience)
+    )
+
+
+def batch_fan_out(*, incident, source, contact_keys, builder, inputs):
+    """Stream a large batch: comms records the audience (contact ids, first chunk first) and
+    `inputs`, writes the first chunk in the caller's transaction with `builder` (dotted path of
+    `build(*, inputs, contact_ids, strict)` returning batch_chunk(...)) and has workers write the
+    rest. Idempotent per source. Returns comms' FanOut (its figures so far)."""
+    return fan_out_start(
+        organization=incident.organization,
+        topic=incident_topic(incident),
+        source=source,
+        builder=builder,
+        inputs=inputs,
+        contact_ids=fan_out_order(contact_keys),
+        first_chunk_size=settings.CANDOR_FAN_OUT_FIRST_CHUNK_SIZE,
     )

@@ -1,8 +1,10 @@
 """Use cases of incident updates: draft from the playbook, edit, approve, preview and publish.
 
 Publishing resolves the audience at that moment, renders each message once per (language,
-timezone) group with per-recipient values left as tokens, and queues everything through comms
-in one transaction: nothing queued for a rolled-back publish, nothing lost for a committed one.
+timezone) group with per-recipient values left as tokens, and streams it through comms: one short
+transaction commits the update, its timeline entry, the promise's timers, the fan-out record
+and the first chunk of messages; workers write the rest (playbooks/updates/fanout.py). Nothing
+is queued for a rolled-back publish, nothing lost or doubled for a committed one.
 """
 
 import datetime as dt
@@ -23,17 +25,19 @@ from comms.rendering import (
 from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident_event_emit
 from playbooks.incidents.services import timeline_record
 from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
-from playbooks.updates.audience import Audience, audience_clients, audience_for
+from playbooks.updates import fanout
+from playbooks.updates.audience import Audience, audience_clients, audience_contact_keys, audience_for
 from playbooks.updates.languages import language_fallbacks
 from playbooks.updates.pipeline import (
     Words,
     batch_build,
+    batch_fan_out,
     batch_queue,
     message_context,
     reader_language,
     typical_reader_values,
 )
-from playbooks.updates.preflight import refuse_if_blocked, template_findings, update_findings
+from playbooks.updates.preflight import Finding, PreflightRefused, template_findings, update_findings
 
 TEXT_FIELDS = ("email_subject", "email_body", "sms_body")
 
@@ -320,43 +324,51 @@ def update_publish(*, update, actor):
         blockers = publish_blockers(update=update, incident=incident)
         if blockers:
             # Nobody in scope is the preflight's "audience" finding, answered as that field's error.
-            is_audience = blockers[0] == no_audience_reason(incident=incident)
-            raise ValidationError({"audience": blockers[:1]} if is_audience else blockers[0])
+            if blockers[0] == no_audience_reason(incident=incident):
+                raise PreflightRefused([Finding("empty_audience", blockers[0], field="audience")])
+            raise ValidationError(blockers[0])
 
         now = timezone.now()
         due_at = promised_next_update_at(update, now)
-        audience = audience_for(incident=incident)
-        batch = _batch_for(update, incident, audience, due_at)
-        refuse_if_blocked(
-            update_findings(update=update, incident=incident, audience=audience, batch=batch, due_at=due_at)
-        )
-
         update.published_at = now
         update.published_by = actor
         update.next_update_due_at = due_at
-        update.audience = {
-            "contacts": len(audience.contacts),
-            "email": len(audience.email),
-            "sms": len(audience.sms),
-            "unreachable": [{"contact": c.pk, "reason": r} for c, r in audience.unreachable],
-            "languages": batch.language_counts(),
-        }
+        contact_keys = audience_contact_keys(incident=incident)
+        fan_out = batch_fan_out(
+            incident=incident,
+            source=f"update:{update.pk}",
+            contact_keys=contact_keys,
+            builder=fanout.BUILDER,
+            inputs=fanout.update_fan_out_inputs(update=update, incident=incident, due_at=due_at),
+        )
+        figures = fan_out.figures
+        update.audience = fanout.update_audience_figures(
+            figures, contacts=len(contact_keys), complete=fan_out.is_complete
+        )
         update.save()
         Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due_at)
-        batch_queue(incident=incident, source=f"update:{update.pk}", batch=batch, expects_link="status_url")
+        unreachable = len(figures.get("unreachable", []))
+        if fan_out.is_complete:
+            reach = f"to {figures.get('email', 0)} by email and {figures.get('sms', 0)} by SMS" + (
+                f"; {unreachable} contacts unreachable." if unreachable else "."
+            )
+        else:
+            reach = f"to {len(contact_keys)} contacts; their messages are being written and sent."
         timeline_record(
             incident=incident,
             kind=TimelineKind.UPDATE_PUBLISHED,
             actor=actor,
-            note=("Holding statement" if update.is_holding_statement else "Update") + f" #{update.pk} published "
-            f"to {len(audience.email)} by email and {len(audience.sms)} by SMS"
-            + (f"; {len(audience.unreachable)} contacts unreachable." if audience.unreachable else "."),
+            note=("Holding statement" if update.is_holding_statement else "Update")
+            + f" #{update.pk} published "
+            + reach,
             data={
                 "update": update.pk,
                 "next_update_due_at": due_at.isoformat() if due_at else None,
-                "email": len(audience.email),
-                "sms": len(audience.sms),
-                "unreachable": len(audience.unreachable),
+                "email": figures.get("email", 0),
+                "sms": figures.get("sms", 0),
+                "unreachable": unreachable,
+                "contacts": len(contact_keys),
+                "streamed": not fan_out.is_complete,
                 "holding": update.is_holding_statement,
             },
             at=now,
