@@ -19,6 +19,7 @@ from candor.helpers import duration_words
 from comms.rendering import MessageTemplateError
 from comms.selectors import reply_list
 from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
+from playbooks.console.next_steps import next_steps, transitions_ordered
 from playbooks.console.decorators import member_required
 from playbooks.console.forms import (
     ApproveForm,
@@ -86,8 +87,17 @@ OPEN_ALERT_STATUSES = [AlertStatus.PENDING, AlertStatus.RESOLVED]
 def incident_list_view(request):
     now = timezone.now()
     incidents = list(incidents_live_first(user=request.user)[:200])
+    announced = set(
+        IncidentUpdate.objects.filter(incident__in=incidents, published_at__isnull=False).values_list(
+            "incident_id", flat=True
+        )
+    )
     for incident in incidents:
         incident.countdown = countdown(incident.next_update_due_at, now) if incident.is_live else None
+        # A serious incident nobody has been told about yet stands out.
+        incident.is_unannounced = (
+            incident.severity <= 2 and (incident.is_live or incident.state == "draft") and incident.pk not in announced
+        )
     alerts = alert_list(organization=request.user.organization).filter(status__in=OPEN_ALERT_STATUSES)[:20]
     return render(request, "playbooks/console/incident_list.html", {"incidents": incidents, "alerts": alerts})
 
@@ -171,13 +181,15 @@ def _live_context(request, incident):
 def _incident_context(request, incident, *, transition_forms=None, error=None):
     user = request.user
     transition_forms = transition_forms or {}
-    transitions = [
-        (
-            transition,
-            transition_forms.get(transition.name) or TransitionForm(needs=transition.needs, prefix=transition.name),
-        )
-        for transition in transitions_available(incident=incident, user=user)
-    ]
+    transitions = transitions_ordered(
+        [
+            (
+                transition,
+                transition_forms.get(transition.name) or TransitionForm(needs=transition.needs, prefix=transition.name),
+            )
+            for transition in transitions_available(incident=incident, user=user)
+        ]
+    )
     now = timezone.now()
     checklist = []
     for item, status in deadline_statuses(incident=incident, now=now):
@@ -185,8 +197,11 @@ def _incident_context(request, incident, *, transition_forms=None, error=None):
         item.countdown = None if item.is_done else countdown(item.due_at, now)
         checklist.append(item)
     context = _live_context(request, incident)
+    steps = next_steps(incident=incident, user=user, updates=context["updates"])
     context.update(
         {
+            "next_steps": steps,
+            "has_primary_step": any(step.is_primary for step in steps),
             "transitions": transitions,
             "error": error,
             "checklist": checklist,
