@@ -19,7 +19,6 @@ from candor.helpers import duration_words
 from comms.rendering import MessageTemplateError
 from comms.selectors import reply_list
 from playbooks.alerts.services import alert_confirm, alert_dismiss, alert_list
-from playbooks.console.next_steps import next_steps, transitions_ordered
 from playbooks.console.decorators import member_required
 from playbooks.console.forms import (
     ApproveForm,
@@ -30,6 +29,7 @@ from playbooks.console.forms import (
     UpdateTextsForm,
     add_service_errors,
 )
+from playbooks.console.next_steps import next_steps, transitions_ordered
 from playbooks.console.selectors import (
     delivery_counts_by_update,
     incidents_live_first,
