@@ -25,11 +25,14 @@ migrate: venv
 demo: migrate
 	$(BIN)/python manage.py load_demo
 
-# The web server and a background worker; Ctrl-C stops both.
+# The web server and a background worker; Ctrl-C stops both. Links in messages point at the
+# server started here (CANDOR_PUBLIC_URL from HOST and PORT) unless CANDOR_PUBLIC_URL is set.
+run: export CANDOR_PUBLIC_URL ?= http://$(HOST):$(PORT)
 run: demo
 	@echo ""
 	@echo "Candor is starting at http://$(HOST):$(PORT)/  (admin: http://$(HOST):$(PORT)/admin/)"
 	@echo "Log in with one of the demo logins above. Messages are written to var/outbox/ and the worker log."
+	@echo "Links in messages point at $$CANDOR_PUBLIC_URL (set CANDOR_PUBLIC_URL to change it)."
 	@echo ""
 	@trap 'kill 0' INT TERM EXIT; \
 	$(BIN)/python manage.py db_worker --queue-name '*' --interval 0.5 & \

@@ -407,3 +407,24 @@ CANDOR_RATE_LIMITS = {
     "client_links": env("CANDOR_RATE_CLIENT_LINKS", "60/minute"),
 }
 # --- end of issue #13 settings -------------------------------------------------------------------
+
+# ---- Team channels (Slack, Teams) and outgoing webhooks (issue #14) -----------------------------
+# Both deliver through the worker on their own queues, added here to every task backend's list.
+for _backend in TASKS.values():
+    _backend["QUEUES"] = [*_backend["QUEUES"], "team_channels", "webhooks"]
+# Team channel posts claimed per task (one request each: Slack and Teams take one message per call).
+CANDOR_TEAM_CHANNEL_BATCH_SIZE = int(env("CANDOR_TEAM_CHANNEL_BATCH_SIZE", "20"))
+# Outgoing webhooks (comms.outgoing_webhooks): deliveries claimed per task, attempts before giving
+# up (backoff from CANDOR_RETRY_BASE_SECONDS, doubling, at most an hour), the request timeout.
+CANDOR_WEBHOOK_BATCH_SIZE = int(env("CANDOR_WEBHOOK_BATCH_SIZE", "20"))
+CANDOR_WEBHOOK_MAX_ATTEMPTS = int(env("CANDOR_WEBHOOK_MAX_ATTEMPTS", "8"))
+CANDOR_WEBHOOK_TIMEOUT_SECONDS = float(env("CANDOR_WEBHOOK_TIMEOUT_SECONDS", "10"))
+# A delivery still 'sending' this long after its claim was left by a stopped worker: a batch
+# cannot take longer than all its requests timing out one after another.
+CANDOR_WEBHOOK_STUCK_SECONDS = float(
+    env("CANDOR_WEBHOOK_STUCK_SECONDS", str(CANDOR_WEBHOOK_BATCH_SIZE * CANDOR_WEBHOOK_TIMEOUT_SECONDS + 60))
+)
+# Endpoint URLs must be HTTPS; plain http is allowed to loopback only, and only while DEBUG is on
+# (tests and local development).
+CANDOR_WEBHOOK_ALLOW_LOOPBACK_HTTP = env_bool("CANDOR_WEBHOOK_ALLOW_LOOPBACK_HTTP", DEBUG)
+# ---- end of issue #14 settings -------------------------------------------------------------------

@@ -17,6 +17,12 @@ from .providers.base import apply_substitutions
 class Channel(models.TextChoices):
     EMAIL = "email", "Email"
     SMS = "sms", "SMS"
+    SLACK = "slack", "Slack"
+    TEAMS = "teams", "Microsoft Teams"
+
+
+# Team channels: a notice is posted once into a channel of the team's chat, not sent to a person.
+TEAM_CHANNELS = (Channel.SLACK, Channel.TEAMS)
 
 
 class MessageStatus(models.TextChoices):
@@ -73,12 +79,42 @@ class MessageContent(models.Model):
         return apply_substitutions(self.subject, substitutions), apply_substitutions(self.body, substitutions)
 
 
+class TeamChannel(models.Model):
+    """A Slack or Microsoft Teams channel that the team's notices are posted into, through the
+    channel's incoming-webhook URL (Slack "Incoming Webhooks", Teams "Workflows").
+
+    `scope` is opaque to comms, like a message's topic: blank posts every notice of the
+    organisation; otherwise only the notices whose caller names that scope (e.g. "playbook:recall").
+    """
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="team_channels")
+    kind = models.CharField(max_length=10, choices=[(c.value, c.label) for c in TEAM_CHANNELS])
+    name = models.CharField(max_length=100, help_text='How the team knows the channel, e.g. "#incidents".')
+    webhook_url = models.URLField(
+        max_length=1000, help_text="The channel's incoming-webhook URL. Treat it as a secret: anyone with it can post."
+    )
+    scope = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Blank: every team notice of the organisation. playbook:<slug>: only that playbook's incidents.",
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization", "kind", "name"]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} {self.name}"
+
+
 class Message(models.Model):
     """One message to one contact on one channel: the truth about a send.
 
     Unique per (source, contact, channel), so queueing the same source twice creates nothing new.
-    A message goes either to a client's contact or, for internal alerts (reminders, escalations),
-    to a member of the organisation (`user`): exactly one of the two is set.
+    A message goes to a client's contact, or, for internal alerts (reminders, escalations), to a
+    member of the organisation (`user`) or into a team channel (Slack, Teams): exactly one of the
+    three is set.
     """
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="messages")
@@ -90,6 +126,14 @@ class Message(models.Model):
         on_delete=models.PROTECT,
         related_name="team_messages",
         help_text="A member of the organisation, for internal alerts (instead of a contact).",
+    )
+    team_channel = models.ForeignKey(
+        TeamChannel,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="messages",
+        help_text="A Slack or Teams channel, for internal alerts posted into the team's chat.",
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     topic = models.CharField(max_length=100, help_text="Opaque to comms, e.g. incident:42.")
@@ -132,10 +176,14 @@ class Message(models.Model):
                 fields=["source", "contact", "channel"], name="one_message_per_source_contact_channel"
             ),
             models.UniqueConstraint(fields=["source", "user", "channel"], name="one_message_per_source_user_channel"),
+            models.UniqueConstraint(
+                fields=["source", "team_channel", "channel"], name="one_message_per_source_team_channel"
+            ),
             models.CheckConstraint(
-                name="message_to_contact_or_user",
-                condition=models.Q(contact__isnull=False, user__isnull=True)
-                | models.Q(contact__isnull=True, user__isnull=False),
+                name="message_to_contact_user_or_team_channel",
+                condition=models.Q(contact__isnull=False, user__isnull=True, team_channel__isnull=True)
+                | models.Q(contact__isnull=True, user__isnull=False, team_channel__isnull=True)
+                | models.Q(contact__isnull=True, user__isnull=True, team_channel__isnull=False),
             ),
         ]
         indexes = [
@@ -153,6 +201,8 @@ class Message(models.Model):
     def recipient_name(self):
         if self.contact_id is not None:
             return self.contact.name
+        if self.team_channel_id is not None:
+            return str(self.team_channel)
         return display_name(self.user)
 
     @property
@@ -261,3 +311,96 @@ class Lease(models.Model):
 
     def __str__(self):
         return f"lease {self.token} by {self.holder} until {self.expires_at:%H:%M:%S}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Outgoing webhooks: an organisation's HTTPS endpoints, and every delivery to them with its
+# attempts (after Saleor's EventDelivery / EventDeliveryAttempt). Event types are opaque here:
+# the caller keeps the catalogue and builds the payloads.
+
+
+class WebhookEndpoint(models.Model):
+    """An HTTPS endpoint of the organisation's own systems that receives signed event deliveries."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    name = models.CharField(max_length=100)
+    url = models.URLField(max_length=1000, help_text="HTTPS (plain http only to 127.0.0.1 while developing).")
+    secret = models.CharField(
+        max_length=100, help_text="Signs every delivery (HMAC-SHA256); share it with the receiver."
+    )
+    event_types = models.JSONField(default=list, blank=True, help_text="Event types to send; empty sends all.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["organization", "name", "id"]
+
+    def __str__(self):
+        return f"{self.name} ({self.url})"
+
+    def wants(self, event_type):
+        return self.is_active and (not self.event_types or event_type in self.event_types)
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENDING = "sending", "Sending"
+    DELIVERED = "delivered", "Delivered"
+    FAILED = "failed", "Failed"
+
+
+class WebhookDelivery(models.Model):
+    """One event for one endpoint: the truth about a webhook send, retried with backoff.
+
+    `body` is the exact JSON sent (and signed) on every attempt; `event_id` lets a receiver
+    drop a repeat. Unique per (endpoint, source), so emitting the same event twice queues nothing.
+    """
+
+    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    event_type = models.CharField(max_length=60)
+    event_id = models.UUIDField(unique=True)
+    topic = models.CharField(max_length=100, blank=True, help_text="Opaque to comms, e.g. incident:42.")
+    source = models.CharField(max_length=120, help_text="Opaque to comms: what caused the event, once.")
+    body = models.TextField()
+    status = models.CharField(
+        max_length=20, choices=WebhookDeliveryStatus.choices, default=WebhookDeliveryStatus.PENDING
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    claim = models.CharField(max_length=32, blank=True)
+    last_status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["endpoint", "source"], name="one_webhook_delivery_per_endpoint_source")
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+        verbose_name_plural = "webhook deliveries"
+
+    def __str__(self):
+        return f"{self.event_type} to {self.endpoint.name} ({self.status})"
+
+
+class WebhookDeliveryAttempt(models.Model):
+    """One HTTP request of a delivery and what came back (or why nothing did)."""
+
+    delivery = models.ForeignKey(WebhookDelivery, on_delete=models.CASCADE, related_name="attempts_made")
+    started_at = models.DateTimeField()
+    duration_ms = models.PositiveIntegerField(default=0)
+    request_headers = models.JSONField(default=dict)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True, help_text="The start of the answer, at most 2,000 characters.")
+    outcome = models.CharField(max_length=20, help_text="accepted, transient or permanent")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"attempt on {self.delivery_id}: {self.outcome} {self.status_code or ''}".strip()

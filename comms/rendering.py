@@ -23,19 +23,108 @@ class MessageTemplateError(ValueError):
     pass
 
 
+def _compile(template_text):
+    # Any error while compiling (not only TemplateSyntaxError) is the author's to fix, never a
+    # server error.
+    try:
+        return _engine.from_string(template_text or "")
+    except Exception as exc:
+        detail = " ".join(str(exc).split()).rstrip(".")
+        raise MessageTemplateError(f"Template error: {detail}.") from exc
+
+
 def render_text(template_text, context):
     """Render a plain-text message template with the given variables."""
-    from django.template import TemplateDoesNotExist, TemplateSyntaxError
+    from django.template import TemplateDoesNotExist
 
+    template = _compile(template_text)
     try:
-        return _engine.from_string(template_text).render(Context(context)).strip()
-    except TemplateSyntaxError as exc:
-        raise MessageTemplateError(f"Template error: {exc}") from exc
+        return template.render(Context(context)).strip()
     except TemplateDoesNotExist as exc:
         # The message engine has no template loader: {% include %} and {% extends %} can never work.
         raise MessageTemplateError(
             f"Template error: a message cannot include or extend other templates ({exc})."
         ) from exc
+    except Exception as exc:
+        raise MessageTemplateError(f"Template error: {exc}") from exc
+
+
+# The tags a message may use; anything else (`include`, `load`, `extends`, `url`...) reaches outside
+# the message and is refused where the words are written.
+ALLOWED_TAGS = {"if", "comment", "firstof", "with"}
+
+
+def _expressions(value):
+    """The FilterExpressions inside a node attribute (if conditions, with values, tag arguments)."""
+    from django.template.base import FilterExpression
+    from django.template.smartif import TokenBase
+
+    if isinstance(value, FilterExpression):
+        yield value
+    elif isinstance(value, TokenBase):
+        for part in ("value", "first", "second"):
+            yield from _expressions(getattr(value, part, None))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _expressions(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _expressions(item)
+
+
+def _variable_names(expression):
+    from django.template.base import Variable
+
+    candidates = [expression.var] + [argument for _, arguments in expression.filters for _, argument in arguments]
+    for variable in candidates:
+        if isinstance(variable, Variable) and variable.lookups:
+            yield variable.var
+
+
+def _walk(nodelist):
+    for node in nodelist:
+        yield node
+        for attribute in getattr(node, "child_nodelists", ()):
+            yield from _walk(getattr(node, attribute, None) or ())
+        for _condition, child in getattr(node, "conditions_nodelists", ()):
+            yield from _walk(child)
+
+
+def template_variables(template_text):
+    """The variable names a template uses, in order of first use, as written (`incident.title`
+    stays whole). Raises MessageTemplateError when it does not compile or uses a tag messages
+    may not use."""
+    names, defined = [], set()
+    for node in _walk(_compile(template_text).nodelist):
+        token = getattr(node, "token", None)
+        if token is not None and token.token_type.name == "BLOCK":
+            tag = token.contents.split()[0]
+            if tag not in ALLOWED_TAGS:
+                raise MessageTemplateError(
+                    f"Template error: the {{% {tag} %}} tag cannot be used in a message (allowed: "
+                    f"{', '.join(sorted(ALLOWED_TAGS))})."
+                )
+            defined.update(getattr(node, "extra_context", {}) or {})
+        for value in vars(node).values():
+            for expression in _expressions(value):
+                for name in _variable_names(expression):
+                    if name not in names:
+                        names.append(name)
+    return [name for name in names if name.split(".")[0] not in defined]
+
+
+def template_problems(template_text, *, allowed):
+    """What is wrong with a message template, as sentences naming the problem: a syntax error, or
+    a variable not among `allowed` (with the allowed list). Empty when it is fine."""
+    try:
+        names = template_variables(template_text)
+    except MessageTemplateError as error:
+        return [str(error)]
+    return [
+        f"Unknown variable {{{{ {name} }}}}; the variables are: {', '.join(sorted(allowed))}."
+        for name in names
+        if name not in allowed
+    ]
 
 
 def choose_language(candidates, available):

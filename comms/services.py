@@ -25,6 +25,7 @@ from .bulk import insert_new_messages
 from .leases import alive_claims, lease_acquire, lease_duration, lease_release, leases_prune, stale_tasks_recover
 from .models import (
     FAILED_STATUSES,
+    TEAM_CHANNELS,
     InboundKind,
     InboundMessage,
     Message,
@@ -37,9 +38,11 @@ from .providers.base import (
     Outcome,
     OutgoingEmail,
     OutgoingSms,
+    OutgoingTeamNotice,
     apply_substitutions,
     get_email_provider,
     get_sms_provider,
+    get_team_channel_provider,
 )
 
 logger = logging.getLogger("candor.outbox")
@@ -96,9 +99,9 @@ def _enqueue_delivery(channel, *, batches=1, run_after=None):
     """Ask workers to drain the outbox of a channel. With the database task backend this row is
     written in the caller's transaction; with others it is sent after commit (the sweep covers
     the gap if the process dies in between)."""
-    from .tasks import deliver_email_batch, deliver_sms_batch
+    from .tasks import DELIVERY_TASKS
 
-    task = deliver_email_batch if channel == "email" else deliver_sms_batch
+    task = DELIVERY_TASKS[channel]
     if run_after is not None:
         task = task.using(run_after=run_after)
 
@@ -113,6 +116,8 @@ def _enqueue_delivery(channel, *, batches=1, run_after=None):
 
 
 def batch_size(channel):
+    if channel in TEAM_CHANNELS:
+        return settings.CANDOR_TEAM_CHANNEL_BATCH_SIZE
     return settings.CANDOR_EMAIL_BATCH_SIZE if channel == "email" else settings.CANDOR_SMS_BATCH_SIZE
 
 
@@ -292,6 +297,32 @@ def _outgoing(message):
     )
 
 
+def _team_notices(messages):
+    """Team channel posts: the channel's webhook URL is read at send time, never copied into the
+    outbox, so a rotated URL applies to what is still queued."""
+    urls = dict(
+        Message.objects.filter(pk__in=[message.pk for message in messages]).values_list(
+            "pk", "team_channel__webhook_url"
+        )
+    )
+    return [
+        OutgoingTeamNotice(
+            message_id=message.pk,
+            webhook_url=urls[message.pk],
+            title=message.subject,
+            text=message.body,
+            action=message.substitutions.get(TEAM_ACTION_KEY, ""),
+            link=message.substitutions.get(TEAM_LINK_KEY, ""),
+        )
+        for message in messages
+    ]
+
+
+# What a team channel post carries beside its words, kept in the message's substitutions.
+TEAM_ACTION_KEY = "-action-"
+TEAM_LINK_KEY = "-link-"
+
+
 def retry_delay(attempt, retry_after=None):
     """Exponential backoff with jitter, at least what the provider asked for, at most an hour."""
     base = settings.CANDOR_RETRY_BASE_SECONDS * (2 ** max(attempt - 1, 0))
@@ -314,7 +345,11 @@ def deliver_batch(*, channel, limit=None):
     if not messages:
         return 0
     try:
-        if channel == "sms":
+        if channel in TEAM_CHANNELS:
+            provider = get_team_channel_provider(channel)
+            results = provider.send_notices(_team_notices(messages))
+            _record_results(provider.name, {message.pk: message for message in messages}, results)
+        elif channel == "sms":
             provider = get_sms_provider()
             found = _already_sent(provider, messages)
             by_id = {message.pk: message for message in messages}
@@ -460,6 +495,7 @@ def message_fail(*, message, status, error_code, error, provider="", recipient_o
                     "error": error,
                     "source": message.source,
                     "user": message.user_id,
+                    "to": message.to_address,
                 },
             )
         )
@@ -774,7 +810,7 @@ def _recover_expired_claims(*, now, channel=None):
     """Put back in the queue the messages whose claim's lease expired: their worker died while
     sending. They may or may not have reached the provider (the window documented in the README);
     `deliver_batch` asks Twilio before sending such an SMS again. Returns counts per channel."""
-    channels = [channel] if channel else ["email", "sms"]
+    channels = [channel] if channel else ["email", "sms", *TEAM_CHANNELS]
     recovered = {}
     for each in channels:
         count = (
@@ -804,9 +840,9 @@ def _waiting_deliveries(channel, now):
     from django_tasks import TaskResultStatus
     from django_tasks_db.models import DBTaskResult, get_date_max
 
-    from .tasks import deliver_email_batch, deliver_sms_batch
+    from .tasks import DELIVERY_TASKS
 
-    task = deliver_email_batch if channel == "email" else deliver_sms_batch
+    task = DELIVERY_TASKS[channel]
     return DBTaskResult.objects.filter(
         Q(run_after__lte=now) | Q(run_after=get_date_max()),
         status=TaskResultStatus.READY,
@@ -823,7 +859,7 @@ def outbox_sweep(*, now=None):
     recovered = _recover_expired_claims(now=now)
     enqueued = {}
     with transaction.atomic():
-        for channel in ("email", "sms"):
+        for channel in ("email", "sms", *TEAM_CHANNELS):
             waiting = _waiting_deliveries(channel, now)
             if waiting is None:
                 # The backend cannot say what waits: trust it for a grace period.

@@ -16,6 +16,8 @@ from playbooks.debriefs.services import debrief_get_or_open
 from playbooks.incidents import events
 from playbooks.incidents.services import timeline_record
 from playbooks.incidents.topics import incident_id_from_topic, incident_topic
+from playbooks.integrations import events as webhook_events
+from playbooks.integrations.services import incident_webhook_emit
 from playbooks.models import Incident, TimelineKind
 from playbooks.promises.services import deadline_clocks_schedule, incident_team_notify, promise_timers_schedule
 from playbooks.surveys.services import survey_answer_from_sms, survey_schedule
@@ -34,6 +36,7 @@ FAILED = ("failed", "undelivered", "bounced")
 def on_incident_event(event):
     """What the core of an incident hands up (settings.CANDOR_INCIDENT_EVENT_HANDLER), inside its
     transaction: the features built on it take their turn."""
+    _send_webhook(event)
     if event.kind == events.ACTIVATED:
         deadline_clocks_schedule(incident=event.incident)
     elif event.kind == events.DEBRIEFING:
@@ -42,6 +45,40 @@ def on_incident_event(event):
     elif event.kind == events.UPDATE_PUBLISHED:
         acknowledgements_request(update=event.update, incident=event.incident, at=event.at)
         promise_timers_schedule(update=event.update)
+
+
+def _send_webhook(event):
+    if event.kind == events.CREATED:
+        incident_webhook_emit(
+            incident=event.incident, event_type=webhook_events.INCIDENT_CREATED, source="created", at=event.at
+        )
+    elif event.kind == events.TRANSITIONED:
+        incident_webhook_emit(
+            incident=event.incident,
+            event_type=webhook_events.INCIDENT_TRANSITIONED,
+            source=f"transition:{event.data['entry']}",
+            data={key: event.data[key] for key in ("transition", "from_state", "to_state")},
+            at=event.at,
+        )
+    elif event.kind == events.UPDATE_PUBLISHED:
+        update = event.update
+        incident_webhook_emit(
+            incident=event.incident,
+            event_type=webhook_events.UPDATE_PUBLISHED,
+            source=f"update:{update.pk}",
+            data={
+                "update": {
+                    "id": update.pk,
+                    "stage": update.stage,
+                    "is_holding_statement": update.is_holding_statement,
+                    "published_at": update.published_at.isoformat() if update.published_at else None,
+                    "next_update_due_at": update.next_update_due_at.isoformat() if update.next_update_due_at else None,
+                    "texts": update.texts,
+                    "audience": update.audience,
+                }
+            },
+            at=event.at,
+        )
 
 
 def on_comms_event(event):
@@ -67,7 +104,7 @@ def on_comms_event(event):
         error=event.data.get("error", ""),
         reason=event.data.get("reason", ""),
         body=event.data.get("body", ""),
-        user=_user_name(event.data.get("user")),
+        user=_user_name(event.data.get("user")) or event.data.get("to", ""),
     )
     kind = TimelineKind.CLIENT_REPLY if event.kind == "client_reply" else TimelineKind.DELIVERY
     timeline_record(
@@ -93,6 +130,7 @@ def _tell_team(incident, event, who):
             source=f"team:reply:{event.data.get('inbound_id') or event.message_id}",
             subject=f"Reply from {who}",
             body=f"{who} replied by SMS:\n\n{event.data.get('body', '')}",
+            action="Read the reply and answer the client.",
         )
     elif event.kind == "contact_unreachable":
         if not source.startswith("update:"):
@@ -104,6 +142,7 @@ def _tell_team(incident, event, who):
             source=f"team:unreachable:{source}:{event.contact_id}",
             subject=f"Could not reach {who}",
             body=f"{who} could not be reached on any channel for the latest update. Consider calling them.",
+            action=f"Call {who}.",
         )
     elif event.kind == "message_failed" and source:
         failed = sum(
@@ -120,6 +159,7 @@ def _tell_team(incident, event, who):
                 subject=f"Messages failing: {incident.title}",
                 body=f"{failed} messages of {source.replace(':', ' #')} have failed so far. "
                 "Check the delivery counts and the providers.",
+                action="Check the delivery counts and the providers.",
             )
 
 

@@ -7,11 +7,21 @@ leadership, dave an admin, frank a second commander. Globex (another tenant): ev
 import io
 import logging
 import os
+import re
 from urllib.parse import urlsplit
 
 import pytest
 
 from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
+
+FINAL_NOTICE_STAGES = {"resolved", "completed"}
+_PROMISE_SENTENCE = re.compile(r"[^.。\n]*\{\{ next_update_at \}\}[^.。\n]*[.。]?")
+
+
+def words_for_stage(stage, text):
+    """A test playbook's words for a stage: a final notice (resolved, completed) promises no next
+    update, so its sentence about the next update is left out."""
+    return _PROMISE_SENTENCE.sub("", text) if stage in FINAL_NOTICE_STAGES else text
 
 
 def make_user(username, organization, role, **extra):

@@ -186,3 +186,63 @@ def get_email_provider() -> EmailProvider:
         key = (name, *sorted(options.items()))
         return _cached("email", key, lambda: SendGridEmailProvider(**options))
     raise ImproperlyConfigured(f"Unknown CANDOR_EMAIL_PROVIDER {name!r}: use 'console' or 'sendgrid'.")
+
+
+# ---------------------------------------------------------------------------------------------
+# Team channels: a notice posted into a Slack or Microsoft Teams channel through its webhook URL.
+
+
+@dataclass(frozen=True)
+class OutgoingTeamNotice:
+    """One notice for one team channel: a title, the words, what to do now and where to do it."""
+
+    message_id: int
+    webhook_url: str
+    title: str
+    text: str
+    action: str = ""  # what the team should do now, e.g. "Approve the update"
+    link: str = ""  # the page where they do it (the incident's)
+
+
+class TeamChannelProvider(ABC):
+    name: str
+
+    @abstractmethod
+    def send_notices(self, notices: Sequence[OutgoingTeamNotice]) -> list[SendResult]:
+        """Post each notice; one result per notice, in input order; never raises for a provider or
+        network error."""
+
+
+def result_for_http_status(
+    message_id: int, status: int, *, headers=None, description: str = "", provider_message_id: str = ""
+) -> SendResult:
+    """Classify a webhook's answer once for every channel that posts to a URL (Slack, Teams,
+    outgoing webhooks): 2xx accepted; 408, 429 and 5xx transient (after Retry-After when given);
+    anything else, 404 and 410 (the hook was removed) included, permanent."""
+    if 200 <= status < 300:
+        return SendResult(message_id=message_id, outcome=Outcome.ACCEPTED, provider_message_id=provider_message_id)
+    error = f"HTTP {status}" + (f": {description}" if description else "")
+    if status in (408, 429) or status >= 500:
+        retry_after = parse_retry_after((headers or {}).get("Retry-After") or (headers or {}).get("retry-after"))
+        return SendResult(
+            message_id=message_id,
+            outcome=Outcome.TRANSIENT,
+            retry_after_seconds=retry_after,
+            error_code=f"http-{status}",
+            error=error,
+        )
+    return SendResult(message_id=message_id, outcome=Outcome.PERMANENT, error_code=f"http-{status}", error=error)
+
+
+def get_team_channel_provider(channel: str) -> TeamChannelProvider:
+    """The provider posting into a team channel of this kind ("slack" or "teams")."""
+    timeout_seconds = settings.PROVIDER_TIMEOUT_SECONDS
+    if channel == "slack":
+        from comms.providers.slack import SlackProvider
+
+        return _cached("slack", (timeout_seconds,), lambda: SlackProvider(timeout_seconds=timeout_seconds))
+    if channel == "teams":
+        from comms.providers.teams import TeamsProvider
+
+        return _cached("teams", (timeout_seconds,), lambda: TeamsProvider(timeout_seconds=timeout_seconds))
+    raise ImproperlyConfigured(f"No team channel provider for {channel!r}: use 'slack' or 'teams'.")

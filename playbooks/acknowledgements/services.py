@@ -23,6 +23,8 @@ from comms.rendering import (
 )
 from playbooks.incidents.services import timeline_record
 from playbooks.incidents.topics import incident_topic
+from playbooks.integrations import events as webhook_events
+from playbooks.integrations.services import incident_webhook_emit, team_channel_scopes
 from playbooks.models import (
     AcknowledgementVia,
     ClientAcknowledgement,
@@ -197,6 +199,22 @@ def acknowledgement_confirm(*, incident, contact, via, at=None):
             },
             at=at,
         )
+        incident_webhook_emit(
+            incident=incident,
+            event_type=webhook_events.ACKNOWLEDGEMENT_CONFIRMED,
+            source=f"acknowledgement:{row.pk}",
+            data={
+                "acknowledgement": {
+                    "id": row.pk,
+                    "stage": row.stage,
+                    "client": {"id": contact.client_id, "name": client_name},
+                    "contact": {"id": contact.pk, "name": contact.name},
+                    "via": via,
+                    "confirmed_at": at.isoformat(),
+                }
+            },
+            at=at,
+        )
     return Confirmation(row, True)
 
 
@@ -316,7 +334,7 @@ def _queue_reminders(incident, rows):
         group_of=lambda contact: stage_of[contact.client_id],
     )
     # One source per incident: a contact is never reminded twice, whatever runs again.
-    batch_queue(incident=incident, source=f"ack-reminder:{incident.pk}", batch=batch)
+    batch_queue(incident=incident, source=f"ack-reminder:{incident.pk}", batch=batch, expects_link="status_url")
     return {"email": batch.count("email"), "sms": batch.count("sms")}
 
 
@@ -338,6 +356,8 @@ def _tell_account_owner(incident, owner, rows):
         f"{lines}\n\nWhat they were asked: {request}\n\nThey have been sent a reminder; a call from you "
         f"may help.",
         link=f"{settings.CANDOR_PUBLIC_URL}/incidents/{incident.pk}/",
+        action="Call the clients who have not confirmed.",
+        scopes=team_channel_scopes(incident),
     )
 
 

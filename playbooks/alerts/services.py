@@ -17,7 +17,7 @@ from accounts.models import Role, User
 from candor.helpers import display_name
 from comms.notifications import team_notify
 from playbooks.incidents.services import incident_create, incident_transition, timeline_record
-from playbooks.models import AlertEndpoint, AlertStatus, InboundAlert, Severity, TimelineKind
+from playbooks.models import AlertEndpoint, AlertStatus, InboundAlert, Severity, State, TimelineKind
 from playbooks.promises.services import incident_team_notify
 
 logger = logging.getLogger("candor.alerts")
@@ -233,7 +233,7 @@ def _open_alert(endpoint, fingerprint):
     )
     for alert in candidates:
         incident = alert.incident
-        if alert.is_open and (incident is None or incident.state == "draft" or incident.is_live):
+        if alert.is_open and (incident is None or incident.state == State.DRAFT or incident.is_live):
             return alert
         if alert.status == AlertStatus.CONFIRMED and incident is not None and incident.is_live:
             return alert
@@ -304,6 +304,7 @@ def _alert_open(endpoint, spec, payload, now):
             subject=f"[{endpoint.organization.name}] Alert: {spec.title}",
             body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nNo draft incident could be "
             f"opened ({problem}). Fix the alert endpoint's settings; confirming the alert opens the incident.",
+            action="Fix the alert endpoint's settings, then decide on the alert.",
         )
         return alert
     alert.incident = incident
@@ -324,6 +325,7 @@ def _alert_open(endpoint, spec, payload, now):
         body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nA draft incident from the playbook "
         f"{endpoint.playbook.name} is waiting for you. Confirm it to activate the incident, or dismiss it. "
         "Nothing reaches clients until you do.",
+        action="Decide on the alert: confirm it to activate the incident, or dismiss it.",
     )
     return alert
 
@@ -393,7 +395,7 @@ def alert_confirm(*, alert, actor, note=""):
                 detected_at=alert.first_received_at,
             )
             alert.incident = incident
-        if incident.state == "draft":
+        if incident.state == State.DRAFT:
             incident = incident_transition(
                 incident=incident,
                 name="activate",
@@ -418,7 +420,7 @@ def alert_dismiss(*, alert, actor, note=""):
         if incident is not None:
             if incident.is_live:
                 raise ValidationError("The incident is already active; resolve it from the incident page.")
-            if incident.state == "draft":
+            if incident.state == State.DRAFT:
                 incident_transition(
                     incident=incident,
                     name="cancel",

@@ -18,6 +18,7 @@ from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, SmsConsent, 
 from comms.models import Message
 from comms.rendering import MessageTemplateError, render_text
 from playbooks.console.selectors import delivery_counts_by_update, update_status
+from playbooks.incidents.topics import incident_id_from_topic
 from playbooks.models import (
     Incident,
     IncidentChecklistItem,
@@ -369,6 +370,9 @@ class TransitionSerializer(serializers.Serializer):
     label = serializers.CharField()
     target = serializers.CharField()
     needs = serializers.ListField(child=serializers.CharField(), help_text="Inputs the transition asks for.")
+    waits_for = serializers.CharField(
+        allow_blank=True, help_text="What must happen first (refused with 409 until then); empty when nothing."
+    )
 
 
 class TransitionRequestSerializer(serializers.Serializer):
@@ -587,8 +591,19 @@ class PreviewLanguageSerializer(serializers.Serializer):
     reader = serializers.CharField(help_text="Whose values fill the per-reader variables.")
 
 
+class PreflightFindingSerializer(serializers.Serializer):
+    problem = serializers.CharField()
+    message = serializers.CharField()
+    language = serializers.CharField(allow_blank=True)
+    channel = serializers.CharField(allow_blank=True)
+    field = serializers.CharField()
+    is_blocking = serializers.BooleanField()
+    text = serializers.CharField()
+
+
 class UpdatePreviewSerializer(serializers.Serializer):
     next_update_due_at = serializers.DateTimeField(allow_null=True)
+    preflight = PreflightFindingSerializer(many=True)
     languages = serializers.DictField(child=PreviewLanguageSerializer())
     email_recipients = serializers.IntegerField()
     sms_recipients = serializers.IntegerField()
@@ -634,6 +649,7 @@ class LanguageCheckSerializer(serializers.Serializer):
 class PlainLanguageCheckSerializer(serializers.Serializer):
     warning_count = serializers.IntegerField()
     languages = serializers.DictField(child=LanguageCheckSerializer())
+    preflight = PreflightFindingSerializer(many=True)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -687,4 +703,4 @@ class MessageSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(NULLABLE_INT)
     def get_incident(self, message):
-        return reference_id(message.topic, "incident")
+        return incident_id_from_topic(message.topic)

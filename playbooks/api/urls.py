@@ -4,7 +4,7 @@ from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
-from playbooks.api import views
+from playbooks.api import views, webhook_endpoints
 
 router = DefaultRouter(use_regex_path=False)  # ids are path converters: <int:pk>
 router.include_format_suffixes = False
@@ -14,6 +14,7 @@ router.register("contacts", views.ContactViewSet, basename="contact")
 router.register("incidents", views.IncidentViewSet, basename="incident")
 router.register("updates", views.UpdateViewSet, basename="update")
 router.register("messages", views.MessageViewSet, basename="message")
+router.register("webhook-endpoints", webhook_endpoints.WebhookEndpointViewSet, basename="webhook-endpoint")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

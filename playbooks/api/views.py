@@ -34,8 +34,16 @@ from playbooks.incidents.services import TransitionRefused, incident_create, inc
 from playbooks.incidents.topics import incident_topic
 from playbooks.models import LIVE_STATES, Incident, IncidentUpdate, Kind, Playbook, UpdateImmutable
 from playbooks.updates.plain_language import plain_language_check
+from playbooks.updates.preflight import refuse_if_blocked
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
-from playbooks.updates.services import update_approve, update_draft, update_edit, update_preview, update_publish
+from playbooks.updates.services import (
+    update_approve,
+    update_draft,
+    update_edit,
+    update_preflight,
+    update_preview,
+    update_publish,
+)
 
 
 class Conflict(APIException):
@@ -359,7 +367,16 @@ class IncidentViewSet(
         available = transitions_available(incident=incident, user=request.user)
         return Response(
             s.TransitionSerializer(
-                [{"name": t.name, "label": t.label, "target": t.target, "needs": list(t.needs)} for t in available],
+                [
+                    {
+                        "name": t.name,
+                        "label": t.label,
+                        "target": t.target,
+                        "needs": list(t.needs),
+                        "waits_for": t.waits_for,
+                    }
+                    for t in available
+                ],
                 many=True,
             ).data
         )
@@ -521,6 +538,7 @@ class UpdateViewSet(
     def preview(self, request, pk=None):
         update = self.get_object()
         preview = update_preview(update=update, sample_timezone=update.incident.organization.timezone)
+        preview["preflight"] = [] if update.is_published else [f.as_dict() for f in update_preflight(update=update)]
         samples = sample_previews(update=update, preview=preview)
         for language, row in preview["languages"].items():
             row.update({key: samples[language][key] for key in ("email_subject", "email_body", "sms_body", "reader")})
@@ -535,18 +553,24 @@ class UpdateViewSet(
         return Response(s.UpdatePreviewSerializer(preview).data)
 
     @extend_schema(
-        summary="The plain-language check: readability, long sentences, jargon, structure, "
+        summary="The preflight and the plain-language check: readability, long sentences, jargon, structure, "
         "the playbook's content rules",
+        description="400 with field errors (texts, audience) when the preflight finds a blocking problem in "
+        "any language and channel the audience would receive; otherwise its warnings under `preflight`.",
         responses={200: s.PlainLanguageCheckSerializer},
     )
     @action(detail=True, methods=["get"])
     def check(self, request, pk=None):
-        checks = plain_language_check(update=self.get_object())
+        update = self.get_object()
+        findings = [] if update.is_published else update_preflight(update=update)
+        refuse_if_blocked(findings)  # 400: the blocking findings as field errors
+        checks = plain_language_check(update=update)
         return Response(
             s.PlainLanguageCheckSerializer(
                 {
                     "warning_count": sum(len(check.warnings) for check in checks.values()),
                     "languages": {language: check.as_dict() for language, check in checks.items()},
+                    "preflight": [finding.as_dict() for finding in findings],
                 }
             ).data
         )
@@ -565,7 +589,9 @@ class UpdateViewSet(
 
     @extend_schema(
         summary="Publish to every affected contact (admins and commanders)",
-        description="400 when the stage needs approval of the current words, or an SMS is over 4 segments. "
+        description="400 with field errors when the stage needs approval of the current words, or the "
+        "preflight finds a blocking problem (unknown or empty variable, broken template, missing or foreign "
+        "link, a promise without a time, an SMS over 4 segments, nobody to send it to). "
         "Publishing again changes nothing.",
         request=None,
         responses={200: s.UpdateSerializer},

@@ -10,8 +10,9 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
 
 from playbooks.incidents.selectors import incident_list
+from playbooks.incidents.services import final_notice_missing
 from playbooks.incidents.topics import incident_topic
-from playbooks.models import LIVE_STATES, IncidentUpdate
+from playbooks.models import LIVE_STATES, IncidentUpdate, State
 
 # ---------------------------------------------------------------------------------------------
 # Lookups scoped to the caller's organisation
@@ -24,7 +25,7 @@ def incidents_live_first(*, user):
         .annotate(
             live_order=Case(
                 When(state__in=LIVE_STATES, then=Value(0)),
-                When(state="draft", then=Value(1)),
+                When(state=State.DRAFT, then=Value(1)),
                 default=Value(2),
                 output_field=IntegerField(),
             )
@@ -59,10 +60,7 @@ class AvailableTransition:
     label: str
     target: str
     needs: tuple
-
-    @property
-    def needs_resolution_summary(self):
-        return "resolution_summary" in self.needs
+    waits_for: str = ""  # what must happen first, in words ("" when nothing)
 
 
 def transitions_available(*, incident, user):
@@ -76,6 +74,8 @@ def transitions_available(*, incident, user):
                 label=custom.get("label", transition.name.replace("_", " ").capitalize()),
                 target=transition.target,
                 needs=tuple(custom.get("needs", ())),
+                # The debrief waits until every contact told has been sent the final notice.
+                waits_for=final_notice_missing(incident=incident) if transition.target == State.DEBRIEFING else "",
             )
         )
     return available

@@ -3,7 +3,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from playbooks.console import views
+from playbooks.console import integrations, views
 
 urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
@@ -21,4 +21,10 @@ urlpatterns = [
     path("monitoring-alerts/<int:pk>/<str:decision>/", views.alert_decide, name="alert_decide"),
     path("jargon/", views.jargon_list, name="jargon_list"),
     path("jargon/<int:pk>/delete/", views.jargon_delete, name="jargon_delete"),
+    path("integrations/", integrations.integrations_view, name="integrations"),
+    path(
+        "integrations/deliveries/<int:pk>/retry/",
+        integrations.webhook_delivery_retry_view,
+        name="webhook_delivery_retry",
+    ),
 ]

@@ -46,18 +46,18 @@ from playbooks.incidents.services import (
     incident_transition,
 )
 from playbooks.incidents.topics import incident_topic
-from playbooks.models import AlertStatus, IncidentChecklistItem, IncidentUpdate
+from playbooks.models import PUBLISHABLE_STATES, AlertStatus, IncidentChecklistItem, IncidentUpdate, State
 from playbooks.promises.services import cadence_adherence
 from playbooks.updates.jargon import jargon_term_add, jargon_term_remove
 from playbooks.updates.plain_language import plain_language_check
 from playbooks.updates.preview import audience_preview, sample_previews, sms_send_estimate
 from playbooks.updates.services import (
-    PUBLISHABLE_STATES,
     publish_blockers,
     stage_texts,
     update_approve,
     update_draft,
     update_edit,
+    update_preflight,
     update_preview,
     update_publish,
 )
@@ -208,7 +208,7 @@ def _incident_context(request, incident, *, transition_forms=None, error=None):
             "checklist_form": ChecklistCompleteForm(),
             "can_draft": user.can_draft_updates and incident.state in PUBLISHABLE_STATES,
             "can_complete_checklist": user.can_draft_updates and not incident.is_final,
-            "preview": audience_preview(incident=incident) if incident.state == "draft" else None,
+            "preview": audience_preview(incident=incident) if incident.state == State.DRAFT else None,
         }
     )
     return context
@@ -332,7 +332,13 @@ def _update_context(request, update, form, *, publish_errors=None):
         context["sms_send"] = sms_send_estimate(segments=preview["sms_segments_total"])
     context["checks"] = plain_language_check(update=update)
     context["warning_count"] = sum(len(check.warnings) for check in context["checks"].values())
-    context["publish_blockers"] = publish_blockers(update=update, incident=incident)
+    context["preflight"] = update_preflight(update=update)
+    blocking = [str(finding) for finding in context["preflight"] if finding.is_blocking]
+    context["publish_blockers"] = publish_blockers(update=update, incident=incident) + (
+        [f"The preflight found {len(blocking)} problem{'s' if len(blocking) != 1 else ''} to fix first (above)."]
+        if blocking
+        else []
+    )
     return context
 
 

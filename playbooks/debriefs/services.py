@@ -17,6 +17,7 @@ from comms.notifications import team_notify
 from comms.rendering import format_local_time
 from playbooks.incidents.services import timeline_record
 from playbooks.incidents.topics import incident_topic
+from playbooks.integrations.services import team_channel_scopes
 from playbooks.models import (
     Debrief,
     DebriefActionItem,
@@ -79,6 +80,9 @@ def follow_up_open_if_low(*, response, now):
         f'"{incident.title}": {", ".join(reasons)}.{comment}\n\nPlease get in touch, then close the '
         f"follow-up with a note of what was done (due {_local(incident, follow_up.due_at)}):\n"
         f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
+        link=f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
+        action=f"Get in touch with {client.name}, then close the follow-up with a note.",
+        scopes=team_channel_scopes(incident),
     )
     return follow_up
 

@@ -70,10 +70,6 @@ class DeadlineStatus:
     fraction_elapsed: float | None
     completed_at: dt.datetime | None = None
 
-    @property
-    def remaining_seconds(self):
-        return None if self.remaining is None else int(self.remaining.total_seconds())
-
 
 def deadline_status(*, item, now):
     """The countdown of one incident checklist item at `now` (counted from the incident's detection)."""

@@ -6,12 +6,14 @@ The handler runs inside the caller's transaction: what it writes commits or roll
 """
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+CREATED = "created"  # a draft incident was opened
+TRANSITIONED = "transitioned"  # any step of the lifecycle; data: transition, from_state, to_state
 ACTIVATED = "activated"  # the incident left draft: its deadline clocks start
 DEBRIEFING = "debriefing"  # the incident entered debriefing: the debrief and the survey
 UPDATE_PUBLISHED = "update_published"  # an update went out: its promise, its acknowledgement request
@@ -23,6 +25,7 @@ class IncidentEvent:
     incident: Any
     update: Any = None
     at: dt.datetime | None = None
+    data: dict = field(default_factory=dict)
 
 
 def incident_event_emit(event):

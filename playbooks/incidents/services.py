@@ -11,18 +11,26 @@ from django.db import transaction
 from django.utils import timezone
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, has_transition_perm
 
+from accounts.models import Contact
+from comms.models import Message
 from playbooks.incidents import events
 from playbooks.incidents.deadlines import checklist_due_at
 from playbooks.incidents.events import IncidentEvent, incident_event_emit
+from playbooks.incidents.topics import incident_topic
 from playbooks.models import (
     INCIDENT_MODELS,
+    RESOLUTION_NOTICE_STATES,
     STATE_LABELS,
     Incident,
     IncidentChecklistItem,
+    IncidentUpdate,
     Playbook,
+    State,
     TimelineEntry,
     TimelineKind,
 )
+
+UNDELIVERED_STATUSES = ("failed", "undelivered", "bounced")
 
 
 class TransitionRefused(Exception):
@@ -144,7 +152,54 @@ def incident_create(
         note=f"Created from playbook {plan['name']} v{plan['version']}.",
         data={"playbook_version": plan["version"]},
     )
+    incident_event_emit(IncidentEvent(events.CREATED, incident, at=incident.created_at))
     return incident
+
+
+def final_notice_missing(*, incident):
+    """Why the loop with clients is not closed yet, in words, or "" when it is: every contact an
+    update of this incident was sent to must have been sent a final notice (an update published in
+    the resolution stage: resolved, or completed for a recall). Nothing is missing when no client
+    was ever told."""
+    sent = Message.objects.filter(
+        organization_id=incident.organization_id,
+        topic=incident_topic(incident),
+        contact__isnull=False,
+        source__startswith="update:",
+    )
+    # Told: an update was sent, or is on its way (a message that failed for good told no one).
+    told = set(sent.exclude(status__in=UNDELIVERED_STATUSES).values_list("contact_id", flat=True))
+    if not told:
+        return ""
+    final_ids = list(
+        IncidentUpdate.objects.filter(
+            incident=incident, published_at__isnull=False, stage__in=RESOLUTION_NOTICE_STATES
+        ).values_list("pk", flat=True)
+    )
+    if not final_ids:
+        return (
+            f"no final notice yet: {len(told)} contact(s) were told about this incident; publish the "
+            "resolution update (the final notice) to them before the debrief."
+        )
+    reached = set(sent.filter(source__in=[f"update:{pk}" for pk in final_ids]).values_list("contact_id", flat=True))
+    missing = told - reached
+    # Who can no longer be reached on any channel cannot be sent a final notice either.
+    missing = {
+        contact.pk
+        for contact in Contact.objects.filter(pk__in=missing)
+        if contact.can_receive_email or contact.can_receive_sms
+    }
+    if not missing:
+        return ""
+    names = sorted(
+        f"{contact.name} ({contact.client.name})"
+        for contact in Contact.objects.filter(pk__in=missing).select_related("client")
+    )
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (
+        f"the final notice has not reached {len(missing)} contact(s) who were told about this incident: "
+        f"{shown}. Publish the final notice again now that they are in scope."
+    )
 
 
 def incident_transition(*, incident, name, actor, note="", resolution_summary=None):
@@ -167,6 +222,9 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
         if "resolution_summary" in needs and not locked.resolution_summary:
             raise ValidationError({"resolution_summary": "Say how the problem was resolved before resolving."})
         from_state = locked.state
+        if transition and transition.target == State.DEBRIEFING and (missing := final_notice_missing(incident=locked)):
+            # Clients hear that the crisis is over before the team turns to its debrief and survey.
+            raise TransitionRefused(f"Cannot start the debrief: {missing}", state=from_state)
         if not has_transition_perm(method, actor):
             raise TransitionRefused(
                 f"Cannot {name.replace('_', ' ')} now: the incident is {STATE_LABELS.get(from_state, from_state)!r} "
@@ -181,7 +239,7 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             raise TransitionRefused(
                 f"Cannot {name.replace('_', ' ')}: the incident is now {current!r}.", state=current
             ) from exc
-        timeline_record(
+        entry = timeline_record(
             incident=locked,
             kind=TimelineKind.TRANSITION,
             actor=actor,
@@ -190,9 +248,17 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             note=note or (locked.resolution_summary if "resolution_summary" in needs else ""),
             data={"transition": name},
         )
-        if from_state == "draft" and locked.is_live:
+        incident_event_emit(
+            IncidentEvent(
+                events.TRANSITIONED,
+                locked,
+                at=entry.at,
+                data={"transition": name, "from_state": from_state, "to_state": locked.state, "entry": entry.pk},
+            )
+        )
+        if from_state == State.DRAFT and locked.is_live:
             incident_event_emit(IncidentEvent(events.ACTIVATED, locked))
-        if locked.state == "debriefing":
+        if locked.state == State.DEBRIEFING:
             incident_event_emit(IncidentEvent(events.DEBRIEFING, locked))
     incident.refresh_from_db()
     return locked

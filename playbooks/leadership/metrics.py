@@ -720,14 +720,6 @@ class ProofContact:
     not_reached_reason: str
     messages: list = field(default_factory=list)
 
-    @property
-    def was_reached(self):
-        return any(
-            message.status in REACHED_STATUSES
-            for message in self.messages
-            if message.what.startswith(("Update", "Holding"))
-        )
-
 
 @dataclass
 class ProofClient:

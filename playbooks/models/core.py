@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import ClientAccount, Organization, User, validate_language
+from comms.rendering import template_problems
 from playbooks.models.debriefs import debrief_is_complete  # the close guard: the internal debrief is complete
 
 
@@ -255,6 +256,26 @@ class PlaybookStage(models.Model):
         bump_playbook_version(self.playbook_id)
 
 
+# The variables a stage message may use, in one place. Playbook authors see this list;
+# a template using any other is refused where it is written (StageMessage.clean, update texts).
+MESSAGE_VARIABLES = {
+    "organization_name": "The organisation sending the update (us).",
+    "client_name": "The client company receiving it.",
+    "contact_name": "The person receiving it.",
+    "incident_title": "The incident's short title.",
+    "incident_summary": "The commander's summary of what happened (may be empty early on).",
+    "stage": "The current stage in plain words, in the reader's language.",
+    "next_update_at": "When the next update comes, in the reader's timezone and language.",
+    "status_url": "The reader's private status page for this incident.",
+    "preferences_url": "The reader's page to choose channels and language, or opt out.",
+}
+
+
+def message_template_problems(text):
+    """What is wrong with a message template (syntax, unknown variables), as sentences."""
+    return template_problems(text, allowed=MESSAGE_VARIABLES)
+
+
 class MessagePurpose(models.TextChoices):
     UPDATE = "update", "Stage update"
     HOLDING = "holding", "Holding statement"
@@ -287,8 +308,15 @@ class StageMessage(models.Model):
 
     def clean(self):
         super().clean()
+        errors = {}
         if self.channel == Channel.EMAIL and not self.subject:
-            raise ValidationError({"subject": "An email message needs a subject."})
+            errors["subject"] = ["An email message needs a subject."]
+        for field in ("subject", "body"):
+            problems = message_template_problems(getattr(self, field))
+            if problems:
+                errors.setdefault(field, []).extend(problems)
+        if errors:
+            raise ValidationError(errors)
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)

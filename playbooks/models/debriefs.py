@@ -181,12 +181,6 @@ class SurveyResponse(models.Model):
     def __str__(self):
         return f"Answer of {self.invitation.contact} on incident #{self.incident_id}"
 
-    @property
-    def has_answers(self):
-        return any(value is not None for value in (self.csat, self.kept_informed, self.clarity, self.nps)) or bool(
-            self.comment.strip() or self.extra_answers
-        )
-
 
 class FollowUp(models.Model):
     """A low score to act on: the client's account owner calls, and notes what was done."""

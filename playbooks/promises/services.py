@@ -18,7 +18,7 @@ How it works:
 import datetime as dt
 import logging
 from collections import Counter, defaultdict
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -34,6 +34,8 @@ from comms.rendering import format_local_time
 from playbooks.incidents.deadlines import moment_at_fraction
 from playbooks.incidents.services import timeline_record
 from playbooks.incidents.topics import incident_topic
+from playbooks.integrations import events as webhook_events
+from playbooks.integrations.services import incident_webhook_emit, team_channel_scopes
 from playbooks.models import (
     DEADLINE_ALERT_FRACTIONS,
     FINAL_STATES,
@@ -134,12 +136,21 @@ def _local(incident, moment):
     return format_local_time(moment, language="en", timezone_name=incident.organization.timezone)
 
 
-def incident_team_notify(*, incident, source, subject, body, users=None):
-    """Alert the incident's team (by default the commander and backup) by email and SMS."""
-    _notify(incident, _unique(users if users is not None else commander_and_backup(incident)), source, subject, body)
+def incident_team_notify(*, incident, source, subject, body, users=None, action=""):
+    """Alert the incident's team (by default the commander and backup) by email and SMS, and in
+    the team channels (Slack, Teams) of the organisation and of the incident's playbook. `action`
+    says what to do now ("Confirm or dismiss the alert")."""
+    _notify(
+        incident,
+        _unique(users if users is not None else commander_and_backup(incident)),
+        source,
+        subject,
+        body,
+        action=action,
+    )
 
 
-def _notify(incident, users, source, subject, body):
+def _notify(incident, users, source, subject, body, *, action):
     team_notify(
         organization=incident.organization,
         users=users,
@@ -148,6 +159,8 @@ def _notify(incident, users, source, subject, body):
         subject=f"[{incident.organization.name}] {subject}",
         body=f"{body}\n\nIncident #{incident.pk}: {incident.title}",
         link=incident_url(incident),
+        action=action,
+        scopes=team_channel_scopes(incident),
     )
 
 
@@ -238,6 +251,7 @@ def _remind(incident, update, now):
         f"promise:{update.pk}:reminder",
         f"Update due in {minutes} min: {incident.title}",
         f"Clients were promised the next update by {due_local}. {consequence}",
+        action=f"Publish the next update before {due_local}.",
     )
     timeline_record(
         incident=incident,
@@ -313,6 +327,7 @@ def _after_holding_statement(incident, update, holding, now):
         f"No update was published by {due_local}, so Candor sent the stage's holding statement "
         f"({reached} messages). It promises the next update by {next_local}: publish a real update before then."
         + (f" {in_a_row} holding statements in a row: nobody has told clients anything new." if in_a_row > 1 else ""),
+        action=f"Publish a real update before {next_local}.",
     )
     # The holding statement's own UPDATE_PUBLISHED entry is on the timeline; this one says why.
     timeline_record(
@@ -350,6 +365,18 @@ def _escalate(incident, update, now, problem=""):
         f"Clients were promised an update by {due_local} and none has been published. Publish one now. "
         f"If nothing is published within {grace} minutes, the backup and leadership are alerted."
         + (f" (The holding statement could not be sent: {problem})" if problem else ""),
+        action="Publish an update now.",
+    )
+    incident_webhook_emit(
+        incident=incident,
+        event_type=webhook_events.PROMISE_MISSED,
+        source=f"promise:{update.pk}:missed",
+        data={
+            "update": {"id": update.pk, "next_update_due_at": update.next_update_due_at.isoformat()},
+            "escalated_to": [display_name(user) for user in users],
+            "holding_statement_problem": problem,
+        },
+        at=now,
     )
     timeline_record(
         incident=incident,
@@ -384,6 +411,7 @@ def _escalate_again(incident, update, escalation, now):
         f"Clients were promised an update by {due_local}. The commander ({_names([incident.commander])}) was "
         f"alerted at {_local(incident, escalation.at)} and nothing has been published since. "
         "Make sure someone publishes an update now.",
+        action="Make sure someone publishes an update now.",
     )
     timeline_record(
         incident=incident,
@@ -463,7 +491,22 @@ def _announce_deadline(incident, item, kind, users, now):
         subject = f"Deadline in {left}: {item.title}"
         note = f"{left} left until {due_local}: {item.title}. Reminded {_names(users)}."
     body = note + (f"\n\n{item.guidance}" if item.guidance else "") + "\nMark it done in the checklist when it is."
-    _notify(incident, users, f"deadline:{item.pk}:{kind}", subject, body)
+    _notify(
+        incident,
+        users,
+        f"deadline:{item.pk}:{kind}",
+        subject,
+        body,
+        action=f"Complete the checklist item: {item.title}.",
+    )
+    if kind == DeadlineAlertKind.OVERDUE:
+        incident_webhook_emit(
+            incident=incident,
+            event_type=webhook_events.DEADLINE_DUE,
+            source=f"deadline:{item.pk}:overdue",
+            data={"checklist_item": {"id": item.pk, "title": item.title, "due_at": item.due_at.isoformat()}},
+            at=now,
+        )
     timeline_record(
         incident=incident,
         kind=TimelineKind.ESCALATION if kind == DeadlineAlertKind.OVERDUE else TimelineKind.REMINDER,
@@ -539,56 +582,6 @@ def _promise_action_missing(update, late):
 
 
 # ---------------------------------------------------------------------------------------------
-# The countdown to the next update, for the console
-
-
-@dataclass(frozen=True)
-class NextUpdateStatus:
-    """Where the incident's current promise stands.
-
-    state: "none" (nothing promised: not live, or a resolution notice), "ok", "due_soon" (inside
-    the reminder window), "overdue" (due time passed, nothing done yet), "holding" (a holding
-    statement covered it: see the new promise), "escalated" or "second_escalation".
-    """
-
-    state: str
-    due_at: dt.datetime | None = None
-    remaining: dt.timedelta | None = None
-    update_id: int | None = None
-
-    @property
-    def remaining_seconds(self):
-        return None if self.remaining is None else int(self.remaining.total_seconds())
-
-
-def next_update_status(*, incident, now):
-    """The countdown to the update the latest published one promised."""
-    if not incident.is_live:
-        return NextUpdateStatus("none")
-    latest = (
-        IncidentUpdate.objects.filter(incident=incident, published_at__isnull=False)
-        .order_by("-published_at", "-pk")
-        .first()
-    )
-    if latest is None or latest.next_update_due_at is None:
-        return NextUpdateStatus("none")
-    due_at = latest.next_update_due_at
-    kinds = set(latest.promise_events.values_list("kind", flat=True))
-    for kind in (Action.SECOND_ESCALATION, Action.ESCALATION, Action.HOLDING):
-        if kind in kinds:
-            state = {"escalation": "escalated"}.get(kind, kind)
-            break
-    else:
-        if now >= due_at:
-            state = "overdue"
-        elif now >= due_at - reminder_before():
-            state = "due_soon"
-        else:
-            state = "ok"
-    return NextUpdateStatus(state, due_at, due_at - now, latest.pk)
-
-
-# ---------------------------------------------------------------------------------------------
 # Adherence: how each promise ended
 
 
@@ -629,31 +622,6 @@ class Adherence:
     @property
     def promises(self):
         return len(self.rows)
-
-    @property
-    def settled(self):
-        """Promises whose due time has passed (everything but open ones)."""
-        return self.promises - self.counts[Outcome.OPEN]
-
-    @property
-    def kept_on_time_share(self):
-        """Kept on time out of the promises that were due, or None when none were."""
-        due = self.settled - self.counts[Outcome.STOPPED]
-        return None if due <= 0 else self.counts[Outcome.KEPT] / due
-
-    def add(self, other):
-        for outcome, count in other.counts.items():
-            self.counts[outcome] += count
-        self.rows.extend(other.rows)
-        return self
-
-    def as_dict(self):
-        return {
-            "promises": self.promises,
-            "counts": dict(self.counts),
-            "kept_on_time_share": self.kept_on_time_share,
-            "rows": [asdict(row) for row in self.rows],
-        }
 
 
 def _ended_at(incident):
@@ -725,14 +693,3 @@ def cadence_adherence_for(*, incidents, now=None):
 def cadence_adherence(*, incident, now=None):
     """How each promise of one incident ended: counts per outcome and a row per promise."""
     return cadence_adherence_for(incidents=[incident], now=now)[incident.pk]
-
-
-def cadence_adherence_summary(*, organization, since=None, now=None):
-    """The organisation's adherence over its incidents (activated since `since`), for leadership."""
-    incidents = Incident.objects.filter(organization=organization, activated_at__isnull=False)
-    if since is not None:
-        incidents = incidents.filter(activated_at__gte=since)
-    total = Adherence()
-    for adherence in cadence_adherence_for(incidents=incidents, now=now).values():
-        total.add(adherence)
-    return total

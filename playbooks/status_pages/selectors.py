@@ -38,13 +38,14 @@ from playbooks.models import (
     ClientAcknowledgement,
     Incident,
     IncidentUpdate,
+    State,
 )
 from playbooks.updates.audience import scope_of
-from playbooks.updates.pipeline import READER_TOKENS
+from playbooks.updates.pipeline import READER_TOKENS, page_text
 from playbooks.updates.services import message_context
 from playbooks.updates.wording import stage_words
 
-CACHE_FORMAT = "1"  # bump when what is cached changes shape
+CACHE_FORMAT = "2"  # bump when what is cached changes shape
 CLIENT_BLOCK_MARKER = "<!--candor:client-block-->"
 CSRF_TOKEN = "-csrf_token-"
 PREFERENCES_HREF = "-preferences_href-"  # the link as an attribute (in update texts it is written out)
@@ -481,7 +482,7 @@ class StatusHead:
                 self.language,
                 ",".join(self.candidates),
                 self.timezone_name,
-                _crc(incident["title"], incident["organization_name"]),
+                _crc(incident["title"], incident["organization_name"], incident.get("summary", "")),
             ]
         )
 
@@ -562,7 +563,7 @@ def _status_head_sql():
         SELECT c.id, c.name, c.language, c.timezone,
                cl.id, cl.name, cl.default_language, cl.timezone, cl.country, cl.tags, cl.account_owner_id,
                cl.organization_id, o.name,
-               i.id, i.title, i.state, i.closed_at, i.cancelled_at, i.next_update_due_at,
+               i.id, i.title, i.summary, i.state, i.closed_at, i.cancelled_at, i.next_update_due_at,
                i.affected_tags, i.affected_countries,
                (SELECT u.id FROM {update.db_table} u WHERE u.incident_id = i.id AND u.published_at IS NOT NULL
                 ORDER BY u.published_at DESC, u.id DESC LIMIT 1),
@@ -573,7 +574,7 @@ def _status_head_sql():
         FROM {contact.db_table} c
         JOIN {client.db_table} cl ON cl.id = c.client_id
         JOIN {organization.db_table} o ON o.id = cl.organization_id
-        JOIN {incident.db_table} i ON i.id = %s AND i.organization_id = cl.organization_id AND i.state <> 'draft'
+        JOIN {incident.db_table} i ON i.id = %s AND i.organization_id = cl.organization_id AND i.state <> '{State.DRAFT.value}'
         WHERE c.id = %s AND c.is_active
     """
 
@@ -648,6 +649,7 @@ def status_head(*, incident_id, contact_id):
         organization_name,
         incident_id,
         title,
+        summary,
         state,
         closed_at,
         cancelled_at,
@@ -665,6 +667,7 @@ def status_head(*, incident_id, contact_id):
         "organization_id": organization_id,
         "organization_name": organization_name,
         "title": title,
+        "summary": summary or "",
         "state": state,
         "closed_at": _aware(closed_at),
         "cancelled_at": _aware(cancelled_at),
@@ -727,7 +730,9 @@ def _rendered_update(update, *, incident, languages, timezone_name, reader):
         ),
         **(reader or {}),
     }
-    body = render_text(words.get("email_body") or words.get("sms_body") or "", context)
+    # The update's own words, not the email: no greeting, no links addressed to one reader, and the
+    # summary once at the top of the page rather than in every update (playbooks.updates.pipeline.page_text).
+    body = render_text(page_text(words.get("email_body") or words.get("sms_body") or ""), context)
     subject = render_text(words.get("email_subject") or "", context)
     return {
         "id": update["id"],
@@ -769,6 +774,7 @@ def status_body(head):
             "page_language": language,
             "words": words,
             "incident": incident,
+            "summary": incident.get("summary", ""),
             "stage": stage_words(incident["state"], language),
             "is_live": not is_over,
             "updates": updates,
@@ -903,7 +909,7 @@ def _public_head_sql():
                (SELECT u.id FROM {update.db_table} u WHERE u.incident_id = i.id AND u.published_at IS NOT NULL
                 ORDER BY u.published_at DESC, u.id DESC LIMIT 1)
         FROM {organization.db_table} o
-        LEFT JOIN {incident.db_table} i ON i.organization_id = o.id AND i.is_public AND i.state <> 'draft'
+        LEFT JOIN {incident.db_table} i ON i.organization_id = o.id AND i.is_public AND i.state <> '{State.DRAFT.value}'
         WHERE o.slug = %s
         ORDER BY i.created_at DESC, i.id DESC
         LIMIT {PUBLIC_HISTORY_LIMIT}

@@ -30,6 +30,8 @@ from playbooks.debriefs.services import follow_up_open_if_low
 from playbooks.incidents.links import ids_from_survey_token, survey_url
 from playbooks.incidents.services import timeline_record
 from playbooks.incidents.topics import incident_topic
+from playbooks.integrations import events as webhook_events
+from playbooks.integrations.services import incident_webhook_emit
 from playbooks.models import (
     ClientSurvey,
     ResponseVia,
@@ -299,7 +301,7 @@ def survey_invite(*, survey, now):
             ],
             ignore_conflicts=True,
         )
-        batch_queue(incident=incident, source=f"survey:{incident.pk}", batch=batch)
+        batch_queue(incident=incident, source=f"survey:{incident.pk}", batch=batch, expects_link="survey_url")
         by_channel = {channel: batch.count(channel) for channel in ("email", "sms")}
         timeline_record(
             incident=incident,
@@ -332,7 +334,7 @@ def survey_remind(*, survey, now):
         survey.reminded_at = now
         survey.save(update_fields=["reminded_at"])
         SurveyInvitation.objects.filter(survey=survey, contact_id__in=list(channels)).update(reminded_at=now)
-        batch_queue(incident=incident, source=f"survey-reminder:{incident.pk}", batch=batch)
+        batch_queue(incident=incident, source=f"survey-reminder:{incident.pk}", batch=batch, expects_link="survey_url")
         timeline_record(
             incident=incident,
             kind=TimelineKind.REMINDER,
@@ -448,8 +450,27 @@ def survey_answer(*, invitation, answers, now=None):
             note=f"{contact.name} ({contact.client.name}) answered the survey: {_scores(response)}.",
             data={"event": "survey_answered", "response": response.pk, "contact": contact.pk, "via": "page"},
         )
+        _announce_answer(incident, response, contact, "page", now)
         follow_up_open_if_low(response=response, now=now)
     return response
+
+
+def _announce_answer(incident, response, contact, via, at):
+    incident_webhook_emit(
+        incident=incident,
+        event_type=webhook_events.SURVEY_ANSWERED,
+        source=f"survey-response:{response.pk}:{via}",
+        data={
+            "response": {
+                "id": response.pk,
+                "client": {"id": contact.client_id, "name": contact.client.name},
+                "contact": {"id": contact.pk, "name": contact.name},
+                "via": via,
+                **{field: getattr(response, field) for field in ANSWER_FIELDS},
+            }
+        },
+        at=at,
+    )
 
 
 def _scores(response):
@@ -507,6 +528,7 @@ def survey_answer_from_sms(*, incident, contact, body, at=None):
             note=f"{contact.name} ({contact.client.name}) answered the survey by SMS: satisfaction {score}/5.",
             data={"event": "survey_answered", "response": response.pk, "contact": contact.pk, "via": "sms"},
         )
+        _announce_answer(incident, response, contact, "sms", at)
         follow_up_open_if_low(response=response, now=at)
     return response
 

@@ -11,27 +11,18 @@ invitations and reminders, acknowledgement chases) is built here, and nowhere el
 comms then claims, sends, records the providers' reports and hands replies back up.
 """
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
 from comms.links import preferences_url
-from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, choose_language, sms_size
+from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, choose_language, format_local_time, sms_size
 from comms.services import ContentSpec, RecipientSpec, messages_queue
 from playbooks.incidents.links import status_url, survey_url
 from playbooks.incidents.topics import incident_topic
+from playbooks.models import MESSAGE_VARIABLES  # noqa: F401  (the variables live beside StageMessage, which checks them)
+from playbooks.updates.wording import stage_words
 
-# The variables a stage message may use, in one place. Playbook authors see this list.
-MESSAGE_VARIABLES = {
-    "organization_name": "The organisation sending the update (us).",
-    "client_name": "The client company receiving it.",
-    "contact_name": "The person receiving it.",
-    "incident_title": "The incident's short title.",
-    "incident_summary": "The commander's summary of what happened (may be empty early on).",
-    "stage": "The current stage in plain words, in the reader's language.",
-    "next_update_at": "When the next update comes, in the reader's timezone and language.",
-    "status_url": "The reader's private status page for this incident.",
-    "preferences_url": "The reader's page to choose channels and language, or opt out.",
-}
 # Values that differ per reader travel as tokens, filled in at send time (a rendered text serves
 # a whole group; that is how SendGrid batches 1,000 readers in one request).
 READER_TOKENS = {
@@ -50,6 +41,63 @@ TYPICAL_VALUE_LENGTHS = {
     "survey_url": 90,
     "preferences_url": 90,
 }
+
+
+def message_context(*, organization_name, title, summary, stage, language, timezone_name, next_update_due_at):
+    """The variables of a message template (MESSAGE_VARIABLES) for one language and
+    timezone; per-recipient values stay substitution tokens."""
+    return {
+        "organization_name": organization_name,
+        "incident_title": title,
+        "incident_summary": summary,
+        "stage": stage_words(stage, language),
+        "next_update_at": format_local_time(next_update_due_at, language=language, timezone_name=timezone_name),
+        **{name: token for name, token in READER_TOKENS.items() if name != "survey_url"},
+    }
+
+
+# What addresses one reader: the greeting ({{ contact_name }}) and their own links. The status page,
+# read by every reader of the incident, shows an update's words without them.
+READER_LINKS = ("status_url", "preferences_url", "survey_url")
+_VARIABLE = re.compile(r"\{\{\s*([\w.]+)\s*\}\}")
+_GREETING_END = re.compile(r"^[^,:、，。\n]{0,40}?[,:、，。]\s*")
+_HONORIFIC_ONLY = 4  # "様", " san": what is left of a greeting line without punctuation
+
+
+def _without_greeting(line):
+    match = re.search(r"\{\{\s*contact_name\s*\}\}", line)
+    if not match:
+        return line
+    rest = line[match.end() :]
+    if match.start() > 40:
+        return line  # the name inside a sentence, not a greeting: the page fills it per reader
+    end = _GREETING_END.match(rest)
+    if end:
+        return rest[end.end() :]
+    return "" if len(rest.strip()) <= _HONORIFIC_ONLY else line
+
+
+def _without_links(line):
+    for name in READER_LINKS:
+        # The link and its label ("Status page: {{ status_url }}"), back to the end of the sentence before.
+        line = re.sub(r"[^.!?。\n]*\{\{\s*" + name + r"\s*\}\}", "", line)
+    return line
+
+
+def page_text(template_text):
+    """An update's words as its status page shows them, from a message template written for one
+    reader: without the greeting ("Hello {{ contact_name }},"), without the reader's own links
+    (status page, preferences) and their labels, and without lines holding nothing but variables
+    (an address line; the incident summary, which the page shows once at its top)."""
+    kept = []
+    for line in (template_text or "").splitlines():
+        text = _without_links(_without_greeting(line))
+        if line.strip() and not text.strip():
+            continue  # a line that was only a greeting or a link
+        if _VARIABLE.search(text) and not _VARIABLE.sub("", text).strip(" \t:,.-"):
+            continue
+        kept.append(text.rstrip())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
 
 
 def typical_reader_values():
@@ -93,6 +141,7 @@ class Batch:
     languages: dict = field(default_factory=dict)  # contact id -> language
     channels: dict = field(default_factory=dict)  # contact id -> [channels queued]
     too_long: dict = field(default_factory=dict)  # language -> (units, encoding) of the longest SMS left out
+    groups: dict = field(default_factory=dict)  # content key -> (language, timezone, group) it was rendered for
 
     def count(self, channel):
         return sum(1 for recipient in self.recipients if recipient.channel == channel)
@@ -137,6 +186,7 @@ def batch_build(
         return f"{channel}:{language}:{timezone_name}:{group or ''}"
 
     def add(contact, key, channel, recipient):
+        batch.groups.setdefault(recipient.content_key, key)
         batch.recipients.append(recipient)
         batch.languages[contact.pk] = key[0]
         batch.channels.setdefault(contact.pk, []).append(channel)
@@ -188,11 +238,16 @@ def batch_build(
     return batch
 
 
-def batch_queue(*, incident, source, batch):
-    """Hand the batch to comms under the incident's topic. Idempotent per source. Returns the
-    number of messages created now."""
+def batch_queue(*, incident, source, batch, expects_link=None):
+    """Hand the batch to comms under the incident's topic, after the preflight has read every
+    variant (playbooks.updates.preflight; a blocking finding raises PreflightRefused and queues
+    nothing). `expects_link` names the READER_TOKENS link every message must carry. Idempotent per
+    source. Returns the number of messages created now."""
+    from playbooks.updates.preflight import batch_findings, refuse_if_blocked  # the preflight reads batches
+
     if not batch.recipients:
         return 0
+    refuse_if_blocked(batch_findings(batch=batch, expects_link=expects_link))
     return messages_queue(
         organization=incident.organization,
         topic=incident_topic(incident),

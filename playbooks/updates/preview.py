@@ -11,7 +11,7 @@ from django.conf import settings
 
 from candor.helpers import duration_words
 from comms.rendering import apply_substitutions
-from playbooks.models import IncidentUpdate
+from playbooks.models import IncidentUpdate, State
 from playbooks.updates.audience import audience_clients, audience_for
 from playbooks.updates.pipeline import READER_TOKENS, reader_values
 from playbooks.updates.services import stage_texts, update_preview
@@ -47,7 +47,7 @@ def sms_send_estimate(*, segments):
 
 def activation_stage(incident):
     """The stage an incident enters when activated (its first update is drafted there)."""
-    transition = type(incident.as_kind()).activate._django_fsm.get_transition("draft")
+    transition = type(incident.as_kind()).activate._django_fsm.get_transition(State.DRAFT)
     return transition.target if transition else incident.state
 
 
@@ -55,7 +55,7 @@ def audience_preview(*, incident, texts=None, stage=None):
     """Who an incident reaches and what its first (or given) update costs, before anything is sent:
     affected clients with their contacts, counts per channel and language, SMS segments and the
     time they take to leave, and the contacts that cannot be reached with the reason."""
-    stage = stage or (activation_stage(incident) if incident.state == "draft" else incident.state)
+    stage = stage or (activation_stage(incident) if incident.state == State.DRAFT else incident.state)
     draft = IncidentUpdate(incident=incident, stage=stage, texts=texts or stage_texts(incident, stage))
     preview = update_preview(update=draft) if draft.texts else None
     audience = audience_for(incident=incident)

@@ -14,9 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from comms.rendering import (
-    MAX_SMS_SEGMENTS,
+    MessageTemplateError,
     apply_substitutions,
-    format_local_time,
     render_text,
     sms_friendly,
     sms_size,
@@ -25,16 +24,16 @@ from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident
 from playbooks.incidents.services import timeline_record
 from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
 from playbooks.updates.approvals import approval_request_notify
-from playbooks.updates.audience import audience_for
+from playbooks.updates.audience import Audience, audience_for
 from playbooks.updates.pipeline import (
-    READER_TOKENS,
     Words,
     batch_build,
     batch_queue,
+    message_context,
     reader_language,
     typical_reader_values,
 )
-from playbooks.updates.wording import stage_words
+from playbooks.updates.preflight import refuse_if_blocked, template_findings, update_findings
 
 TEXT_FIELDS = ("email_subject", "email_body", "sms_body")
 
@@ -61,6 +60,10 @@ def _clean_texts(texts):
             raise ValidationError({"texts": f"{language}: the email body and the SMS are both empty."})
         if cleaned[language]["email_body"] and not cleaned[language]["email_subject"]:
             raise ValidationError({"texts": f"{language}: an email needs a subject."})
+    # Broken words are refused where they are written, naming the variable and the allowed list.
+    problems = [str(finding) for finding in template_findings(cleaned)]
+    if problems:
+        raise ValidationError({"texts": problems})
     return cleaned
 
 
@@ -191,19 +194,6 @@ def _language_for(contact, update, incident):
     return reader_language(incident=incident, contact=contact, available=update.texts.keys())
 
 
-def message_context(*, organization_name, title, summary, stage, language, timezone_name, next_update_due_at):
-    """The variables of a message template (playbooks.updates.pipeline.MESSAGE_VARIABLES) for one language and
-    timezone; per-recipient values stay substitution tokens."""
-    return {
-        "organization_name": organization_name,
-        "incident_title": title,
-        "incident_summary": summary,
-        "stage": stage_words(stage, language),
-        "next_update_at": format_local_time(next_update_due_at, language=language, timezone_name=timezone_name),
-        **{name: token for name, token in READER_TOKENS.items() if name != "survey_url"},
-    }
-
-
 def _render_group(update, incident, language, timezone_name, due_at):
     context = message_context(
         organization_name=incident.organization.name,
@@ -296,8 +286,9 @@ def publish_blockers(*, update, incident):
 def update_publish(*, update, actor):
     """Publish an update to every affected contact. Idempotent: publishing again changes nothing.
 
-    Raises PermissionDenied, or ValidationError when approval is missing or an SMS would be
-    longer than the 4-segment limit (naming the language and the length).
+    Raises PermissionDenied, ValidationError when approval is missing, or PreflightRefused (a
+    ValidationError of field errors) when the preflight finds a blocking problem in any variant
+    the audience would receive, or nobody to send it to.
     """
     with transaction.atomic():
         update = IncidentUpdate.objects.select_for_update().get(pk=update.pk)
@@ -316,6 +307,9 @@ def update_publish(*, update, actor):
         due_at = promised_next_update_at(update, now)
         audience = audience_for(incident=incident)
         batch = _batch_for(update, incident, audience, due_at)
+        refuse_if_blocked(
+            update_findings(update=update, incident=incident, audience=audience, batch=batch, due_at=due_at)
+        )
 
         update.published_at = now
         update.published_by = actor
@@ -329,7 +323,7 @@ def update_publish(*, update, actor):
         }
         update.save()
         Incident.objects.filter(pk=incident.pk).update(next_update_due_at=due_at)
-        batch_queue(incident=incident, source=f"update:{update.pk}", batch=batch)
+        batch_queue(incident=incident, source=f"update:{update.pk}", batch=batch, expects_link="status_url")
         timeline_record(
             incident=incident,
             kind=TimelineKind.UPDATE_PUBLISHED,
@@ -353,27 +347,51 @@ def update_publish(*, update, actor):
 
 
 def _batch_for(update, incident, audience, due_at):
-    """The pipeline's batch of an update; an SMS too long once filled in refuses the publish."""
+    """The pipeline's batch of an update, or None when its words do not render (the preflight's
+    template findings say why)."""
 
     def words_for(language, timezone_name, group):
         rendered = _render_group(update, incident, language, timezone_name, due_at)
         return Words(rendered["email_subject"], rendered["email_body"], rendered["sms_body"])
 
-    batch = batch_build(
-        incident=incident,
-        audience=audience,
-        available_languages=update.texts.keys(),
-        words_for=words_for,
-        sms_fallback_to_email=True,
-    )
-    if batch.too_long:
-        raise ValidationError(
-            {
-                "texts": [
-                    f"The {language} SMS is {units} {encoding} characters once filled in, more than "
-                    f"{MAX_SMS_SEGMENTS} segments; shorten it."
-                    for language, (units, encoding) in sorted(batch.too_long.items())
-                ]
-            }
+    try:
+        return batch_build(
+            incident=incident,
+            audience=audience,
+            available_languages=update.texts.keys(),
+            words_for=words_for,
+            sms_fallback_to_email=True,
         )
-    return batch
+    except MessageTemplateError:
+        return None
+
+
+def _one_reader_per_variant(audience):
+    """The audience cut to its first reader per language choice, timezone and channel: every
+    variant the whole audience would receive, at the cost of a handful of readers."""
+    seen = set()
+
+    def first(contacts, channel):
+        kept = []
+        for contact in contacts:
+            key = (channel, contact.language, contact.client.default_language, contact.effective_timezone)
+            if key not in seen:
+                seen.add(key)
+                kept.append(contact)
+        return kept
+
+    email, sms = first(audience.email, "email"), first(audience.sms, "sms")
+    return Audience(contacts=[*email, *sms], email=email, sms=sms, unreachable=audience.unreachable)
+
+
+def update_preflight(*, update, at=None):
+    """What the preflight finds about publishing this update now (nothing is queued): the
+    Findings, blocking ones first. The console shows them before its publish button; the API's
+    check and publish endpoints answer them as 400 field errors."""
+    incident = update.incident
+    at = at or timezone.now()
+    due_at = update.next_update_due_at if update.is_published else promised_next_update_at(update, at)
+    audience = _one_reader_per_variant(audience_for(incident=incident))
+    batch = _batch_for(update, incident, audience, due_at)
+    findings = update_findings(update=update, incident=incident, audience=audience, batch=batch, due_at=due_at)
+    return sorted(findings, key=lambda finding: not finding.is_blocking)

@@ -16,7 +16,7 @@ from playbooks.incidents.links import status_token
 from playbooks.incidents.services import incident_create, incident_transition
 from playbooks.models import Playbook, PlaybookStage, StageAcknowledgement, StageMessage
 from playbooks.updates.services import update_draft, update_publish
-from tests.conftest import make_client, make_contact
+from tests.conftest import make_client, make_contact, words_for_stage
 
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 
@@ -52,9 +52,15 @@ def make_recall_playbook(organization, *, chase_after_minutes=120):
         stage = PlaybookStage.objects.create(playbook=playbook, stage=stage_name, cadence_minutes=60)
         for language, words in WORDS.items():
             StageMessage.objects.create(
-                stage=stage, language=language, channel="email", subject=words["subject"], body=words["body"]
+                stage=stage,
+                language=language,
+                channel="email",
+                subject=words["subject"],
+                body=words_for_stage(stage_name, words["body"]),
             )
-            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=words["sms"])
+            StageMessage.objects.create(
+                stage=stage, language=language, channel="sms", body=words_for_stage(stage_name, words["sms"])
+            )
         if stage_name == "announced":
             acknowledgement = StageAcknowledgement(
                 stage=stage, texts=ACKNOWLEDGEMENT, chase_after_minutes=chase_after_minutes

@@ -33,7 +33,13 @@ def past_incident(organization, alice, public_recall):
         publish(
             incident,
             alice,
-            texts={"en": {"email_subject": "Lot 1200", "email_body": "Lot 1200 is recalled.", "sms_body": ""}},
+            texts={
+                "en": {
+                    "email_subject": "Lot 1200",
+                    "email_body": "Lot 1200 is recalled. {{ status_url }}",
+                    "sms_body": "",
+                }
+            },
         )
         for name in ["offer_remedy", "start_remedy"]:
             incident = incident_transition(incident=incident, name=name, actor=alice)
@@ -63,8 +69,8 @@ def test_the_public_page_shows_opted_in_incidents_in_the_organisations_language_
     assert "<h1>Northwind status</h1>" in page
     current, history = page.split('id="history-heading"')
     assert "Recall of lot 4711" in current and "Recall announced" in current
-    # Rendered for the public: no contact's name or private link, times in Berlin time.
-    assert "Dear customer at your company, Recall announced. Please quarantine lot 4711." in current
+    # Rendered for the public: the update's words, no greeting or private link, times in Berlin time.
+    assert "Recall announced. Please quarantine lot 4711." in current and "Dear" not in current
     assert "10:00 CET, 24 Nov" in current
     assert "/s/" not in page and "Anna" not in page
     assert "Recall of lot 1200" in history and "Lot 1200 is recalled." in history
@@ -90,7 +96,9 @@ def test_the_public_page_is_revalidated_and_changes_with_a_new_update_or_opt_in(
     first = client.get("/status/northwind/")
     assert client.get("/status/northwind/", headers={"If-None-Match": first["ETag"]}).status_code == 304
     publish(
-        public_recall, alice, texts={"en": {"email_subject": "More", "email_body": "Lot 4712 too.", "sms_body": ""}}
+        public_recall,
+        alice,
+        texts={"en": {"email_subject": "More", "email_body": "Lot 4712 too. {{ status_url }}", "sms_body": ""}},
     )
     second = client.get("/status/northwind/", headers={"If-None-Match": first["ETag"]})
     assert second.status_code == 200 and "Lot 4712 too." in second.content.decode()
@@ -104,7 +112,9 @@ def test_the_atom_feed_is_valid_and_lists_every_public_update(client, public_rec
     publish(
         public_recall,
         alice,
-        texts={"en": {"email_subject": "Lot 4712 too", "email_body": "Lot 4712 as well.", "sms_body": ""}},
+        texts={
+            "en": {"email_subject": "Lot 4712 too", "email_body": "Lot 4712 as well. {{ status_url }}", "sms_body": ""}
+        },
     )
     response = client.get("/status/northwind/feed.atom")
     assert response.status_code == 200
@@ -138,7 +148,11 @@ def test_the_atom_feed_is_valid_and_lists_every_public_update(client, public_rec
 def test_feed_readers_polling_get_304_until_something_changes(client, public_recall, alice):
     first = client.get("/status/northwind/feed.atom")
     assert client.get("/status/northwind/feed.atom", headers={"If-None-Match": first["ETag"]}).status_code == 304
-    publish(public_recall, alice, texts={"en": {"email_subject": "More", "email_body": "More.", "sms_body": ""}})
+    publish(
+        public_recall,
+        alice,
+        texts={"en": {"email_subject": "More", "email_body": "More. {{ status_url }}", "sms_body": ""}},
+    )
     assert client.get("/status/northwind/feed.atom", headers={"If-None-Match": first["ETag"]}).status_code == 200
 
 

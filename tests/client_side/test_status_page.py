@@ -9,7 +9,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from comms.links import sign_value
+from comms.links import preferences_url, sign_value
 from playbooks.incidents.links import STATUS_SALT, status_token
 from playbooks.incidents.services import incident_create, incident_transition
 from playbooks.models import Incident
@@ -30,9 +30,10 @@ def test_a_contact_sees_title_scope_stage_updates_next_update_and_whom_to_contac
     assert '<h1 id="incident-title">Recall of lot 4711</h1>' in page
     assert "Ihre Dienste: lot-4711." in page  # what is affected for Berliner Bank
     assert "Rückruf angekündigt" in page  # the stage in plain German
-    # The published update, rendered with Anna's own values; her link is her own page.
-    assert "Guten Tag Anna Schmidt, Rückruf angekündigt. Bitte sperren Sie Charge 4711." in page
-    assert f'<a href="http://localhost:8000{status_path(recall, anna)}">' in page
+    # The published update's own words: not the email, so no greeting and no link to this page.
+    assert "Rückruf angekündigt. Bitte sperren Sie Charge 4711." in page
+    assert "Guten Tag" not in page and "Anna Schmidt" not in page
+    assert f'<a href="http://localhost:8000{status_path(recall, anna)}">' not in page
     # The promise, as an absolute local time that needs no JavaScript, and a countdown hook.
     assert 'Nächste Meldung bis <time datetime="2026-11-24T10:00:00+00:00">24.11., 11:00 Uhr CET</time>' in page
     assert 'data-due="2026-11-24T10:00:00+00:00"' in page
@@ -51,7 +52,7 @@ def test_a_japanese_contact_in_tokyo_reads_japanese_stage_words_and_jst_times(cl
     assert "リコールを公表しました" in page
     assert "11月24日 18:00 (JST)" in page  # published at 09:00 UTC
     assert '次回のお知らせ：<time datetime="2026-11-24T10:00:00+00:00">11月24日 19:00 (JST)</time>まで' in page
-    assert "Kenji Sato様、リコールを公表しました。" in page
+    assert "リコールを公表しました。ロット4711を隔離してください。" in page and "Kenji Sato様" not in page
     assert "対象サービス：lot-4711" in page
 
 
@@ -61,7 +62,7 @@ def test_a_contact_whose_language_the_update_lacks_reads_the_update_in_their_cli
     page = client.get(status_path(recall, fatima)).content.decode()
     assert '<html lang="fr">' in page  # the page's own words are French
     assert "Situation actuelle" in page
-    assert re.search(r'<article class="pub-update" id="update-\d+" lang="de">', page)  # no French words in it
+    assert re.search(r'<article class="pub-update[^"]*" id="update-\d+" lang="de">', page)  # no French words in it
 
 
 @time_machine.travel(T0, tick=False)
@@ -135,7 +136,13 @@ def test_the_page_is_revalidated_with_its_etag_and_a_new_update_shows_on_the_nex
     assert again.content == b""
 
     with time_machine.travel(T0 + dt.timedelta(minutes=30), tick=False):
-        texts = {"de": {"email_subject": "Neu", "email_body": "Charge 4712 ist ebenfalls betroffen.", "sms_body": ""}}
+        texts = {
+            "de": {
+                "email_subject": "Neu",
+                "email_body": "Charge 4712 ist ebenfalls betroffen. {{ status_url }}",
+                "sms_body": "",
+            }
+        }
         publish(recall, alice, texts=texts)
         after = client.get(path, headers={"If-None-Match": etag})
     assert after.status_code == 200
@@ -173,32 +180,32 @@ def statements(queries):
 
 
 @time_machine.travel(T0 + dt.timedelta(minutes=5), tick=False)
-def test_contacts_of_one_client_share_the_rendering_but_each_reads_their_own_name_and_links(
-    client, recall, anna, clients
-):
+def test_contacts_of_one_client_share_the_rendering_but_each_reads_their_own_links(client, recall, anna, clients):
     bert = make_contact(clients["berlin"], "Bert Braun")
     anna_page = client.get(status_path(recall, anna)).content.decode()
     bert_page = client.get(status_path(recall, bert)).content.decode()
-    assert "Guten Tag Bert Braun" in bert_page and "Anna" not in bert_page
-    assert status_path(recall, bert) in bert_page and status_path(recall, anna) not in bert_page
-    assert "Guten Tag Anna Schmidt" in anna_page
+    assert "Anna" not in bert_page and "Bert" not in anna_page  # the page greets no one
+    assert preferences_url(bert.pk) in bert_page and preferences_url(anna.pk) not in bert_page
+    assert preferences_url(anna.pk) in anna_page
 
 
 @time_machine.travel(T0, tick=False)
-def test_values_in_update_texts_are_escaped(client, organization, alice, clients):
-    mallory = make_contact(clients["berlin"], "<script>alert(1)</script>")
+def test_values_in_update_texts_are_escaped(client, organization, alice):
+    # The page greets no one, so the contact's name is not on it; the client's name, the title and
+    # the summary are, and each is escaped.
+    evil = make_client(organization, name="<script>alert(1)</script>", tags=["lot-4711"])
+    mallory = make_contact(evil, "<script>alert(2)</script>")
     playbook = make_recall_playbook(organization)
-    incident = incident_create(playbook=playbook, actor=alice, title="<b>Recall</b>", affected_tags=["lot-4711"])
-    incident = incident_transition(incident=incident, name="activate", actor=alice)
-    publish(
-        incident,
-        alice,
-        texts={"de": {"email_subject": "x", "email_body": "{{ contact_name }} <i>hi</i>", "sms_body": ""}},
+    incident = incident_create(
+        playbook=playbook, actor=alice, title="<b>Recall</b>", summary="<em>Lot</em> 4711", affected_tags=["lot-4711"]
     )
+    incident = incident_transition(incident=incident, name="activate", actor=alice)
+    body = "Hallo {{ contact_name }},\nFür {{ client_name }} <i>hi</i>. {{ status_url }}"
+    publish(incident, alice, texts={"de": {"email_subject": "x", "email_body": body, "sms_body": ""}})
     page = client.get(status_path(incident, mallory)).content.decode()
-    assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; &lt;i&gt;hi&lt;/i&gt;" in page
-    assert "&lt;b&gt;Recall&lt;/b&gt;" in page
+    assert "<script>alert" not in page and "alert(2)" not in page
+    assert "Für &lt;script&gt;alert(1)&lt;/script&gt; &lt;i&gt;hi&lt;/i&gt;." in page
+    assert "&lt;b&gt;Recall&lt;/b&gt;" in page and "&lt;em&gt;Lot&lt;/em&gt; 4711" in page
 
 
 @pytest.mark.parametrize("method", ["put", "delete"])

@@ -102,7 +102,7 @@ def test_an_sms_over_four_segments_is_refused_naming_language_and_length(organiz
     with pytest.raises(ValidationError) as error:
         update_publish(update=update, actor=alice)
     text = " ".join(error.value.messages)
-    assert "The de SMS is 330 UCS-2 characters" in text and "The ja SMS" in text
+    assert "de SMS: the SMS is 330 UCS-2 characters" in text and "ja SMS: the SMS is" in text
     assert Message.objects.count() == 0
 
 

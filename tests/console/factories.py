@@ -3,7 +3,7 @@
 
 from accounts.models import EmailStatus, SmsConsent
 from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
-from tests.conftest import make_client, make_contact
+from tests.conftest import make_client, make_contact, words_for_stage
 
 WORDS = {
     "en": {
@@ -12,14 +12,15 @@ WORDS = {
         "What this means for {{ client_name }}: some features may not work.\n\n"
         "What you need to do: nothing right now.\n\nNext update by {{ next_update_at }}.\n\n{{ status_url }}",
         "sms": "{{ organization_name }}: {{ incident_title }}. {{ stage }}. No action needed. "
-        "Next update {{ next_update_at }}. Reply STOP to opt out.",
+        "Next update {{ next_update_at }}. {{ status_url }} Reply STOP to opt out.",
     },
     "de": {
         "subject": "{{ incident_title }}: {{ stage }}",
         "body": "Guten Tag {{ contact_name }}.\n\nEs gibt eine Störung: {{ incident_title }}. {{ stage }}.\n\n"
         "Auswirkung für {{ client_name }}: Funktionen können ausfallen.\n\n"
         "Maßnahmen: keine.\n\nNächste Meldung: {{ next_update_at }}.\n\n{{ status_url }}",
-        "sms": "{{ organization_name }}: {{ stage }}. Keine Maßnahmen nötig. Nächste Meldung {{ next_update_at }}.",
+        "sms": "{{ organization_name }}: {{ stage }}. Keine Maßnahmen nötig. Nächste Meldung {{ next_update_at }}. "
+        "{{ status_url }}",
     },
 }
 
@@ -39,9 +40,15 @@ def make_outage_playbook(organization, *, needs_approval=False, slug="outage", c
         )
         for language, words in WORDS.items():
             StageMessage.objects.create(
-                stage=stage, language=language, channel="email", subject=words["subject"], body=words["body"]
+                stage=stage,
+                language=language,
+                channel="email",
+                subject=words["subject"],
+                body=words_for_stage(stage_name, words["body"]),
             )
-            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=words["sms"])
+            StageMessage.objects.create(
+                stage=stage, language=language, channel="sms", body=words_for_stage(stage_name, words["sms"])
+            )
     ChecklistItem.objects.create(playbook=playbook, title="Post the first notice", due_after_hours=1)
     playbook.refresh_from_db()
     return playbook

@@ -91,7 +91,8 @@ def test_activating_creates_a_draft_and_previews_the_audience_before_sending(
     assert "Olaf Opted (Berliner Bank): SMS consent opted_out" in page
     assert "Bianca Bounced (Boston Retail): email bounced" in page
     assert "Activate: start investigating" in page
-    assert re.search(r"SMS: 1 segment takes about 1 s to leave at 1 segment per second", page)
+    # One SMS (Anna, in German) of two segments now that it carries her status link.
+    assert re.search(r"SMS: 2 segments take about 2 s to leave at 1 segment per second", page)
     assert Message.objects.count() == 0
 
 

@@ -23,7 +23,7 @@ from tests.comms.conftest import (  # noqa: F401
     fake_providers_server,
     provider_settings,
 )
-from tests.conftest import make_client, make_contact
+from tests.conftest import make_client, make_contact, words_for_stage
 
 T0 = dt.datetime(2026, 11, 24, 9, 0, tzinfo=dt.UTC)
 MINUTE = dt.timedelta(minutes=1)
@@ -64,8 +64,10 @@ def make_playbook(organization, kind="outage", cadence=30):
     for name in STAGES[kind]:
         stage = PlaybookStage.objects.create(playbook=playbook, stage=name, cadence_minutes=cadence)
         for language, (subject, body, sms) in WORDS.items():
-            StageMessage.objects.create(stage=stage, language=language, channel="email", subject=subject, body=body)
-            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=sms)
+            StageMessage.objects.create(
+                stage=stage, language=language, channel="email", subject=subject, body=words_for_stage(name, body)
+            )
+            StageMessage.objects.create(stage=stage, language=language, channel="sms", body=words_for_stage(name, sms))
     playbook.refresh_from_db()
     return playbook
 
@@ -171,6 +173,8 @@ def resolved_incident(organization, alice, playbook, contacts, provider_settings
         incident = incident_transition(
             incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back."
         )
+        publish(incident, alice)  # the final notice
+        run_worker()
     return incident
 
 
@@ -192,8 +196,9 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
           Olaf unreachable. 09:13 Anna's email delivered, Kenji's SMS delivered; 09:14 John's email
           bounced.
     09:35 update 2 (kept; promises 10:05), sent 09:36 to the same four addresses.
-    10:15 update 3 (10 min late; promises 10:45), sent 10:16. 10:40 resolved (update 3's promise
-          stopped). 10:50 debriefing: the survey goes to Anna, Kenji and John.
+    10:15 update 3 (10 min late; promises 10:45), sent 10:16. 10:40 resolved, and the final notice
+          (update 4, promising nothing) published, keeping update 3's promise. 10:50 debriefing: the
+          final notice is sent to the same four addresses, the survey to Anna, Kenji and John.
     10:55 Anna answers on the page: satisfaction 4, kept informed 5, clarity 4, recommend 9,
           "Clear and on time." 11:00 Kenji replies "2" by SMS. John does not answer.
     """
@@ -233,6 +238,7 @@ def reviewed_incident(organization, alice, playbook, contacts, provider_settings
         incident = incident_transition(
             incident=incident, name="resolve", actor=alice, resolution_summary="Rolled back."
         )
+        publish(incident, alice)  # the final notice
     with time_machine.travel(T0 + 110 * MINUTE, tick=False):
         incident = walk(incident, alice, "start_debrief")
         run_worker()

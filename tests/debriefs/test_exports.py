@@ -45,10 +45,10 @@ def test_proof_of_notification_csv_lists_every_message_and_every_affected_contac
     for row in rows:
         by_contact.setdefault(row[4], []).append(dict(zip(header, row, strict=False)))
     assert {name: len(messages) for name, messages in by_contact.items()} == {
-        "Anna Schmidt": 8,
+        "Anna Schmidt": 10,
         "Olaf Opted": 1,
-        "John Miller": 4,
-        "Kenji Sato": 4,  # 3 updates (+ the survey)
+        "John Miller": 5,
+        "Kenji Sato": 5,  # 3 updates and the final notice (+ the survey)
     }
     assert by_contact["Olaf Opted"][0]["final_status"] == "not sent: SMS consent opted_out"
     first_email = by_contact["John Miller"][0]
@@ -102,8 +102,8 @@ def test_leadership_csv_has_one_row_per_incident_and_per_group(reviewed_incident
         row["email_delivered_percent"],
         row["email_failed_percent"],
         row["sms_reached_percent"],
-    ) == ("6", "83.3", "16.7", "16.7", "100.0")
-    assert (row["promises_kept"], row["promises_kept_late"], row["kept_on_time_percent"]) == ("1", "1", "50.0")
+    ) == ("8", "87.5", "12.5", "12.5", "100.0")
+    assert (row["promises_kept"], row["promises_kept_late"], row["kept_on_time_percent"]) == ("2", "1", "66.7")
     header, *rows = rows_of(client.get("/leadership/export.csv?group=country"))
     assert header[:3] == ["country", "label", "incidents"]
     assert [row[0] for row in rows] == ["DE", "JP", "US", "all"]

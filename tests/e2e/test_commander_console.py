@@ -49,12 +49,29 @@ def test_commander_activates_publishes_and_resolves(
     expect(page.get_by_role("heading", name="Plain-language check")).to_be_visible()
     expect(page.locator("#check-en")).to_contain_text("Flesch-Kincaid grade")
     expect(page.locator("#preview-en")).to_contain_text("Hello John Miller.")
+    expect(page.locator("#preflight")).to_contain_text("every language and channel reads well")
     page.get_by_label("SMS text (English)").fill(
-        "{{ organization_name }}: payments are failing. No action needed. Next update {{ next_update_at }}."
+        "{{ organization_name }}: payments are failing. No action needed. Next update {{ next_update_at }}. "
+        "{{ status_url }}"
     )
     page.get_by_role("button", name="Save and check").click()
     expect(page.locator(".messages")).to_contain_text("Saved.")
     expect(page.locator("#preview-en")).to_contain_text("Northwind: payments are failing. No action needed.")
+    # Anna reads the German SMS: without her status link the preflight says so, in red, and
+    # publishing waits until it is back.
+    german_sms = page.get_by_label("SMS text (German)")
+    with_link = german_sms.input_value()
+    german_sms.fill(with_link.replace("{{ status_url }}", ""))
+    page.get_by_role("button", name="Save and check").click()
+    finding = page.locator("#preflight .finding.blocking")
+    expect(finding).to_have_text(
+        "Blocks publishing: de SMS: carries no status link: add {{ status_url }} (every message must carry it)."
+    )
+    assert finding.evaluate("element => getComputedStyle(element).color") == "rgb(176, 0, 32)"  # red: var(--bad)
+    expect(page.get_by_role("button", name="Publish now")).to_be_disabled()
+    page.get_by_label("SMS text (German)").fill(with_link)
+    page.get_by_role("button", name="Save and check").click()
+    expect(page.locator("#preflight")).to_contain_text("every language and channel reads well")
 
     page.get_by_role("button", name="Publish now").click()
     expect(page.locator(".messages")).to_contain_text("Published to 2 contacts by email and 1 by SMS.")

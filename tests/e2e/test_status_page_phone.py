@@ -1,6 +1,7 @@
 """A client on a phone opens the private status link from their SMS, reads where things stand and
 confirms the quarantine, in Debian's Chromium (never a browser downloaded by Playwright)."""
 
+import datetime as dt
 import os
 import shutil
 
@@ -84,3 +85,29 @@ def test_a_client_on_a_phone_reads_the_status_and_confirms(live_server, recall, 
     assert ClientAcknowledgement.objects.get(client=anna.client).confirmed_via == "page"
     phone.locator("#acknowledgement").scroll_into_view_if_needed()
     phone.screenshot(path=SCREENSHOTS.format("confirmed"), full_page=True)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_on_a_phone_reads_the_final_notice_without_a_greeting(live_server, recall, anna, alice, phone):
+    import time_machine
+
+    from playbooks.incidents.services import incident_transition
+    from tests.client_side.conftest import T0, publish
+
+    with time_machine.travel(T0 + dt.timedelta(hours=2), tick=False):
+        for name in ["offer_remedy", "start_remedy"]:
+            incident_transition(incident=recall, name=name, actor=alice)
+        incident_transition(incident=recall, name="complete", actor=alice, resolution_summary="All lots returned.")
+        publish(recall, alice)  # the final notice: the playbook's words for the completed stage
+    phone.goto(live_server.url + status_path(recall, anna))
+
+    assert phone.locator(".pub-stage-words").inner_text() == "Rückruf abgeschlossen"
+    assert phone.locator(".pub-next").inner_text() == "Weitere Meldungen sind nicht geplant."
+    current = phone.locator(".pub-update-current")
+    assert current.locator(".pub-meta").inner_text().endswith("Rückruf abgeschlossen")
+    assert "Rückruf abgeschlossen. Bitte sperren Sie Charge 4711." in current.locator(".pub-body").inner_text()
+    page = phone.locator("main").inner_text() if phone.locator("main").count() else phone.inner_text("body")
+    assert "Guten Tag" not in page and "Anna Schmidt" not in page  # the page greets no one
+    assert phone.locator(f'a[href$="{status_path(recall, anna)}"]').count() == 0  # no link to itself
+    assert phone.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.screenshot(path=SCREENSHOTS.format("final-notice"), full_page=True)

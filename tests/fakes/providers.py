@@ -1,4 +1,5 @@
-"""A local fake of the two provider APIs Candor calls: Twilio Messages and SendGrid Mail Send.
+"""A local fake of the provider APIs Candor calls: Twilio Messages, SendGrid Mail Send, Slack and
+Microsoft Teams incoming webhooks, and a receiver of Candor's own outgoing webhooks.
 
 Used by the tests, the demo and the benchmarks, so the real SDKs run unchanged against loopback:
 point TWILIO_API_BASE_URL and SENDGRID_API_HOST at `FakeProviders().start()`.
@@ -16,7 +17,13 @@ What it fakes, at the HTTP boundary:
   400 with SendGrid's {"errors": [{"message", "field"}]} for more than 1000 personalizations or
   recipients, a missing from, subject or content, a malformed address, or an address repeated in
   one request.
+- POST /services/{T}/{B}/{token} (JSON, a Slack incoming webhook): 200 "ok" (text/plain, as Slack
+  answers); 400 "invalid_payload" without `text` or `blocks`.
+- POST /workflows/{id}/triggers/manual/paths/invoke (JSON, a Teams Workflows webhook): 202, empty;
+  400 unless the body is a message with an Adaptive Card attachment.
+- POST /receiver/{anything} (a system receiving Candor's outgoing webhooks): 200 "ok".
 - Failures on demand, `fail_next(n, kind)`: "500", "429" (with Retry-After; Twilio code 20429),
+  "410" (Slack's channel_is_archived; a removed workflow or receiver),
   "timeout" (answers only after `hang_seconds`, by when the client has given up; the message still
   counts as sent, like a provider that got the request but answered late) and "reset" (closes the
   socket with a TCP reset, no answer).
@@ -52,8 +59,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 TWILIO_MESSAGES_PATH = re.compile(r"^/2010-04-01/Accounts/(?P<account_sid>[^/]+)/Messages\.json$")
 SENDGRID_MAIL_SEND_PATH = "/v3/mail/send"
-FAILURE_KINDS = ("500", "429", "timeout", "reset")
-CHANNELS = ("sms", "email")
+SLACK_WEBHOOK_PATH = re.compile(r"^/services/[^/]+/[^/]+/[^/]+$")
+TEAMS_WORKFLOW_PATH = re.compile(r"^/workflows/[^/]+/triggers/manual/paths/invoke$")
+RECEIVER_PATH = re.compile(r"^/receiver/[^/]+$")
+FAILURE_KINDS = ("500", "429", "410", "timeout", "reset")
+CHANNELS = ("sms", "email", "slack", "teams", "webhook")
+ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
 E164 = re.compile(r"^\+[1-9]\d{1,14}$")
 EMAIL_ADDRESS = re.compile(r"^[^@\s\"(),:;<>\[\\\]]+@[^@\s\"(),:;<>\[\\\]]+\.[^@\s\"(),:;<>\[\\\]]+$")
@@ -87,8 +98,8 @@ class RecordedRequest:
     headers: dict[str, str]  # names lower-cased
     body: bytes
     form: dict[str, str] | None  # form-encoded bodies (Twilio)
-    json: object | None  # JSON bodies (SendGrid)
-    channel: str | None  # "sms", "email", or None for any other path
+    json: object | None  # JSON bodies (SendGrid, Slack, Teams, webhooks)
+    channel: str | None  # "sms", "email", "slack", "teams", "webhook", or None for any other path
     received_at: float  # time.monotonic()
     status: int | None = None  # what the fake answered; None while pending or when it dropped it
     response_headers: dict[str, str] | None = None  # the ones the fake chose, e.g. X-Message-Id
@@ -234,9 +245,9 @@ class FakeProviders:
         retry_after_seconds: float = 1,
         hang_seconds: float = 2.0,
     ) -> None:
-        """Make the next `n` requests of `channel` ("sms", "email", or None for any) fail with
-        `kind`: "500", "429" (Retry-After: retry_after_seconds), "timeout" (answer after
-        hang_seconds) or "reset" (drop the connection)."""
+        """Make the next `n` requests of `channel` (one of CHANNELS, or None for any) fail with
+        `kind`: "500", "429" (Retry-After: retry_after_seconds), "410" (gone), "timeout" (answer
+        after hang_seconds) or "reset" (drop the connection)."""
         if kind not in FAILURE_KINDS:
             raise ValueError(f"kind must be one of {FAILURE_KINDS}, not {kind!r}")
         if channel is not None and channel not in CHANNELS:
@@ -281,6 +292,18 @@ class FakeProviders:
         """The JSON of every Mail Send request the fake SendGrid accepted (202)."""
         return [request.json for request in self.requests if request.channel == "email" and request.status == 202]
 
+    def slack_posts(self) -> list[dict]:
+        """The JSON of every post the fake Slack accepted (200)."""
+        return [request.json for request in self.requests if request.channel == "slack" and request.status == 200]
+
+    def teams_posts(self) -> list[dict]:
+        """The JSON of every post the fake Teams workflow accepted (202)."""
+        return [request.json for request in self.requests if request.channel == "teams" and request.status == 202]
+
+    def received_webhooks(self) -> list[RecordedRequest]:
+        """Every outgoing-webhook request the fake receiver accepted (200), headers and raw body."""
+        return [request for request in self.requests if request.channel == "webhook" and request.status == 200]
+
     # Serving
 
     def _connection_opened(self, connection):
@@ -298,13 +321,18 @@ class FakeProviders:
         headers = {name.lower(): value for name, value in handler.headers.items()}
         twilio_match = TWILIO_MESSAGES_PATH.match(path) if handler.command == "POST" else None
         twilio_list = TWILIO_MESSAGES_PATH.match(path) if handler.command == "GET" else None
-        channel = (
-            "sms"
-            if twilio_match
-            else "email"
-            if handler.command == "POST" and path == SENDGRID_MAIL_SEND_PATH
-            else None
-        )
+        channel = None
+        if handler.command == "POST":
+            if twilio_match:
+                channel = "sms"
+            elif path == SENDGRID_MAIL_SEND_PATH:
+                channel = "email"
+            elif SLACK_WEBHOOK_PATH.match(path):
+                channel = "slack"
+            elif TEAMS_WORKFLOW_PATH.match(path):
+                channel = "teams"
+            elif RECEIVER_PATH.match(path):
+                channel = "webhook"
         form = parsed_json = None
         content_type = headers.get("content-type", "")
         if content_type.startswith("application/x-www-form-urlencoded"):
@@ -353,6 +381,12 @@ class FakeProviders:
                 self._sendgrid(handler, record)
             elif twilio_list:
                 self._twilio_list(handler, record, twilio_list.group("account_sid"), handler.path)
+            elif channel == "slack":
+                self._slack(handler, record)
+            elif channel == "teams":
+                self._teams(handler, record)
+            elif channel == "webhook":
+                self._respond_text(handler, record, 200, "ok")
             else:
                 self._respond(handler, record, 404, {"message": f"The fake has no {handler.command} {path}"})
         finally:
@@ -398,7 +432,43 @@ class FakeProviders:
             handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         handler.connection.close()
 
+    def _respond_text(self, handler, record, status, text, extra_headers=()):
+        body = text.encode()
+        record.status = status
+        record.response_headers = dict(extra_headers)
+        record.answered_at = time.monotonic()
+        self._leave()
+        handler.send_response(status)
+        handler.send_header("Content-Type", "text/plain; charset=utf-8")
+        handler.send_header("Content-Length", str(len(body)))
+        for name, value in extra_headers:
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(body)
+
+    def _slack(self, handler, record):
+        payload = record.json
+        if not isinstance(payload, dict) or not (payload.get("text") or payload.get("blocks")):
+            return self._respond_text(handler, record, 400, "invalid_payload")
+        self._respond_text(handler, record, 200, "ok")
+
+    def _teams(self, handler, record):
+        payload = record.json
+        attachments = payload.get("attachments") if isinstance(payload, dict) else None
+        if (
+            not isinstance(payload, dict)
+            or payload.get("type") != "message"
+            or not attachments
+            or any(attachment.get("contentType") != ADAPTIVE_CARD for attachment in attachments)
+        ):
+            return self._respond(
+                handler, record, 400, {"error": {"code": "InvalidRequestContent", "message": "Bad card"}}
+            )
+        self._respond(handler, record, 202, None)
+
     def _answer_failure(self, handler, record, failure):
+        if record.channel in ("slack", "teams", "webhook"):
+            return self._answer_hook_failure(handler, record, failure)
         extra_headers = []
         if failure.kind == "429":
             status, twilio_code, message = 429, 20429, "Too Many Requests"
@@ -410,6 +480,27 @@ class FakeProviders:
         else:
             payload = {"errors": [{"message": message.lower(), "field": None, "help": None}]}
         self._respond(handler, record, status, payload, extra_headers)
+
+    def _answer_hook_failure(self, handler, record, failure):
+        extra_headers = []
+        if failure.kind == "429":
+            status, slack_text = 429, "rate_limited"
+            extra_headers.append(("Retry-After", _seconds_header(failure.retry_after_seconds)))
+        elif failure.kind == "410":
+            status, slack_text = 410, "channel_is_archived"
+        else:
+            status, slack_text = 500, "rollup_error"
+        if record.channel == "teams":
+            return self._respond(
+                handler,
+                record,
+                status,
+                {"error": {"code": f"Http{status}", "message": "failure on demand"}},
+                extra_headers,
+            )
+        self._respond_text(
+            handler, record, status, slack_text if record.channel == "slack" else "failure on demand", extra_headers
+        )
 
     def _twilio(self, handler, record, account_sid):
         authorization = record.headers.get("authorization", "")

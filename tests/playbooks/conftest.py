@@ -4,6 +4,7 @@ import pytest
 
 from playbooks.incidents.services import incident_create
 from playbooks.models import ChecklistItem, Playbook, PlaybookStage, StageMessage
+from tests.conftest import words_for_stage
 
 STAGES = {
     "outage": ["investigating", "identified", "monitoring", "resolved"],
@@ -23,7 +24,7 @@ def make_playbook(organization, kind="outage", **extra):
             language="en",
             channel="email",
             subject="{{ incident_title }}",
-            body="{{ stage }}. Next update by {{ next_update_at }}.",
+            body=words_for_stage(stage_name, "{{ stage }}. Next update by {{ next_update_at }}. {{ status_url }}"),
         )
     ChecklistItem.objects.create(playbook=playbook, title="Notify the authority", due_after_hours=72)
     playbook.refresh_from_db()

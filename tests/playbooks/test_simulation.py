@@ -17,6 +17,9 @@ def test_a_small_simulation_has_no_silent_misses_and_leaves_nothing_behind(db):
     assert re.search(r"SILENT MISSES\s+0\s", report), report
     assert "silent deadline misses 0." in report
     assert "(0 due left unrun)" in report
+    # The words of every client message queued were read: whole, and no promise without a time.
+    assert re.search(r"Words: [\d,]+ client messages read; PROMISES WITHOUT A TIME 0; BROKEN VARIABLES 0\.", report)
+    assert int(re.search(r"Words: ([\d,]+) client", report).group(1).replace(",", "")) > 100
     promises = int(re.search(r"Promises\s+([\d,]+)", report).group(1).replace(",", ""))
     assert promises > 40
     for outcome in ("kept on time", "kept late", "covered by a holding statement"):
@@ -44,3 +47,26 @@ def test_a_parallel_simulation_adds_up_its_parts(db):
     assert re.search(r"SILENT MISSES\s+0\s", report), report
     assert int(re.search(r"Promises\s+([\d,]+)", report).group(1)) > 6
     assert not Incident.objects.exists()
+
+
+def test_the_simulations_reader_counts_empty_promises_and_broken_variables(organization):
+    """What the simulation counts, shown on messages queued past the preflight (straight to comms)."""
+    from comms.services import ContentSpec, RecipientSpec, messages_queue
+    from playbooks.management.commands.simulate_crisis import queued_words_report
+    from tests.conftest import make_client, make_contact
+
+    anna = make_contact(make_client(organization, name="Berliner Bank"), "Anna Schmidt")
+    contents = {
+        "promise": ContentSpec("email", "en", "Resolved", "Final follow-up by ."),
+        "broken": ContentSpec("email", "de", "Behoben", "Guten Tag -contact_name-, Nächste Meldung: 11:00 Uhr."),
+    }
+    for key in contents:
+        messages_queue(
+            organization=organization,
+            topic="incident:1",
+            source=f"test:{key}",
+            contents={key: contents[key]},
+            recipients=[RecipientSpec(anna, "email", key, {})],
+        )
+    report = queued_words_report(organization=organization)
+    assert (report["messages_checked"], report["promises_without_time"], report["broken_variables"]) == (2, 1, 1)

@@ -30,10 +30,11 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.utils import timezone
 
 from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
+from comms.rendering import apply_substitutions
 from playbooks.incidents.services import checklist_item_complete, incident_create, incident_transition
 from playbooks.models import (
     DeadlineAlert,
@@ -43,6 +44,7 @@ from playbooks.models import (
     Playbook,
     PlaybookStage,
     PromiseEvent,
+    State,
 )
 from playbooks.promises.services import cadence_adherence_for, consecutive_holding_statements
 from playbooks.starter import starter_playbooks_load
@@ -99,10 +101,17 @@ class Command(BaseCommand):
         self.stdout.write(
             format_report(report, incidents=incidents, hours=hours, seed=seed, kept=keep, processes=processes)
         )
-        if report["silent"] or report["silent_deadlines"] or report["timers_unrun"]:
+        if (
+            report["silent"]
+            or report["silent_deadlines"]
+            or report["timers_unrun"]
+            or report["promises_without_time"]
+            or report["broken_variables"]
+        ):
             raise CommandError(
                 f"{report['silent']} promises and {report['silent_deadlines']} deadlines passed silently; "
-                f"{report['timers_unrun']} due timers were not run."
+                f"{report['timers_unrun']} due timers were not run; {report['promises_without_time']} messages "
+                f"promise a next update without a time and {report['broken_variables']} carry a broken variable."
             )
 
 
@@ -247,7 +256,7 @@ class Simulation:
         starter_playbooks_load(organization=org)
         self.playbook = Playbook.objects.get(organization=org, slug="outage-standard")
         # Holding statements in investigating and monitoring; none in identified, to exercise escalation.
-        stage = PlaybookStage.objects.get(playbook=self.playbook, stage="identified")
+        stage = PlaybookStage.objects.get(playbook=self.playbook, stage=State.IDENTIFIED)
         stage.auto_holding_statement = False
         stage.save()
         # Two of the starter's deadlines (1 h and 4 h) keep the run short and still reach every alert.
@@ -345,6 +354,7 @@ class Simulation:
             playbook=self.playbook,
             actor=commander,
             title=f"Simulated outage {len(self.plans) + 1}",
+            summary="Payments through the API fail for some clients; card payments are not affected.",
             backup_commander=backup,
             affected_tags=["simulation"],
             detected_at=now - dt.timedelta(minutes=self.rng.randint(0, 30)),
@@ -375,7 +385,7 @@ class Simulation:
         plan["done"] += 1
         person = incident.backup_commander if payload["by"] == "backup" else incident.commander
         share = plan["done"] / plan["updates"]
-        if plan["done"] >= plan["updates"] and incident.state in ("identified", "monitoring"):
+        if plan["done"] >= plan["updates"] and incident.state in (State.IDENTIFIED, State.MONITORING):
             incident = incident_transition(
                 incident=incident, name="resolve", actor=person, resolution_summary="Simulated fix deployed."
             )
@@ -436,8 +446,10 @@ class Simulation:
             run_after__lte=self.end_at,
             enqueued_at__gte=self.start_at,
         ).count()
+        words = queued_words_report(organization=self.organization)
         return {
             **totals,
+            **words,
             # A late update nobody was alerted about before it came is a silent miss too.
             "silent": totals["silent"] + late_unnoticed,
             "kept_late_escalated": late_escalated,
@@ -459,6 +471,40 @@ class Simulation:
             "overdue_items": overdue_items.count(),
             "silent_deadlines": silent_deadlines,
         }
+
+
+BROKEN_VARIABLE_PROBLEMS = {"unknown_variable", "template_syntax", "empty_variable"}
+
+
+def queued_words_report(*, organization):
+    """Read the words of every client message queued: how many promise a next update without a
+    time, and how many carry a broken variable (unknown, unfilled, or template markup), each read
+    once per distinct content with its first reader's values and counted per message."""
+    from django.db.models import Count
+
+    from comms.models import Message
+    from playbooks.updates.preflight import promise_findings, template_findings, text_findings
+
+    messages = Message.objects.filter(organization=organization, contact__isnull=False)
+    no_time = broken = checked = 0
+    per_content = messages.values("content_id").annotate(count=Count("id"), first=Min("id"))
+    for row in per_content:
+        message = Message.objects.select_related("content").get(pk=row["first"])
+        content = message.content
+        text = apply_substitutions(f"{content.subject}\n{content.body}", message.substitutions)
+        findings = text_findings(text=text, language=content.language, channel=content.channel, values={})
+        problems = {finding.problem for finding in findings}
+        checked += row["count"]
+        no_time += row["count"] if "no_time" in problems else 0
+        broken += row["count"] if problems & BROKEN_VARIABLE_PROBLEMS else 0
+    # Unknown variables render as nothing, invisible in the words: read the updates' templates.
+    for update in IncidentUpdate.objects.filter(incident__organization=organization, published_at__isnull=False):
+        problems = {finding.problem for finding in template_findings(update.texts)}
+        if problems & BROKEN_VARIABLE_PROBLEMS:
+            broken += messages.filter(source=f"update:{update.pk}").count()
+        if promise_findings(update.texts, update.next_update_due_at):
+            no_time += messages.filter(source=f"update:{update.pk}").count()
+    return {"messages_checked": checked, "promises_without_time": no_time, "broken_variables": broken}
 
 
 def format_report(report, *, incidents, hours, seed, kept, processes=1):
@@ -487,6 +533,11 @@ def format_report(report, *, incidents, hours, seed, kept, processes=1):
         line("open (not yet due)", report["open"]),
         line("incident ended first", report["stopped"]),
         line("SILENT MISSES", report["silent"]),
+        "",
+        (
+            f"  Words: {report['messages_checked']:,} client messages read; PROMISES WITHOUT A TIME "
+            f"{report['promises_without_time']:,}; BROKEN VARIABLES {report['broken_variables']:,}."
+        ),
         "",
         (
             f"  Deadlines: {report['deadline_items']:,} checklist items; alerts at 50% {report['deadline_half']:,}, "
