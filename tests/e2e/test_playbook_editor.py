@@ -29,7 +29,7 @@ def test_writing_a_german_stage_message_updates_the_preview_and_refuses_a_broken
 
     sms.fill("Störung bei {{ organization_name }}. " * 8)
     preview.locator("[data-sms-size]", has_text=re.compile(r"[2-4] segments")).wait_for()
-    if os.environ.get("CANDOR_SCREENSHOTS", "1") == "1":
+    if os.environ.get("CANDOR_SCREENSHOTS") == "1":  # redraws docs/screenshots/editor.png
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.locator("#language-de").screenshot(path=str(SCREENSHOTS / "editor.png"))
 
