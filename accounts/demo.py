@@ -338,19 +338,19 @@ def _contact_load(client, spec, number, first, last, title, seniority, channels,
         "timezone": exceptions.get("timezone", ""),
         "accepts_email": "email" in channels.split(";"),
         "accepts_sms": accepts_sms,
-        "sms_consent": SmsConsent.UNKNOWN,
-        "sms_consent_at": None,
-        "sms_opted_out_at": None,
         "is_active": exceptions.get("is_active", True),
     }
+    # Consent is the contact's own once they exist: a STOP reply or a carrier's refusal in the demo's
+    # history stays (load_demo --reset starts over).
+    consent = {"sms_consent": SmsConsent.UNKNOWN, "sms_consent_at": None, "sms_opted_out_at": None}
     if exceptions.get("opted_out"):
-        values.update(
+        consent.update(
             sms_consent=SmsConsent.OPTED_OUT, sms_consent_at=DEMO_CONSENT_AT, sms_opted_out_at=DEMO_OPT_OUT_AT
         )
     elif accepts_sms:
-        values.update(sms_consent=SmsConsent.GRANTED, sms_consent_at=DEMO_CONSENT_AT)
+        consent.update(sms_consent=SmsConsent.GRANTED, sms_consent_at=DEMO_CONSENT_AT)
     email = f"{_ascii_word(first)}.{_ascii_word(last)}@{slugify(client.name)}.example"
-    return _ensure(Contact, {"client": client, "email": email}, values)
+    return _ensure(Contact, {"client": client, "email": email}, values, create_only=consent)
 
 
 def _ascii_word(text):
@@ -360,9 +360,10 @@ def _ascii_word(text):
     return "".join(character for character in text if character.isalnum())
 
 
-def _ensure(model, lookup, values):
-    """get_or_create on the natural key, then write only the fields that differ from the demo state."""
-    instance, created = model.objects.get_or_create(**lookup, defaults=values)
+def _ensure(model, lookup, values, create_only=None):
+    """get_or_create on the natural key, then write only the fields that differ from the demo state
+    (`create_only` fields are set on creation and left alone afterwards)."""
+    instance, created = model.objects.get_or_create(**lookup, defaults={**values, **(create_only or {})})
     if not created:
         changed = [name for name, value in values.items() if getattr(instance, name) != value]
         for name in changed:

@@ -14,5 +14,6 @@ urlpatterns = [
     path("", include("playbooks.surveys.urls")),
     path("", include("playbooks.debriefs.urls")),
     path("", include("playbooks.leadership.urls")),
+    path("", include("playbooks.editor.urls")),
     path("", include("playbooks.console.urls")),
 ]

@@ -33,6 +33,7 @@ from playbooks.console.forms import (
     UpdateTextsForm,
     add_service_errors,
 )
+from playbooks.console.next_steps import next_steps, transitions_ordered
 from playbooks.console.selectors import (
     delivery_counts_by_update,
     incidents_live_first,
@@ -92,8 +93,17 @@ OPEN_ALERT_STATUSES = [AlertStatus.PENDING, AlertStatus.RESOLVED]
 def incident_list_view(request):
     now = timezone.now()
     incidents = list(incidents_live_first(user=request.user)[:200])
+    announced = set(
+        IncidentUpdate.objects.filter(incident__in=incidents, published_at__isnull=False).values_list(
+            "incident_id", flat=True
+        )
+    )
     for incident in incidents:
         incident.countdown = countdown(incident.next_update_due_at, now) if incident.is_live else None
+        # A serious incident nobody has been told about yet stands out.
+        incident.is_unannounced = (
+            incident.severity <= 2 and (incident.is_live or incident.state == "draft") and incident.pk not in announced
+        )
     alerts = alert_list(organization=request.user.organization).filter(status__in=OPEN_ALERT_STATUSES)[:20]
     return render(request, "playbooks/console/incident_list.html", {"incidents": incidents, "alerts": alerts})
 
@@ -183,13 +193,15 @@ def _live_context(request, incident):
 def _incident_context(request, incident, *, transition_forms=None, error=None):
     user = request.user
     transition_forms = transition_forms or {}
-    transitions = [
-        (
-            transition,
-            transition_forms.get(transition.name) or TransitionForm(needs=transition.needs, prefix=transition.name),
-        )
-        for transition in transitions_available(incident=incident, user=user, include_waiting=True)
-    ]
+    transitions = transitions_ordered(
+        [
+            (
+                transition,
+                transition_forms.get(transition.name) or TransitionForm(needs=transition.needs, prefix=transition.name),
+            )
+            for transition in transitions_available(incident=incident, user=user, include_waiting=True)
+        ]
+    )
     now = timezone.now()
     checklist = []
     for item, status in deadline_statuses(incident=incident, now=now):
@@ -197,8 +209,11 @@ def _incident_context(request, incident, *, transition_forms=None, error=None):
         item.countdown = None if item.is_done else countdown(item.due_at, now)
         checklist.append(item)
     context = _live_context(request, incident)
+    steps = next_steps(incident=incident, user=user, updates=context["updates"])
     context.update(
         {
+            "next_steps": steps,
+            "has_primary_step": any(step.is_primary for step in steps),
             "transitions": transitions,
             "error": error,
             "checklist": checklist,

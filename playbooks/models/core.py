@@ -295,6 +295,9 @@ class StageMessage(models.Model):
     channel = models.CharField(max_length=10, choices=Channel.choices)
     subject = models.CharField(max_length=200, blank=True, help_text="Email only.")
     body = models.TextField()
+    is_untranslated = models.BooleanField(
+        default=False, help_text="Copied from another language as a starting point; not yet translated."
+    )
 
     class Meta:
         constraints = [

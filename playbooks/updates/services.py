@@ -26,6 +26,7 @@ from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident
 from playbooks.incidents.services import timeline_record
 from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
 from playbooks.updates import fanout
+from playbooks.updates.approvals import approval_request_notify
 from playbooks.updates.audience import Audience, audience_clients, audience_contact_keys, audience_for
 from playbooks.updates.languages import language_fallbacks
 from playbooks.updates.pipeline import (
@@ -95,7 +96,7 @@ def update_draft(*, incident, author, texts=None, next_update_due_at=None, is_ho
     purpose = "holding" if is_holding_statement else "update"
     texts = _clean_texts(texts if texts is not None else stage_texts(incident, incident.state, purpose))
     _check_due(next_update_due_at)
-    return IncidentUpdate.objects.create(
+    update = IncidentUpdate.objects.create(
         incident=incident,
         stage=incident.state,
         author=author,
@@ -103,6 +104,8 @@ def update_draft(*, incident, author, texts=None, next_update_due_at=None, is_ho
         next_update_due_at=next_update_due_at,
         is_holding_statement=is_holding_statement,
     )
+    approval_request_notify(update=update)
+    return update
 
 
 def _check_due(next_update_due_at):
@@ -158,6 +161,7 @@ def update_edit(*, update, actor, texts=None, text_changes=None, next_update_due
         _check_due(next_update_due_at)
         update.next_update_due_at = next_update_due_at
     update.save()
+    approval_request_notify(update=update)
     return update
 
 
