@@ -3,6 +3,7 @@
 Loading it again changes nothing: every row is found by its natural key and only differences are written.
 """
 
+import datetime as dt
 import unicodedata
 from datetime import UTC, datetime
 
@@ -245,6 +246,8 @@ def demo_organization_load():
         {"slug": "northwind"},
         {
             "name": "Northwind Systems",
+            # Founded years ago: the demo's history of past crises is detected after this.
+            "created_at": dt.datetime(2019, 3, 1, tzinfo=dt.UTC),
             "country": "DE",
             "timezone": "Europe/Berlin",
             "default_language": "en",
