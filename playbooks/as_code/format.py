@@ -27,6 +27,14 @@ FORMAT = "candor-playbook/1"
 PURPOSE_KEYS = {MessagePurpose.UPDATE: "messages", MessagePurpose.HOLDING: "holding_statement"}
 
 
+def _sorted_mapping(value):
+    """A JSON mapping with its keys in order, at every level, so a file is the same whatever
+    database stored it."""
+    if isinstance(value, dict):
+        return {key: _sorted_mapping(value[key]) for key in sorted(value)}
+    return value
+
+
 def _messages(stage, purpose):
     words = {}
     for message in sorted(stage.messages.all(), key=lambda m: m.pk):
@@ -59,7 +67,8 @@ def playbook_document(playbook):
         if acknowledgement is not None:
             entry["acknowledgement"] = {
                 "chase_after_minutes": acknowledgement.chase_after_minutes,
-                "texts": acknowledgement.texts,
+                # Sorted: PostgreSQL's jsonb does not keep the order the keys were written in.
+                "texts": _sorted_mapping(acknowledgement.texts),
             }
         stages.append(entry)
     checklist = []
@@ -97,7 +106,7 @@ def playbook_document(playbook):
         "checklist": checklist,
     }
     questions = [
-        {"kind": question.kind, "texts": question.texts, "is_active": question.is_active}
+        {"kind": question.kind, "texts": _sorted_mapping(question.texts), "is_active": question.is_active}
         for question in playbook.survey_questions.order_by("position", "id")
     ]
     if questions:
@@ -132,7 +141,7 @@ def document_from_starter_json(spec):
         if stage.get("acknowledgement"):
             entry["acknowledgement"] = {
                 "chase_after_minutes": stage["acknowledgement"].get("chase_after_minutes", 240),
-                "texts": stage["acknowledgement"].get("texts", {}),
+                "texts": _sorted_mapping(stage["acknowledgement"].get("texts", {})),
             }
         stages.append(entry)
     checklist = []

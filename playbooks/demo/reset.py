@@ -46,7 +46,11 @@ def _timeline_trigger(enabled):
     if connection.vendor == "postgresql":
         action = "ENABLE" if enabled else "DISABLE"
         with connection.cursor() as cursor:
+            # PostgreSQL refuses to alter a table with deferred constraint checks still pending in
+            # this transaction: run them now (every row they check is gone or consistent), then defer again.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute(f"ALTER TABLE playbooks_timelineentry {action} TRIGGER timeline_append_only")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
 
 
 @transaction.atomic
