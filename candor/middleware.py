@@ -8,6 +8,7 @@ or carrying a NUL, for the API, the provider webhooks and the alert endpoint ali
 import json
 import re
 
+from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import JsonResponse
 
@@ -75,3 +76,17 @@ class InputSanityMiddleware:
         if problem:
             return JsonResponse({"detail": problem}, status=400)
         return self.get_response(request)
+
+
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware with CONTENT_SECURITY_POLICY everywhere, and the additions of
+    CANDOR_CSP_RELAXED_PATHS (admin, API docs) on their path prefixes only."""
+
+    def get_policy_parts(self, request, response, report_only=False):
+        parts = super().get_policy_parts(request, response, report_only=report_only)
+        if not report_only:
+            for prefix, directives in getattr(settings, "CANDOR_CSP_RELAXED_PATHS", {}).items():
+                if request.path_info.startswith(prefix):
+                    parts.replace = {**directives, **(parts.replace or {})}
+                    break
+        return parts

@@ -93,6 +93,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "comms.monitoring.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "candor.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -427,6 +428,28 @@ if CANDOR_PROXY_SSL_HEADER:
 # runserver serves each request on a new thread, and every thread would keep its own connection open.
 if sys.argv[1:2] == ["runserver"]:
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Content-Security-Policy (django-csp): no inline script or style, nothing from another origin, on
+# every page; the console, the vendored htmx and the client pages pass it in the browser tests.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
+# Pages we do not write (Django's admin, the Swagger UI and Redoc API docs) set inline styles, and
+# Redoc starts a worker from a blob: URL; only these path prefixes get those additions. Scripts stay 'self'.
+CANDOR_CSP_RELAXED_PATHS = {
+    "/admin/": {"style-src": ["'self'", "'unsafe-inline'"]},
+    "/api/docs/": {"style-src": ["'self'", "'unsafe-inline'"]},
+    "/api/redoc/": {"style-src": ["'self'", "'unsafe-inline'"], "worker-src": ["'self'", "blob:"]},
+}
 # --- end of issue #13 settings -------------------------------------------------------------------
 
 # ---- Team channels (Slack, Teams) and outgoing webhooks (issue #14) -----------------------------

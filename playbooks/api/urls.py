@@ -1,7 +1,7 @@
 """API routes, the OpenAPI schema and its docs page (served from our static files, no CDN)."""
 
 from django.urls import include, path, re_path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from playbooks.api import views, webhook_endpoints
@@ -20,7 +20,7 @@ router.register("follow-ups", views.FollowUpViewSet, basename="follow-up")
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-redoc"),
     path("auth/token/", views.TokenView.as_view(), name="api-token"),
     path("leadership/", views.LeadershipView.as_view(), name="api-leadership"),

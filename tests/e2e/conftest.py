@@ -51,13 +51,37 @@ def chromium():
         browser.close()
 
 
+CSP_REFUSALS = ("Content Security Policy", "Refused to")
+
+
 @pytest.fixture
-def open_browser(chromium, live_server):
+def watch_csp():
+    """watch_csp(context) listens to the console of every page in a browser context; a message saying
+    the Content-Security-Policy refused something (an inline script or style, another origin) fails
+    the test at its end, with the messages."""
+    refusals = []
+
+    def watch(context):
+        context.on(
+            "console",
+            lambda message: refusals.append(message.text) if any(m in message.text for m in CSP_REFUSALS) else None,
+        )
+        return context
+
+    yield watch
+    if refusals:
+        pytest.fail("The Content-Security-Policy refused:\n" + "\n".join(refusals))
+
+
+@pytest.fixture
+def open_browser(chromium, live_server, watch_csp):
     """open_browser(user, viewport=None) is a logged-in page in a browser context of its own."""
     contexts = []
 
     def open_for(user=None, *, viewport=None):
-        context = chromium.new_context(base_url=live_server.url, viewport=viewport or {"width": 1280, "height": 900})
+        context = watch_csp(
+            chromium.new_context(base_url=live_server.url, viewport=viewport or {"width": 1280, "height": 900})
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

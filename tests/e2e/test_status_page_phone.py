@@ -29,7 +29,7 @@ pytestmark = [
 
 
 @pytest.fixture
-def phone():
+def phone(watch_csp):
     # Playwright's sync API runs an event loop in this thread; the live server's ORM calls are fine.
     os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
     from playwright.sync_api import sync_playwright
@@ -47,13 +47,15 @@ def phone():
                 "--no-first-run",
             ],
         )
-        context = browser.new_context(
-            viewport=PHONE,
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            locale="de-DE",
-            timezone_id="Europe/Berlin",
+        context = watch_csp(
+            browser.new_context(
+                viewport=PHONE,
+                device_scale_factor=2,
+                is_mobile=True,
+                has_touch=True,
+                locale="de-DE",
+                timezone_id="Europe/Berlin",
+            )
         )
         yield context.new_page()
         context.close()

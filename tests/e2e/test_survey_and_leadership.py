@@ -28,15 +28,17 @@ def allow_orm_beside_playwright(monkeypatch):
 
 
 @pytest.fixture
-def phone(chromium, live_server):
-    context = chromium.new_context(
-        base_url=live_server.url,
-        viewport=PHONE,
-        device_scale_factor=2,
-        is_mobile=True,
-        has_touch=True,
-        locale="de-DE",
-        timezone_id="Europe/Berlin",
+def phone(chromium, live_server, watch_csp):
+    context = watch_csp(
+        chromium.new_context(
+            base_url=live_server.url,
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            locale="de-DE",
+            timezone_id="Europe/Berlin",
+        )
     )
     context.set_default_timeout(10_000)
     yield context.new_page()
