@@ -64,7 +64,8 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/?format=json", application)
 
 
 @schema.parametrize()
-@settings(max_examples=12, deadline=None, suppress_health_check=list(HealthCheck))
+# Derandomized: the same cases every run, so CI is repeatable; widen max_examples to explore more.
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_api_answers_match_the_schema_and_never_fail(case, token):
     case.call_and_validate(
         headers={"Authorization": f"Token {token}"},
