@@ -223,16 +223,24 @@ def promise_check(*, update, now):
         return Action.NOTHING
 
 
-def _record(incident, update, kind, now, users, note, holding_update=None):
-    return PromiseEvent.objects.create(
+def _record(incident, update, kind, now, users, note, *, timeline_kind, holding_update=None, **extra):
+    """What a promise timer did, once: the PromiseEvent row and its timeline entry."""
+    notified = [user.pk for user in users]
+    event = PromiseEvent.objects.create(
         update=update,
         incident=incident,
         kind=kind,
         at=now,
         holding_update=holding_update,
-        notified=[user.pk for user in users],
+        notified=notified,
         note=note,
     )
+    data = {"update": update.pk, "promise": kind}
+    if holding_update is not None:
+        data["holding_update"] = holding_update.pk
+    data.update({"due_at": update.next_update_due_at.isoformat(), "notified": notified, **extra})
+    timeline_record(incident=incident, kind=timeline_kind, note=note, at=now, data=data)
+    return event
 
 
 def _remind(incident, update, now):
@@ -244,7 +252,7 @@ def _remind(incident, update, now):
     else:
         consequence = "If nothing is published by then, Candor alerts the commander and backup, then leadership."
     note = f"Reminder to {_names(users)}: the next update is promised for {due_local} (in {minutes} min)."
-    _record(incident, update, Action.REMINDER, now, users, note)
+    _record(incident, update, Action.REMINDER, now, users, note, timeline_kind=TimelineKind.REMINDER)
     _notify(
         incident,
         users,
@@ -252,18 +260,6 @@ def _remind(incident, update, now):
         f"Update due in {minutes} min: {incident.title}",
         f"Clients were promised the next update by {due_local}. {consequence}",
         action=f"Publish the next update before {due_local}.",
-    )
-    timeline_record(
-        incident=incident,
-        kind=TimelineKind.REMINDER,
-        note=note,
-        at=now,
-        data={
-            "update": update.pk,
-            "promise": Action.REMINDER,
-            "due_at": update.next_update_due_at.isoformat(),
-            "notified": [user.pk for user in users],
-        },
     )
     return Action.REMINDER
 
@@ -318,7 +314,17 @@ def _after_holding_statement(incident, update, holding, now):
     )
     if in_a_row > 1:
         note += f" That is {in_a_row} holding statements in a row."
-    _record(incident, update, Action.HOLDING, now, users, note, holding_update=holding)
+    _record(
+        incident,
+        update,
+        Action.HOLDING,
+        now,
+        users,
+        note,
+        holding_update=holding,
+        timeline_kind=TimelineKind.NOTE,
+        in_a_row=in_a_row,
+    )
     _notify(
         incident,
         users,
@@ -328,21 +334,6 @@ def _after_holding_statement(incident, update, holding, now):
         f"({reached} messages). It promises the next update by {next_local}: publish a real update before then."
         + (f" {in_a_row} holding statements in a row: nobody has told clients anything new." if in_a_row > 1 else ""),
         action=f"Publish a real update before {next_local}.",
-    )
-    # The holding statement's own UPDATE_PUBLISHED entry is on the timeline; this one says why.
-    timeline_record(
-        incident=incident,
-        kind=TimelineKind.NOTE,
-        note=note,
-        at=now,
-        data={
-            "update": update.pk,
-            "promise": Action.HOLDING,
-            "holding_update": holding.pk,
-            "due_at": update.next_update_due_at.isoformat(),
-            "notified": [user.pk for user in users],
-            "in_a_row": in_a_row,
-        },
     )
     return Action.HOLDING
 
@@ -356,7 +347,9 @@ def _escalate(incident, update, now, problem=""):
     note = f"No update by the promised {due_local}: escalated to {_names(users)}."
     if problem:
         note += f" The holding statement could not be published: {problem}"
-    _record(incident, update, Action.ESCALATION, now, users, note)
+    _record(
+        incident, update, Action.ESCALATION, now, users, note, timeline_kind=TimelineKind.ESCALATION, problem=problem
+    )
     _notify(
         incident,
         users,
@@ -378,19 +371,6 @@ def _escalate(incident, update, now, problem=""):
         },
         at=now,
     )
-    timeline_record(
-        incident=incident,
-        kind=TimelineKind.ESCALATION,
-        note=note,
-        at=now,
-        data={
-            "update": update.pk,
-            "promise": Action.ESCALATION,
-            "due_at": update.next_update_due_at.isoformat(),
-            "notified": [user.pk for user in users],
-            "problem": problem,
-        },
-    )
     enqueue_task(promise_timer, run_after=now + escalation_grace(), update_id=update.pk)
     return Action.ESCALATION
 
@@ -402,7 +382,7 @@ def _escalate_again(incident, update, escalation, now):
         f"Still no update {settings.CANDOR_ESCALATION_GRACE_MINUTES} min after the escalation "
         f"(promised for {due_local}): escalated to {_names(users)}."
     )
-    _record(incident, update, Action.SECOND_ESCALATION, now, users, note)
+    _record(incident, update, Action.SECOND_ESCALATION, now, users, note, timeline_kind=TimelineKind.ESCALATION)
     _notify(
         incident,
         users,
@@ -412,18 +392,6 @@ def _escalate_again(incident, update, escalation, now):
         f"alerted at {_local(incident, escalation.at)} and nothing has been published since. "
         "Make sure someone publishes an update now.",
         action="Make sure someone publishes an update now.",
-    )
-    timeline_record(
-        incident=incident,
-        kind=TimelineKind.ESCALATION,
-        note=note,
-        at=now,
-        data={
-            "update": update.pk,
-            "promise": Action.SECOND_ESCALATION,
-            "due_at": update.next_update_due_at.isoformat(),
-            "notified": [user.pk for user in users],
-        },
     )
     return Action.SECOND_ESCALATION
 
