@@ -19,7 +19,9 @@ def manage(*args, env):
     base = {
         key: value
         for key, value in os.environ.items()
-        if key not in PRODUCTION_ENV and not key.startswith(("DJANGO_", "CANDOR_", "TWILIO_", "SENDGRID_"))
+        if key not in PRODUCTION_ENV
+        and key not in ("REDIS_URL", "TASKS_BACKEND")
+        and not key.startswith(("DJANGO_", "CANDOR_", "TWILIO_", "SENDGRID_"))
     }
     return subprocess.run(
         [sys.executable, "manage.py", *args], cwd=ROOT, env={**base, **env}, capture_output=True, text=True
