@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 # `make format` rewrites the code in ruff's format.
-.PHONY: venv migrate demo run serve smoke test lint format browser bench bench-baseline bench-faults bench-pages bench-imports diagrams clean
+.PHONY: messages venv migrate demo run serve smoke test lint format browser bench bench-baseline bench-faults bench-pages bench-imports diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -17,7 +17,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
-venv: $(STAMP)
+# The console's translations, compiled from locale/*/LC_MESSAGES/django.po whenever one changes.
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard locale/*/LC_MESSAGES/django.po))
+locale/%/LC_MESSAGES/django.mo: locale/%/LC_MESSAGES/django.po $(STAMP)
+	$(BIN)/pybabel --quiet compile -i $< -o $@
+
+# Re-extract the console's strings into the .po files after changing templates or code (needs GNU
+# gettext's xgettext: apt-get install gettext); translators then fill the empty msgstr lines.
+messages: venv
+	$(BIN)/python manage.py makemessages --no-obsolete --no-location -l de -l es -l ja -l pt_BR --ignore '.venv/*' --ignore 'tests/*' --ignore 'bench/*'
+
+venv: $(STAMP) $(MO_FILES)
 
 migrate: venv
 	$(BIN)/python manage.py migrate --noinput
