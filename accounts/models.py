@@ -3,6 +3,7 @@
 import zoneinfo
 
 import phonenumbers
+from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
@@ -78,6 +79,10 @@ class User(AbstractUser):
     )
     role = models.CharField(max_length=20, choices=Role.choices, blank=True)
     phone = models.CharField(max_length=20, blank=True, help_text="E.164, for urgent internal alerts.")
+    # The console and team notices speak the member's language (blank: the browser's, then English)
+    # and show times in the member's timezone (blank: the organisation's).
+    language = models.CharField(max_length=8, blank=True, choices=settings.LANGUAGES)
+    timezone = models.CharField(max_length=64, blank=True, validators=[validate_timezone])
 
     class Meta:
         constraints = [
