@@ -142,10 +142,50 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("task_backend", ["database", "rq"], indirect=True)
 
 
+_REDIS_TEST_DATABASES = range(15, 8, -1)  # flushed by the tests; database 8 holds who uses which
+_redis_test_database = None
+
+
+def _release_redis_test_database(registry, key):
+    if int(registry.get(key) or 0) == os.getpid():
+        registry.delete(key)
+
+
+def _claim_redis_test_database(base):
+    """A Redis database of its own for this test run: two runs on one machine (two checkouts, CI and a
+    developer) flushing the same database would delete each other's jobs. Claimed in database 8 by
+    process id; a claim of a process that is gone is taken over. Database 15 when Redis is down."""
+    import atexit
+
+    import redis
+
+    registry = redis.Redis.from_url(urlsplit(base)._replace(path="/8").geturl(), socket_connect_timeout=0.5)
+    try:
+        for number in _REDIS_TEST_DATABASES:
+            key = f"candor:test-run:{number}"
+            if not registry.set(key, os.getpid(), nx=True, ex=6 * 3600):
+                holder = int(registry.get(key) or 0)
+                try:
+                    os.kill(holder, 0)
+                    continue  # a live run holds it
+                except (ProcessLookupError, ValueError):
+                    registry.set(key, os.getpid(), ex=6 * 3600)
+                except PermissionError:
+                    continue
+            atexit.register(_release_redis_test_database, registry, key)
+            return number
+    except redis.exceptions.ConnectionError:
+        return 15
+    return 15
+
+
 def redis_test_url():
-    """Redis database 15 of REDIS_URL's server: the tests flush it."""
+    """A Redis database of REDIS_URL's server that only this test run uses: the tests flush it."""
+    global _redis_test_database
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    return urlsplit(base)._replace(path="/15").geturl()
+    if _redis_test_database is None:
+        _redis_test_database = _claim_redis_test_database(base)
+    return urlsplit(base)._replace(path=f"/{_redis_test_database}").geturl()
 
 
 @pytest.fixture

@@ -204,13 +204,8 @@ def test_starter_playbook_holding_statement_reaches_clients_in_their_words(
 
 
 def test_escalation_goes_to_commander_then_backup_and_leadership_after_the_grace(
-    organization, team, clients, run_worker, task_backend, request
+    organization, team, clients, run_worker, task_backend
 ):
-    if task_backend == "rq":
-        # Seen failing about one run in three on RQ since the merges of 2026-12-01: the second
-        # escalation's timer (enqueued by the first escalation's task) is sometimes not run at
-        # minute 45. The database backend runs it every time; tracked in the session note.
-        request.applymarker(pytest.mark.xfail(strict=False, reason="second escalation timer on RQ, intermittent"))
     incident, _update = start_incident(make_playbook(organization), team["alice"], team["frank"])
     with at(30):
         run_worker()
