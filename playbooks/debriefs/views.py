@@ -13,6 +13,8 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from candor.helpers import display_name
@@ -27,24 +29,36 @@ from playbooks.models import DebriefActionItem, FollowUp
 
 class DebriefForm(forms.Form):
     what_happened = forms.CharField(
-        label="What happened",
+        label=gettext_lazy("What happened"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 12}),
-        help_text="Pre-filled from the timeline when the debrief opened; edit freely.",
+        help_text=gettext_lazy("Pre-filled from the timeline when the debrief opened; edit freely."),
     )
-    went_well = forms.CharField(label="What went well", required=False, widget=forms.Textarea(attrs={"rows": 5}))
-    went_badly = forms.CharField(label="What did not go well", required=False, widget=forms.Textarea(attrs={"rows": 5}))
+    went_well = forms.CharField(
+        label=gettext_lazy("What went well"), required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
+    went_badly = forms.CharField(
+        label=gettext_lazy("What did not go well"), required=False, widget=forms.Textarea(attrs={"rows": 5})
+    )
 
 
 class ActionItemForm(forms.Form):
-    description = forms.CharField(label="Action", max_length=500)
-    owner = forms.ModelChoiceField(label="Owner", queryset=None)
-    due_on = forms.DateField(label="Due", widget=forms.DateInput(attrs={"type": "date"}))
+    description = forms.CharField(label=pgettext_lazy("action item", "Action"), max_length=500)
+    owner = forms.ModelChoiceField(label=gettext_lazy("Owner"), queryset=None)
+    due_on = forms.DateField(label=gettext_lazy("Due"), widget=forms.DateInput(attrs={"type": "date"}))
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = debriefs.organization_members(organization=organization)
         self.fields["owner"].label_from_instance = lambda user: f"{display_name(user)} ({user.get_role_display()})"
+
+
+# What missing_for_completion() names, in the reader's language.
+MISSING_PARTS = {
+    "what happened": gettext_lazy("what happened"),
+    "what went well": gettext_lazy("what went well"),
+    "what did not go well": gettext_lazy("what did not go well"),
+}
 
 
 def _add_errors(form, error):
@@ -73,7 +87,7 @@ def _debrief_context(request, incident, *, form=None, action_form=None, error=""
         ),
         "action_form": action_form or ActionItemForm(organization=incident.organization),
         "action_items": list(debrief.action_items.select_related("owner")),
-        "missing": debrief.missing_for_completion(),
+        "missing": [MISSING_PARTS.get(part, part) for part in debrief.missing_for_completion()],
         "follow_ups": list(incident.follow_ups.select_related("client", "owner", "closed_by")),
         "survey": getattr(incident, "survey", None),
         "error": error,
@@ -95,7 +109,7 @@ def debrief_page(request, pk):
             except ValidationError as error:
                 _add_errors(form, error)
             else:
-                messages.success(request, "Debrief saved.")
+                messages.success(request, _("Debrief saved."))
                 return redirect("debrief", pk=incident.pk)
         return render(
             request, "playbooks/debrief/debrief.html", _debrief_context(request, incident, form=form), status=400
@@ -115,10 +129,10 @@ def debrief_action_add_view(request, pk):
         except ValidationError as error:
             _add_errors(form, error)
         else:
-            messages.success(request, "Action item added.")
+            messages.success(request, _("Action item added."))
             return redirect(f"{reverse('debrief', args=[incident.pk])}#actions")
     elif not debriefs.can_edit_debrief(request.user, incident):
-        raise PermissionDenied("Only the incident team may edit the debrief.")
+        raise PermissionDenied(_("Only the incident team may edit the debrief."))
     return render(
         request, "playbooks/debrief/debrief.html", _debrief_context(request, incident, action_form=form), status=400
     )
@@ -139,7 +153,7 @@ def debrief_action_view(request, pk, item_pk):
         elif what in ("done", "undone"):
             debriefs.debrief_action_done(item=item, actor=request.user, done=what == "done")
         else:
-            return HttpResponse("Say what to do: done, undone or remove.", status=400)
+            return HttpResponse(_("Say what to do: done, undone or remove."), status=400)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     return redirect(f"{reverse('debrief', args=[incident.pk])}#actions")
@@ -154,10 +168,10 @@ def debrief_state_view(request, pk):
     try:
         if request.POST.get("do") == "reopen":
             debriefs.debrief_reopen(debrief=debrief, actor=request.user)
-            messages.success(request, "Debrief reopened: the incident cannot be closed until it is complete again.")
+            messages.success(request, _("Debrief reopened: the incident cannot be closed until it is complete again."))
         else:
             debriefs.debrief_complete(debrief=debrief, actor=request.user)
-            messages.success(request, "Debrief complete: the commander can now close the incident.")
+            messages.success(request, _("Debrief complete: the commander can now close the incident."))
     except ValidationError as error:
         return render(
             request,
@@ -213,7 +227,7 @@ def follow_up_close_view(request, pk):
     except ValidationError as error:
         context = _follow_up_list_context(request, errors={follow_up.pk: " ".join(error.messages)})
         return render(request, "playbooks/debrief/follow_ups.html", context, status=400)
-    messages.success(request, f"Follow-up with {follow_up.client.name} closed.")
+    messages.success(request, _("Follow-up with %(client)s closed.") % {"client": follow_up.client.name})
     target = request.POST.get("next", "")
     if target.startswith("/") and not target.startswith("//"):
         return redirect(target)

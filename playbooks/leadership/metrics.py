@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from django.utils import timezone
+from django.utils.translation import gettext, pgettext_lazy
 
 from accounts.models import Contact
 from comms.models import FAILED_STATUSES, REACHED_STATUSES, MessageStatus
@@ -764,11 +765,50 @@ SOURCE_LABELS = {
 }
 
 
-def source_label(source, holding_ids=()):
+def is_holding_statement(source, holding_ids):
     prefix, _, value = source.partition(":")
-    if prefix == "update" and value.isdigit() and int(value) in holding_ids:
+    return prefix == "update" and value.isdigit() and int(value) in holding_ids
+
+
+def source_label(source, holding_ids=()):
+    """What a message was, in English: the proof's CSV and API keep these words stable."""
+    prefix, _, value = source.partition(":")
+    if is_holding_statement(source, holding_ids):
         return f"Holding statement #{value}"
     return SOURCE_LABELS.get(prefix, source).format(value)
+
+
+def source_label_translated(source, is_holding=False):
+    """What a message was, in the reader's language, for the proof page."""
+    prefix, _, value = source.partition(":")
+    if prefix == "update":
+        if is_holding:
+            return gettext("Holding statement #%(number)s") % {"number": value}
+        return gettext("Update #%(number)s") % {"number": value}
+    words = {
+        "survey": gettext("Survey invitation"),
+        "survey-reminder": gettext("Survey reminder"),
+        "ack-reminder": gettext("Acknowledgement reminder"),
+    }
+    return words.get(prefix, source)
+
+
+# A message's final status and the SMS consent at send, as the proof page shows them (the CSV and
+# the API keep the machine values).
+STATUS_WORDS = {
+    "queued": pgettext_lazy("message status", "queued"),
+    "sending": pgettext_lazy("message status", "sending"),
+    "sent": pgettext_lazy("message status", "sent"),
+    "delivered": pgettext_lazy("message status", "delivered"),
+    "undelivered": pgettext_lazy("message status", "undelivered"),
+    "failed": pgettext_lazy("message status", "failed"),
+    "bounced": pgettext_lazy("message status", "bounced"),
+}
+CONSENT_WORDS = {
+    "unknown": pgettext_lazy("SMS consent", "not asked"),
+    "granted": pgettext_lazy("SMS consent", "granted"),
+    "opted_out": pgettext_lazy("SMS consent", "opted out"),
+}
 
 
 @dataclass
@@ -786,6 +826,20 @@ class ProofMessage:
     provider_message_id: str
     error: str
     consent_at_send: str
+    source: str = ""
+    is_holding: bool = False
+
+    @property
+    def what_label(self):
+        return source_label_translated(self.source, self.is_holding) if self.source else self.what
+
+    @property
+    def status_label(self):
+        return STATUS_WORDS.get(self.status, self.status)
+
+    @property
+    def consent_label(self):
+        return CONSENT_WORDS.get(self.consent_at_send, self.consent_at_send)
 
 
 @dataclass
@@ -897,6 +951,8 @@ def proof_of_notification(*, incident, now=None):
                 provider_message_id=message.provider_message_id,
                 error=" ".join(part for part in (message.error_code, message.last_error) if part),
                 consent_at_send=message.consent_at_send,
+                source=message.source,
+                is_holding=is_holding_statement(message.source, holding_ids),
             )
         )
     for status in acknowledgement_status(incident=incident):

@@ -9,6 +9,8 @@ import datetime as dt
 from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candor.helpers import csv_writer, duration_words
 from playbooks.console.decorators import member_required
@@ -44,6 +46,10 @@ def _nps(value):
     return "—" if value is None else f"{value:+.0f}"
 
 
+def _answers(count):
+    return ngettext("%(count)s answer", "%(count)s answers", count) % {"count": count}
+
+
 def _action_figures(m):
     """What was done, as (label, figure, detail) for the review page."""
     counts = m.adherence.counts
@@ -51,62 +57,108 @@ def _action_figures(m):
     published = timezone.localtime(m.first_notice_at).strftime("%Y-%m-%d %H:%M %Z") if m.first_notice_at else ""
     return [
         (
-            "Time to first client notice",
+            _("Time to first client notice"),
             duration_words(m.time_to_first_notice),
-            f"first update published {published}" if published else "no update published",
+            _("first update published %(at)s") % {"at": published} if published else _("no update published"),
         ),
-        ("Updates sent", str(m.updates_sent), f"{m.holding_statements} of them holding statements"),
         (
-            "Promises kept on time",
+            _("Updates sent"),
+            str(m.updates_sent),
+            ngettext(
+                "%(count)s of them a holding statement",
+                "%(count)s of them holding statements",
+                m.holding_statements,
+            )
+            % {"count": m.holding_statements},
+        ),
+        (
+            _("Promises kept on time"),
             _percent(m.kept_on_time_share),
-            (
-                f"{counts.get('kept', 0)} kept, {counts.get('kept_late', 0)} late, {counts.get('holding', 0)} covered by a "
-                f"holding statement, {counts.get('missed', 0)} missed"
-            ),
-        ),
-        ("Reach", _percent(m.reach), f"{m.contacts_reached} of {m.contacts_affected} affected contacts reached"),
-        (
-            "Email sent or delivered",
-            _percent(email.reached_share),
-            f"{email.reached} of {email.messages}: {email.delivered} delivery confirmed, {email.failed} failed",
+            _("%(kept)s kept, %(late)s late, %(holding)s covered by a holding statement, %(missed)s missed")
+            % {
+                "kept": counts.get("kept", 0),
+                "late": counts.get("kept_late", 0),
+                "holding": counts.get("holding", 0),
+                "missed": counts.get("missed", 0),
+            },
         ),
         (
-            "SMS sent or delivered",
-            _percent(sms.reached_share),
-            f"{sms.reached} of {sms.messages}: {sms.delivered} delivery confirmed, {sms.failed} failed",
+            _("Reach"),
+            _percent(m.reach),
+            ngettext(
+                "%(reached)s of %(affected)s affected contact reached",
+                "%(reached)s of %(affected)s affected contacts reached",
+                m.contacts_affected,
+            )
+            % {"reached": m.contacts_reached, "affected": m.contacts_affected},
         ),
-        ("Time to resolution", duration_words(m.time_to_resolution), "from detection to resolution"),
+        (_("Email sent or delivered"), _percent(email.reached_share), _channel_detail(email)),
+        (_("SMS sent or delivered"), _percent(sms.reached_share), _channel_detail(sms)),
+        (_("Time to resolution"), duration_words(m.time_to_resolution), _("from detection to resolution")),
     ]
+
+
+def _channel_detail(delivery):
+    return _("%(reached)s of %(messages)s: %(delivered)s delivery confirmed, %(failed)s failed") % {
+        "reached": delivery.reached,
+        "messages": delivery.messages,
+        "delivered": delivery.delivered,
+        "failed": delivery.failed,
+    }
 
 
 def _sentiment_figures(m):
     """How it was felt, as (label, figure, detail)."""
     s = m.scores
+    groups = _("%(promoters)s, %(passives)s, %(detractors)s") % {
+        "promoters": ngettext("%(count)s promoter", "%(count)s promoters", s.promoters) % {"count": s.promoters},
+        "passives": ngettext("%(count)s passive", "%(count)s passives", s.passives) % {"count": s.passives},
+        "detractors": ngettext("%(count)s detractor", "%(count)s detractors", s.detractors) % {"count": s.detractors},
+    }
     figures = [
-        ("Response rate", _percent(m.response_rate), f"{m.answered} of {m.invited} invited contacts answered"),
-        ("Satisfaction (CSAT, 1-5)", _average(s.csat_average), f"{len(s.csat_answers)} answers"),
         (
-            "NPS (-100 to 100)",
-            _nps(s.nps),
-            f"{s.promoters} promoters, {s.passives} passives, {s.detractors} detractors",
+            _("Response rate"),
+            _percent(m.response_rate),
+            ngettext(
+                "%(answered)s of %(invited)s invited contact answered",
+                "%(answered)s of %(invited)s invited contacts answered",
+                m.invited,
+            )
+            % {"answered": m.answered, "invited": m.invited},
         ),
-        ("“We kept you informed” (1-5)", _average(s.kept_informed_average), f"{len(s.kept_informed_answers)} answers"),
-        ("Clarity of updates (1-5)", _average(s.clarity_average), f"{len(s.clarity_answers)} answers"),
+        (_("Satisfaction (CSAT, 1-5)"), _average(s.csat_average), _answers(len(s.csat_answers))),
+        (_("NPS (-100 to 100)"), _nps(s.nps), groups),
+        (_("“We kept you informed” (1-5)"), _average(s.kept_informed_average), _answers(len(s.kept_informed_answers))),
+        (_("Clarity of updates (1-5)"), _average(s.clarity_average), _answers(len(s.clarity_answers))),
     ]
     for question in m.questions:
         if question.kind == QuestionKind.SCALE:
-            figures.append((f"{question.text} (1-5)", _average(question.average), f"{question.answers} answers"))
+            figures.append(
+                (
+                    _("%(question)s (1-5)") % {"question": question.text},
+                    _average(question.average),
+                    _answers(question.answers),
+                )
+            )
         else:
-            figures.append((question.text, str(question.answers), "written answers, listed with the comments"))
+            figures.append((question.text, str(question.answers), _("written answers, listed with the comments")))
     return figures
+
+
+def _minutes(value):
+    return "—" if value is None else _("%(minutes)s min") % {"minutes": f"{value:.0f}"}
+
+
+def _hours(value):
+    return "—" if value is None else _("%(hours)s h") % {"hours": f"{value:.1f}"}
 
 
 def _totals_row(t):
     return {
         "label": t.label,
         "incidents": t.incidents,
-        "first_notice": "—" if t.first_notice_minutes is None else f"{t.first_notice_minutes:.0f} min",
-        "resolution": "—" if t.resolution_hours is None else f"{t.resolution_hours:.1f} h",
+        "first_notice": _minutes(t.first_notice_minutes),
+        "resolution": _hours(t.resolution_hours),
         "updates": t.updates_sent,
         "kept": _percent(t.kept_on_time_share),
         "reach": _percent(t.reach),
@@ -122,13 +174,17 @@ def _totals_row(t):
 def _incident_charts(metrics):
     scores = metrics.scores
     csat_counts = [
-        Bar(f"{score} / 5", scores.csat_answers.count(score), str(scores.csat_answers.count(score)))
+        Bar(
+            _("%(score)s / 5") % {"score": score},
+            scores.csat_answers.count(score),
+            str(scores.csat_answers.count(score)),
+        )
         for score in range(1, 6)
     ]
     nps_groups = [
-        Bar("Detractors (0-6)", scores.detractors, str(scores.detractors)),
-        Bar("Passives (7-8)", scores.passives, str(scores.passives)),
-        Bar("Promoters (9-10)", scores.promoters, str(scores.promoters)),
+        Bar(_("Detractors (0-6)"), scores.detractors, str(scores.detractors)),
+        Bar(_("Passives (7-8)"), scores.passives, str(scores.passives)),
+        Bar(_("Promoters (9-10)"), scores.promoters, str(scores.promoters)),
     ]
     reach = [
         Bar(
@@ -142,11 +198,11 @@ def _incident_charts(metrics):
     ]
     return [
         {
-            "heading": "Contacts reached per client",
+            "heading": _("Contacts reached per client"),
             "svg": bar_chart(
                 chart_id="chart-reach",
-                title="Contacts reached per client",
-                description="Share of each client's affected contacts reached by at least one update.",
+                title=_("Contacts reached per client"),
+                description=_("Share of each client's affected contacts reached by at least one update."),
                 bars=reach,
                 unit="%",
                 minimum=0,
@@ -154,20 +210,22 @@ def _incident_charts(metrics):
             ),
         },
         {
-            "heading": "Satisfaction answers",
+            "heading": _("Satisfaction answers"),
             "svg": bar_chart(
                 chart_id="chart-csat",
-                title="Satisfaction answers by score",
-                description="How many contacts gave each satisfaction score, 1 (very dissatisfied) to 5 (very satisfied).",
+                title=_("Satisfaction answers by score"),
+                description=_(
+                    "How many contacts gave each satisfaction score, 1 (very dissatisfied) to 5 (very satisfied)."
+                ),
                 bars=csat_counts,
             ),
         },
         {
-            "heading": "Recommendation answers",
+            "heading": _("Recommendation answers"),
             "svg": bar_chart(
                 chart_id="chart-nps",
-                title="Recommendation answers by group",
-                description="Detractors, passives and promoters among those who answered the 0-10 question.",
+                title=_("Recommendation answers by group"),
+                description=_("Detractors, passives and promoters among those who answered the 0-10 question."),
                 bars=nps_groups,
             ),
         },
@@ -249,27 +307,22 @@ def _overview_charts(overview):
 
     return [
         {
-            "heading": "Time to first client notice, by month",
+            "heading": _("Time to first client notice, by month"),
             "svg": bar_chart(
                 chart_id="chart-first-notice",
-                title="Average minutes from detection to the first client notice, by month",
-                description="Lower is better.",
+                title=_("Average minutes from detection to the first client notice, by month"),
+                description=_("Lower is better."),
                 bars=[
-                    Bar(
-                        t.label,
-                        t.first_notice_minutes,
-                        "—" if t.first_notice_minutes is None else f"{t.first_notice_minutes:.0f} min",
-                    )
-                    for t in overview.by_month
+                    Bar(t.label, t.first_notice_minutes, _minutes(t.first_notice_minutes)) for t in overview.by_month
                 ],
             ),
         },
         {
-            "heading": "Satisfaction (CSAT), by month",
+            "heading": _("Satisfaction (CSAT), by month"),
             "svg": bar_chart(
                 chart_id="chart-csat-month",
-                title="Average satisfaction score (1-5), by month",
-                description="Higher is better.",
+                title=_("Average satisfaction score (1-5), by month"),
+                description=_("Higher is better."),
                 minimum=0,
                 maximum=5,
                 bars=[
@@ -283,11 +336,11 @@ def _overview_charts(overview):
             ),
         },
         {
-            "heading": "NPS, by playbook kind",
+            "heading": _("NPS, by playbook kind"),
             "svg": bar_chart(
                 chart_id="chart-nps-kind",
-                title="Net promoter score, by playbook kind",
-                description="From -100 to 100; higher is better.",
+                title=_("Net promoter score, by playbook kind"),
+                description=_("From -100 to 100; higher is better."),
                 minimum=-100,
                 maximum=100,
                 bars=[
@@ -297,11 +350,11 @@ def _overview_charts(overview):
             ),
         },
         {
-            "heading": "Reach, by client country",
+            "heading": _("Reach, by client country"),
             "svg": bar_chart(
                 chart_id="chart-reach-country",
-                title="Share of affected contacts reached, by client country",
-                description="Contacts reached by at least one update on any channel.",
+                title=_("Share of affected contacts reached, by client country"),
+                description=_("Contacts reached by at least one update on any channel."),
                 minimum=0,
                 maximum=100,
                 unit="%",
@@ -329,12 +382,12 @@ def leadership_view(request):
             "section": "leadership",
             "overview": overview,
             "period": period,
-            "periods": [("3", "3 months"), ("12", "12 months"), ("36", "3 years"), ("all", "All time")],
+            "periods": [("3", _("3 months")), ("12", _("12 months")), ("36", _("3 years")), ("all", _("All time"))],
             "total": _totals_row(overview.total),
             "groups": [
-                ("kind", "By playbook kind", "Playbook kind", [_totals_row(t) for t in overview.by_kind]),
-                ("country", "By client country", "Client country", [_totals_row(t) for t in overview.by_country]),
-                ("month", "By month", "Month", [_totals_row(t) for t in overview.by_month]),
+                ("kind", _("By playbook kind"), _("Playbook kind"), [_totals_row(t) for t in overview.by_kind]),
+                ("country", _("By client country"), _("Client country"), [_totals_row(t) for t in overview.by_country]),
+                ("month", _("By month"), _("Month"), [_totals_row(t) for t in overview.by_month]),
             ],
             "incidents": [
                 {
