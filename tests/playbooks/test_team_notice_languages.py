@@ -7,7 +7,7 @@ from comms.models import Message, TeamChannel
 from comms.notifications import member_language
 from comms.rendering import sms_size
 from playbooks.promises.services import Action, incident_team_notify, promise_check
-from tests.conftest import make_contact, make_client
+from tests.conftest import make_client, make_contact
 from tests.playbooks.test_cadence import MINUTE, T0, make_playbook, start_incident
 
 URL = "http://localhost:8000/incidents/{pk}/"
