@@ -8,6 +8,8 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 # Languages Candor writes messages in. A contact's language outside this list falls back
 # to the client's, then the playbook's default, then English.
@@ -26,12 +28,17 @@ LANGUAGE_CODES = {code for code, _ in LANGUAGES}
 
 def validate_language(value):
     if value and value not in LANGUAGE_CODES:
-        raise ValidationError(f"Unknown language {value!r}; use one of {', '.join(sorted(LANGUAGE_CODES))}.")
+        raise ValidationError(
+            _("Unknown language %(value)s; use one of %(codes)s.")
+            % {"value": repr(value), "codes": ", ".join(sorted(LANGUAGE_CODES))}
+        )
 
 
 def validate_timezone(value):
     if value and value not in zoneinfo.available_timezones():
-        raise ValidationError(f"Unknown timezone {value!r}; use an IANA name like Europe/Berlin.")
+        raise ValidationError(
+            _("Unknown timezone %(value)s; use an IANA name like Europe/Berlin.") % {"value": repr(value)}
+        )
 
 
 def normalize_phone(value, *, region=None):
@@ -39,9 +46,11 @@ def normalize_phone(value, *, region=None):
     try:
         number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException as exc:
-        raise ValidationError(f"Invalid phone number {value!r}: {exc}.") from exc
+        raise ValidationError(
+            _("Invalid phone number %(value)s: %(problem)s.") % {"value": repr(value), "problem": exc}
+        ) from exc
     if not phonenumbers.is_valid_number(number):
-        raise ValidationError(f"Invalid phone number {value!r}.")
+        raise ValidationError(_("Invalid phone number %(value)s.") % {"value": repr(value)})
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -65,10 +74,10 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    COMMANDER = "commander", "Incident commander"
-    COMMUNICATOR = "communicator", "Communicator"
-    LEADERSHIP = "leadership", "Leadership"
+    ADMIN = "admin", gettext_lazy("Admin")
+    COMMANDER = "commander", gettext_lazy("Incident commander")
+    COMMUNICATOR = "communicator", gettext_lazy("Communicator")
+    LEADERSHIP = "leadership", gettext_lazy("Leadership")
 
 
 class User(AbstractUser):
@@ -114,9 +123,9 @@ class User(AbstractUser):
 
 
 class Tier(models.TextChoices):
-    STRATEGIC = "strategic", "Strategic"
-    KEY = "key", "Key"
-    STANDARD = "standard", "Standard"
+    STRATEGIC = "strategic", gettext_lazy("Strategic")
+    KEY = "key", gettext_lazy("Key")
+    STANDARD = "standard", gettext_lazy("Standard")
 
 
 class ClientAccount(models.Model):
@@ -149,29 +158,31 @@ class ClientAccount(models.Model):
         super().clean()
         self.country = (self.country or "").upper()
         if self.country and self.country not in phonenumbers.SUPPORTED_REGIONS:
-            raise ValidationError({"country": f"Unknown country {self.country!r}; use an ISO code like DE."})
+            raise ValidationError(
+                {"country": _("Unknown country %(value)s; use an ISO code like DE.") % {"value": repr(self.country)}}
+            )
         if not isinstance(self.tags, list) or not all(isinstance(tag, str) for tag in self.tags):
-            raise ValidationError({"tags": "Tags must be a list of words."})
+            raise ValidationError({"tags": _("Tags must be a list of words.")})
         if self.account_owner_id and self.account_owner.organization_id != self.organization_id:
-            raise ValidationError({"account_owner": "The account owner must belong to the organisation."})
+            raise ValidationError({"account_owner": _("The account owner must belong to the organisation.")})
 
 
 class Seniority(models.TextChoices):
-    STAFF = "staff", "Staff"
-    MANAGER = "manager", "Manager"
-    EXECUTIVE = "executive", "Executive"
+    STAFF = "staff", gettext_lazy("Staff")
+    MANAGER = "manager", gettext_lazy("Manager")
+    EXECUTIVE = "executive", gettext_lazy("Executive")
 
 
 class SmsConsent(models.TextChoices):
-    UNKNOWN = "unknown", "Not asked"
-    GRANTED = "granted", "Granted"
-    OPTED_OUT = "opted_out", "Opted out"
+    UNKNOWN = "unknown", gettext_lazy("Not asked")
+    GRANTED = "granted", gettext_lazy("Granted")
+    OPTED_OUT = "opted_out", gettext_lazy("Opted out")
 
 
 class EmailStatus(models.TextChoices):
-    OK = "ok", "OK"
-    BOUNCED = "bounced", "Bounced (hard)"
-    COMPLAINED = "complained", "Marked as spam"
+    OK = "ok", gettext_lazy("OK")
+    BOUNCED = "bounced", gettext_lazy("Bounced (hard)")
+    COMPLAINED = "complained", gettext_lazy("Marked as spam")
 
 
 class Contact(models.Model):
@@ -213,9 +224,9 @@ class Contact(models.Model):
         if self.email:
             self.email = self.email.strip().lower()
         if not self.email and not self.phone:
-            raise ValidationError("A contact needs an email address or a mobile number.")
+            raise ValidationError(_("A contact needs an email address or a mobile number."))
         if self.accepts_sms and not self.phone:
-            raise ValidationError({"accepts_sms": "A contact who accepts SMS needs a mobile number."})
+            raise ValidationError({"accepts_sms": _("A contact who accepts SMS needs a mobile number.")})
 
     @property
     def effective_language(self):
@@ -272,14 +283,14 @@ class JargonTerm(models.Model):
         super().clean()
         self.term = (self.term or "").strip()
         if not self.term:
-            raise ValidationError({"term": "Give the word or phrase to avoid."})
+            raise ValidationError({"term": _("Give the word or phrase to avoid.")})
 
 
 class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    DONE = "done", gettext_lazy("Done")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class ImportJob(models.Model):

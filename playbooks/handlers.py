@@ -6,10 +6,12 @@ import datetime as dt
 
 from django.conf import settings
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from accounts.models import Contact, User
 from candor.helpers import display_name
-from comms.notifications import team_notice_count
+from comms.notifications import TeamNoticeWords, team_notice_count
 from comms.selectors import message_counts
 from playbooks.acknowledgements.services import acknowledgement_from_reply, acknowledgements_request
 from playbooks.debriefs.services import debrief_get_or_open
@@ -150,15 +152,26 @@ def _tell_team(incident, event, who):
     if event.kind == "client_reply":
         if _over_hourly_limit(topic, "team:reply:", at):
             return
+
+        def reply_words(*, language, timezone_name):
+            if event.data.get("channel") == "email":
+                body = _("%(who)s replied by email:") % {"who": who}
+            else:
+                body = _("%(who)s replied by SMS:") % {"who": who}
+            body += "\n\n"
+            if event.data.get("subject"):
+                body += _("Subject: %(subject)s") % {"subject": event.data["subject"]} + "\n\n"
+            body += event.data.get("body", "") + (f"\n\n({event.data['note']})" if event.data.get("note") else "")
+            return TeamNoticeWords(
+                subject=_("Reply from %(who)s") % {"who": who},
+                body=body,
+                action=_("Read the reply and answer the client."),
+            )
+
         incident_team_notify(
             incident=incident,
             source=f"team:reply:{event.data.get('inbound_id') or event.message_id}",
-            subject=f"Reply from {who}",
-            body=f"{who} replied by {'email' if event.data.get('channel') == 'email' else 'SMS'}:\n\n"
-            + (f"Subject: {event.data['subject']}\n\n" if event.data.get("subject") else "")
-            + event.data.get("body", "")
-            + (f"\n\n({event.data['note']})" if event.data.get("note") else ""),
-            action="Read the reply and answer the client.",
+            words=reply_words,
         )
     elif event.kind == "contact_unreachable":
         if not source.startswith("update:"):
@@ -168,9 +181,12 @@ def _tell_team(incident, event, who):
         incident_team_notify(
             incident=incident,
             source=f"team:unreachable:{source}:{event.contact_id}",
-            subject=f"Could not reach {who}",
-            body=f"{who} could not be reached on any channel for the latest update. Consider calling them.",
-            action=f"Call {who}.",
+            words=lambda *, language, timezone_name: TeamNoticeWords(
+                subject=_("Could not reach %(who)s") % {"who": who},
+                body=_("%(who)s could not be reached on any channel for the latest update. Consider calling them.")
+                % {"who": who},
+                action=_("Call %(who)s.") % {"who": who},
+            ),
         )
     elif event.kind == "message_failed" and source:
         failed = sum(
@@ -184,10 +200,18 @@ def _tell_team(incident, event, who):
             incident_team_notify(
                 incident=incident,
                 source=f"team:failures:{source}",
-                subject=f"Messages failing: {incident.title}",
-                body=f"{failed} messages of {source.replace(':', ' #')} have failed so far. "
-                "Check the delivery counts and the providers.",
-                action="Check the delivery counts and the providers.",
+                words=lambda *, language, timezone_name: TeamNoticeWords(
+                    subject=_("Messages failing: %(title)s") % {"title": incident.title},
+                    body=ngettext(
+                        "%(count)s message of %(source)s has failed so far.",
+                        "%(count)s messages of %(source)s have failed so far.",
+                        failed,
+                    )
+                    % {"count": failed, "source": source.replace(":", " #")}
+                    + " "
+                    + _("Check the delivery counts and the providers."),
+                    action=_("Check the delivery counts and the providers."),
+                ),
             )
 
 

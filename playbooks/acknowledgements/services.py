@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from candor.helpers import display_name, enqueue_task
-from comms.notifications import team_notify
+from comms.notifications import TeamNoticeWords, team_notify
 from comms.rendering import (
     choose_language,
+    format_local_time,
     sms_friendly,
 )
 from playbooks.incidents.services import timeline_record
@@ -180,7 +182,7 @@ def acknowledgement_confirm(*, incident, contact, via, at=None):
         row.confirmed_by = contact
         row.confirmed_via = via
         row.save(update_fields=["confirmed_at", "confirmed_by", "confirmed_via"])
-        _, request, _ = acknowledgement_words(
+        _language, request, _keyword = acknowledgement_words(
             acknowledgement_config(incident, row.stage), [incident.plan.get("default_language")]
         )
         how = "on the status page" if via == AcknowledgementVia.PAGE else "by SMS"
@@ -340,23 +342,40 @@ def _queue_reminders(incident, rows):
 
 def _tell_account_owner(incident, owner, rows):
     """The account owner knows the client best: email (and SMS) them which clients are silent."""
-    _, request, _ = acknowledgement_words(
+    request = acknowledgement_words(
         acknowledgement_config(incident, rows[0].stage), [incident.plan.get("default_language")]
-    )
+    )[1]
     names = _names(row.client for row in rows)
-    lines = "\n".join(f"- {row.client.name} (asked {row.requested_at:%Y-%m-%d %H:%M} UTC)" for row in rows)
+
+    def words(*, language, timezone_name):
+        lines = "\n".join(
+            "- "
+            + _("%(client)s (asked %(asked)s)")
+            % {
+                "client": row.client.name,
+                "asked": format_local_time(row.requested_at, language=language, timezone_name=timezone_name),
+            }
+            for row in rows
+        )
+        values = {"names": names, "number": incident.pk, "title": incident.title}
+        return TeamNoticeWords(
+            subject=_("Not confirmed: %(names)s (%(title)s)") % values,
+            body=_("These clients of yours have not confirmed for incident #%(number)s %(title)s:") % values
+            + f"\n\n{lines}\n\n"
+            + _("What they were asked: %(request)s") % {"request": request}
+            + "\n\n"
+            + _("They have been sent a reminder; a call from you may help."),
+            action=_("Call the clients who have not confirmed."),
+        )
+
     team_notify(
         organization=incident.organization,
         users=[owner],
         topic=incident_topic(incident),
         # One alert per owner and chase: the first row chased now names it.
         source=f"ack-escalation:{incident.pk}:{owner.pk}:{rows[0].pk}",
-        subject=f"Not confirmed: {names} ({incident.title})",
-        body=f"These clients of yours have not confirmed for incident #{incident.pk} {incident.title}:\n\n"
-        f"{lines}\n\nWhat they were asked: {request}\n\nThey have been sent a reminder; a call from you "
-        f"may help.",
+        words=words,
         link=f"{settings.CANDOR_PUBLIC_URL}/incidents/{incident.pk}/",
-        action="Call the clients who have not confirmed.",
         scopes=team_channel_scopes(incident),
     )
 

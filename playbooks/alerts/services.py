@@ -12,10 +12,11 @@ import logging
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ClientAccount, Role, User
 from candor.helpers import display_name
-from comms.notifications import team_notify
+from comms.notifications import TeamNoticeWords, team_notify
 from playbooks.incidents.services import incident_create, incident_transition, timeline_record
 from playbooks.models import AlertEndpoint, AlertStatus, InboundAlert, Severity, State, TimelineKind
 from playbooks.promises.services import incident_team_notify
@@ -347,10 +348,17 @@ def _alert_open(endpoint, spec, payload, now):
             users=[commander, *admins],
             topic=f"alert:{alert.pk}",
             source=f"alert:{alert.pk}:opened",
-            subject=f"[{endpoint.organization.name}] Alert: {spec.title}",
-            body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nNo draft incident could be "
-            f"opened ({problem}). Fix the alert endpoint's settings; confirming the alert opens the incident.",
-            action="Fix the alert endpoint's settings, then decide on the alert.",
+            words=lambda *, language, timezone_name: TeamNoticeWords(
+                subject=f"[{endpoint.organization.name}] " + _("Alert: %(title)s") % {"title": spec.title},
+                body=_("%(endpoint)s reported: %(title)s.") % {"endpoint": endpoint.name, "title": spec.title}
+                + f"\n\n{spec.summary}\n\n"
+                + _(
+                    "No draft incident could be opened (%(problem)s). Fix the alert endpoint's settings; "
+                    "confirming the alert opens the incident."
+                )
+                % {"problem": problem},
+                action=_("Fix the alert endpoint's settings, then decide on the alert."),
+            ),
         )
         return alert
     alert.incident = incident
@@ -374,11 +382,17 @@ def _alert_open(endpoint, spec, payload, now):
         incident=incident,
         users=[commander],
         source=f"alert:{alert.pk}:opened",
-        subject=f"Alert: {spec.title} - confirm or dismiss",
-        body=f"{endpoint.name} reported: {spec.title}.\n\n{spec.summary}\n\nA draft incident from the playbook "
-        f"{endpoint.playbook.name} is waiting for you. Confirm it to activate the incident, or dismiss it. "
-        "Nothing reaches clients until you do.",
-        action="Decide on the alert: confirm it to activate the incident, or dismiss it.",
+        words=lambda *, language, timezone_name: TeamNoticeWords(
+            subject=_("Alert: %(title)s - confirm or dismiss") % {"title": spec.title},
+            body=_("%(endpoint)s reported: %(title)s.") % {"endpoint": endpoint.name, "title": spec.title}
+            + f"\n\n{spec.summary}\n\n"
+            + _(
+                "A draft incident from the playbook %(playbook)s is waiting for you. Confirm it to activate the "
+                "incident, or dismiss it. Nothing reaches clients until you do."
+            )
+            % {"playbook": endpoint.playbook.name},
+            action=_("Decide on the alert: confirm it to activate the incident, or dismiss it."),
+        ),
     )
     return alert
 

@@ -10,10 +10,11 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from candor.helpers import display_name
-from comms.notifications import team_notify
+from comms.notifications import TeamNoticeWords, team_notify
 from comms.rendering import format_local_time
 from playbooks.incidents.services import timeline_record
 from playbooks.incidents.topics import incident_topic
@@ -38,6 +39,16 @@ def low_score_reasons(response):
     if response.nps is not None and response.nps <= settings.CANDOR_FOLLOWUP_NPS_MAX:
         reasons.append(f"recommend {response.nps}/10")
     return reasons
+
+
+def _low_score_words(response):
+    """low_score_reasons in the active language, for a notice (the follow-up keeps the English)."""
+    words = []
+    if response.csat is not None and response.csat <= settings.CANDOR_FOLLOWUP_CSAT_MAX:
+        words.append(_("satisfaction %(score)s/5") % {"score": response.csat})
+    if response.nps is not None and response.nps <= settings.CANDOR_FOLLOWUP_NPS_MAX:
+        words.append(_("recommend %(score)s/10") % {"score": response.nps})
+    return words
 
 
 def follow_up_open_if_low(*, response, now):
@@ -69,19 +80,50 @@ def follow_up_open_if_low(*, response, now):
         f"{follow_up.reason}; due {_local(incident, follow_up.due_at)}.",
         data={"event": "follow_up_opened", "follow_up": follow_up.pk, "owner": owner.pk, "client": client.pk},
     )
-    comment = f"\n\nTheir comment: {response.comment}" if response.comment else ""
+
+    def words(*, language, timezone_name):
+        said = _low_score_words(response)
+        values = {
+            "contact": contact.name,
+            "client": client.name,
+            "number": incident.pk,
+            "title": incident.title,
+            "reasons": ", ".join(said),
+            "due": format_local_time(follow_up.due_at, language=language, timezone_name=timezone_name),
+        }
+        body = (
+            _(
+                '%(contact)s of %(client)s gave a low score in the survey about incident #%(number)s "%(title)s": '
+                "%(reasons)s."
+            )
+            % values
+        )
+        if response.comment:
+            body += "\n\n" + _("Their comment: %(comment)s") % {"comment": response.comment}
+        body += (
+            "\n\n"
+            + _("Please get in touch, then close the follow-up with a note of what was done (due %(due)s):") % values
+            + f"\n{settings.CANDOR_PUBLIC_URL}/follow-ups/"
+        )
+        return TeamNoticeWords(
+            subject=_("Follow up with %(client)s: %(contact)s gave %(reasons)s")
+            % {
+                **values,
+                "reasons": said[0]
+                if len(said) == 1
+                else _("%(first)s and %(second)s") % dict(zip(("first", "second"), said, strict=True)),
+            },
+            body=body,
+            action=_("Get in touch with %(client)s, then close the follow-up with a note.") % values,
+        )
+
     team_notify(
         organization=incident.organization,
         users=[owner],
         topic=incident_topic(incident),
         source=f"follow-up:{follow_up.pk}",
-        subject=f"Follow up with {client.name}: {follow_up.reason}",
-        body=f"{contact.name} of {client.name} gave a low score in the survey about incident #{incident.pk} "
-        f'"{incident.title}": {", ".join(reasons)}.{comment}\n\nPlease get in touch, then close the '
-        f"follow-up with a note of what was done (due {_local(incident, follow_up.due_at)}):\n"
-        f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
+        words=words,
         link=f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
-        action=f"Get in touch with {client.name}, then close the follow-up with a note.",
         scopes=team_channel_scopes(incident),
     )
     return follow_up
@@ -165,7 +207,7 @@ def debrief_get_or_open(*, incident):
     if debrief is not None:
         return debrief
     now = timezone.now()
-    debrief, _ = Debrief.objects.get_or_create(
+    debrief, _created = Debrief.objects.get_or_create(
         incident=incident,
         defaults={"what_happened": timeline_as_text(incident), "created_at": now, "updated_at": now},
     )
@@ -324,15 +366,34 @@ def follow_up_assign(*, follow_up, actor, owner, now=None):
             note=f"Follow-up with {follow_up.client.name} handed to {display_name(owner)}.",
             data={"event": "follow_up_assigned", "follow_up": follow_up.pk, "owner": owner.pk},
         )
+
+        def words(*, language, timezone_name):
+            # The reason is stored with the follow-up, in English.
+            values = {
+                "actor": display_name(actor),
+                "client": follow_up.client.name,
+                "number": incident.pk,
+                "title": incident.title,
+                "reason": follow_up.reason,
+                "due": format_local_time(follow_up.due_at, language=language, timezone_name=timezone_name),
+            }
+            return TeamNoticeWords(
+                subject=_("Follow up with %(client)s: %(reason)s") % values,
+                body=_(
+                    '%(actor)s handed you a follow-up with %(client)s about incident #%(number)s "%(title)s": '
+                    "%(reason)s."
+                )
+                % values
+                + "\n\n"
+                + _("Please get in touch, then close it with a note of what was done (due %(due)s):") % values
+                + f"\n{settings.CANDOR_PUBLIC_URL}/follow-ups/",
+            )
+
         team_notify(
             organization=incident.organization,
             users=[owner],
             topic=incident_topic(incident),
             source=f"follow-up:{follow_up.pk}",
-            subject=f"Follow up with {follow_up.client.name}: {follow_up.reason}",
-            body=f"{display_name(actor)} handed you a follow-up with {follow_up.client.name} about incident "
-            f'#{incident.pk} "{incident.title}": {follow_up.reason}.\n\nPlease get in touch, then close it with a '
-            f"note of what was done (due {_local(incident, follow_up.due_at)}):\n"
-            f"{settings.CANDOR_PUBLIC_URL}/follow-ups/",
+            words=words,
         )
     return follow_up

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django_fsm import ConcurrentTransition, TransitionNotAllowed, has_transition_perm
 
 from accounts.models import Contact
@@ -47,7 +48,7 @@ class TransitionRefused(Exception):
 
 def _ensure_can_run(actor, organization_id):
     if not (actor and actor.is_authenticated and actor.can_run_incidents_of(organization_id)):
-        raise PermissionDenied("Only commanders and admins of this organisation may run incidents.")
+        raise PermissionDenied(_("Only commanders and admins of this organisation may run incidents."))
 
 
 def timeline_record(*, incident, kind, actor=None, note="", from_state="", to_state="", data=None, at=None):
@@ -85,33 +86,33 @@ def incident_create(
     organization = playbook.organization
     errors = {}
     if not playbook.is_active:
-        errors["playbook"] = "This playbook is not active."
+        errors["playbook"] = _("This playbook is not active.")
     if not (title or "").strip():
-        errors["title"] = "Give the incident a short title."
+        errors["title"] = _("Give the incident a short title.")
     commander = commander or actor
     if not commander.can_run_incidents_of(organization.pk):
-        errors["commander"] = "The commander must be a commander or admin of this organisation."
+        errors["commander"] = _("The commander must be a commander or admin of this organisation.")
     if backup_commander is not None and (
         backup_commander == commander or not backup_commander.can_run_incidents_of(organization.pk)
     ):
-        errors["backup_commander"] = "The backup must be another commander or admin of this organisation."
+        errors["backup_commander"] = _("The backup must be another commander or admin of this organisation.")
     clients = list(affected_clients)
     if any(client.organization_id != organization.pk for client in clients):
-        errors["affected_clients"] = "Affected clients must belong to this organisation."
+        errors["affected_clients"] = _("Affected clients must belong to this organisation.")
     now = timezone.now()
     given_detected_at, detected_at = detected_at, detected_at or now
     if detected_at > now + dt.timedelta(minutes=5):
-        errors["detected_at"] = "Detection cannot be in the future."
+        errors["detected_at"] = _("Detection cannot be in the future.")
     elif given_detected_at is not None and detected_at < organization.created_at - dt.timedelta(days=1):
         # A day of slack: an organisation set up in the middle of its first crisis.
-        errors["detected_at"] = (
-            f"Detection cannot be before the organisation existed ({organization.created_at:%Y-%m-%d})."
-        )
+        errors["detected_at"] = _("Detection cannot be before the organisation existed (%(date)s).") % {
+            "date": f"{organization.created_at:%Y-%m-%d}"
+        }
     elif detected_at < now - dt.timedelta(days=settings.CANDOR_DETECTION_MAX_AGE_DAYS):
         # Deadlines count from detection: a typo in the year would fire every escalation at once.
-        errors["detected_at"] = (
-            f"Detection cannot be more than {settings.CANDOR_DETECTION_MAX_AGE_DAYS} days ago; check the date."
-        )
+        errors["detected_at"] = _("Detection cannot be more than %(days)s days ago; check the date.") % {
+            "days": settings.CANDOR_DETECTION_MAX_AGE_DAYS
+        }
     if errors:
         raise ValidationError(errors)
 
@@ -184,10 +185,10 @@ def final_notice_missing(*, incident):
         ).values_list("pk", flat=True)
     )
     if not final_ids:
-        return (
-            f"no final notice yet: {len(told)} contact(s) were told about this incident; publish the "
+        return _(
+            "no final notice yet: %(count)s contact(s) were told about this incident; publish the "
             "resolution update (the final notice) to them before the debrief."
-        )
+        ) % {"count": len(told)}
     reached = set(sent.filter(source__in=[f"update:{pk}" for pk in final_ids]).values_list("contact_id", flat=True))
     missing = told - reached
     # Who can no longer be reached on any channel cannot be sent a final notice either.
@@ -202,11 +203,13 @@ def final_notice_missing(*, incident):
         f"{contact.name} ({contact.client.name})"
         for contact in Contact.objects.filter(pk__in=missing).select_related("client")
     )
-    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
-    return (
-        f"the final notice has not reached {len(missing)} contact(s) who were told about this incident: "
-        f"{shown}. Publish the final notice again now that they are in scope."
-    )
+    shown = ", ".join(names[:10])
+    if len(names) > 10:
+        shown = _("%(names)s and %(count)s more") % {"names": shown, "count": len(names) - 10}
+    return _(
+        "the final notice has not reached %(count)s contact(s) who were told about this incident: "
+        "%(names)s. Publish the final notice again now that they are in scope."
+    ) % {"count": len(missing), "names": shown}
 
 
 def incident_transition(*, incident, name, actor, note="", resolution_summary=None):
@@ -221,23 +224,30 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
         if method is None or not hasattr(method, "_django_fsm"):
             raise TransitionRefused(f"{name!r} is not a step of a {locked.kind} incident.", state=locked.state)
         if not actor.can_run_incidents_of(locked.organization_id):
-            raise PermissionDenied("Only commanders and admins of this organisation may run incidents.")
+            raise PermissionDenied(_("Only commanders and admins of this organisation may run incidents."))
         if resolution_summary is not None:
             locked.resolution_summary = resolution_summary.strip()
         transition = method._django_fsm.get_transition(locked.state)
         needs = (transition.custom or {}).get("needs", []) if transition else []
         if "resolution_summary" in needs and not locked.resolution_summary:
-            raise ValidationError({"resolution_summary": "Say how the problem was resolved before resolving."})
+            raise ValidationError({"resolution_summary": _("Say how the problem was resolved before resolving.")})
         from_state = locked.state
         if transition and transition.target == State.DEBRIEFING and (missing := final_notice_missing(incident=locked)):
             # Clients hear that the crisis is over before the team turns to its debrief and survey.
-            raise TransitionRefused(f"Cannot start the debrief: {missing}", state=from_state)
+            raise TransitionRefused(_("Cannot start the debrief: %(missing)s") % {"missing": missing}, state=from_state)
         if not has_transition_perm(method, actor):
             missing = locked.transition_missing_for(name) if transition else []
-            waiting = f" It still needs {'; '.join(missing)}." if missing else ""
+            refusal = _("Cannot %(step)s now: the incident is '%(state)s' (%(code)s).") % {
+                "step": name.replace("_", " "),
+                "state": STATE_LABELS.get(from_state, from_state),
+                "code": from_state,
+            }
+            if missing:
+                refusal += " " + _("It still needs %(missing)s.") % {
+                    "missing": "; ".join(str(need) for need in missing)
+                }
             raise TransitionRefused(
-                f"Cannot {name.replace('_', ' ')} now: the incident is {STATE_LABELS.get(from_state, from_state)!r} "
-                f"({from_state}).{waiting}",
+                refusal,
                 state=from_state,
                 missing=missing,
             )
@@ -247,7 +257,9 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
         except (TransitionNotAllowed, ConcurrentTransition) as exc:
             current = Incident.objects.filter(pk=locked.pk).values_list("state", flat=True).first()
             raise TransitionRefused(
-                f"Cannot {name.replace('_', ' ')}: the incident is now {current!r}.", state=current
+                _("Cannot %(step)s: the incident is now '%(state)s'.")
+                % {"step": name.replace("_", " "), "state": current},
+                state=current,
             ) from exc
         entry = timeline_record(
             incident=locked,
@@ -279,11 +291,11 @@ def checklist_item_complete(*, item, actor, note=""):
     """Tick a checklist item off, recording who, when and a note."""
     item = IncidentChecklistItem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=item.pk)
     if not actor.can_draft_updates or actor.organization_id != item.incident.organization_id:
-        raise PermissionDenied("Only the incident team may complete checklist items.")
+        raise PermissionDenied(_("Only the incident team may complete checklist items."))
     if item.incident.is_final:
-        raise ValidationError("This incident is closed or cancelled.")
+        raise ValidationError(_("This incident is closed or cancelled."))
     if item.is_done:
-        raise ValidationError("This item is already done.")
+        raise ValidationError(_("This item is already done."))
     item.completed_at = timezone.now()
     item.completed_by = actor
     item.completion_note = note
@@ -303,11 +315,11 @@ def checklist_item_reopen(*, item, actor, note=""):
     """Take the tick off a checklist item again (done by mistake, or undone since), saying why."""
     item = IncidentChecklistItem.objects.select_for_update(of=("self",)).select_related("incident").get(pk=item.pk)
     if not actor.can_draft_updates or actor.organization_id != item.incident.organization_id:
-        raise PermissionDenied("Only the incident team may reopen checklist items.")
+        raise PermissionDenied(_("Only the incident team may reopen checklist items."))
     if item.incident.is_final:
-        raise ValidationError("This incident is closed or cancelled.")
+        raise ValidationError(_("This incident is closed or cancelled."))
     if not item.is_done:
-        raise ValidationError("This item is not done.")
+        raise ValidationError(_("This item is not done."))
     item.completed_at = None
     item.completed_by = None
     item.completion_note = ""
@@ -344,19 +356,20 @@ def incident_edit(*, incident, actor, **changes):
     _ensure_can_run(actor, locked.organization_id)
     if locked.is_final:
         raise TransitionRefused(
-            f"The incident is {STATE_LABELS.get(locked.state, locked.state)!r} ({locked.state}): it can no longer change.",
+            _("The incident is '%(state)s' (%(code)s): it can no longer change.")
+            % {"state": STATE_LABELS.get(locked.state, locked.state), "code": locked.state},
             state=locked.state,
         )
     errors = {}
     if "title" in changes:
         changes["title"] = (changes["title"] or "").strip()
         if not changes["title"]:
-            errors["title"] = "Give the incident a short title."
+            errors["title"] = _("Give the incident a short title.")
     backup = changes.get("backup_commander")
     if backup is not None and (
         backup.pk == locked.commander_id or not backup.can_run_incidents_of(locked.organization_id)
     ):
-        errors["backup_commander"] = "The backup must be another commander or admin of this organisation."
+        errors["backup_commander"] = _("The backup must be another commander or admin of this organisation.")
     if errors:
         raise ValidationError(errors)
     changed = [name for name, value in changes.items() if getattr(locked, name) != value]

@@ -11,6 +11,8 @@ import re
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import LANGUAGE_CODES, ClientAccount, Contact
 from playbooks.models.core import Incident, PlaybookStage, bump_playbook_version
@@ -61,7 +63,7 @@ class StageAcknowledgement(models.Model):
         super().clean()
         texts = self.texts
         if not isinstance(texts, dict) or not texts:
-            raise ValidationError({"texts": "Give the request in at least one language."})
+            raise ValidationError({"texts": _("Give the request in at least one language.")})
         errors = []
         for language, words in texts.items():
             if language not in LANGUAGE_CODES:
@@ -100,8 +102,8 @@ class StageAcknowledgement(models.Model):
 
 
 class AcknowledgementVia(models.TextChoices):
-    PAGE = "page", "Status page"
-    SMS = "sms", "SMS reply"
+    PAGE = "page", gettext_lazy("Status page")
+    SMS = "sms", gettext_lazy("SMS reply")
 
 
 class ClientAcknowledgement(models.Model):

@@ -9,6 +9,8 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization, User
 from playbooks.models.core import Incident, Playbook
@@ -60,9 +62,9 @@ class AlertEndpoint(models.Model):
         if self.organization_id is None:
             return  # the admin sets it from the staff member's organisation, then validates again
         if self.playbook_id and self.playbook.organization_id != self.organization_id:
-            errors["playbook"] = "The playbook must belong to the organisation."
+            errors["playbook"] = _("The playbook must belong to the organisation.")
         if self.on_duty_commander_id and not self.on_duty_commander.can_run_incidents_of(self.organization_id):
-            errors["on_duty_commander"] = "The on-duty commander must be a commander or admin of the organisation."
+            errors["on_duty_commander"] = _("The on-duty commander must be a commander or admin of the organisation.")
         labels = self.scope_labels
         if not isinstance(labels, dict) or not all(
             isinstance(label, str) and label.strip() and target in SCOPE_TARGETS for label, target in labels.items()
@@ -89,10 +91,10 @@ class AlertEndpoint(models.Model):
 
 
 class AlertStatus(models.TextChoices):
-    PENDING = "pending", "Waiting for the commander"
-    CONFIRMED = "confirmed", "Confirmed: incident activated"
-    DISMISSED = "dismissed", "Dismissed: draft cancelled"
-    RESOLVED = "resolved", "Resolved by monitoring before anyone decided"
+    PENDING = "pending", gettext_lazy("Waiting for the commander")
+    CONFIRMED = "confirmed", gettext_lazy("Confirmed: incident activated")
+    DISMISSED = "dismissed", gettext_lazy("Dismissed: draft cancelled")
+    RESOLVED = "resolved", gettext_lazy("Resolved by monitoring before anyone decided")
 
 
 class InboundAlert(models.Model):

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from accounts.models import ClientAccount, Organization, User, validate_language
@@ -21,42 +23,42 @@ from playbooks.models.debriefs import debrief_is_complete  # the close guard: th
 
 
 class Kind(models.TextChoices):
-    OUTAGE = "outage", "Service outage"
-    RECALL = "recall", "Product recall"
-    COMPLIANCE = "compliance", "Compliance / regulatory incident"
+    OUTAGE = "outage", gettext_lazy("Service outage")
+    RECALL = "recall", gettext_lazy("Product recall")
+    COMPLIANCE = "compliance", gettext_lazy("Compliance / regulatory incident")
 
 
 class Severity(models.IntegerChoices):
-    CRITICAL = 1, "SEV1 critical"
-    MAJOR = 2, "SEV2 major"
-    MINOR = 3, "SEV3 minor"
-    LOW = 4, "SEV4 low"
+    CRITICAL = 1, gettext_lazy("SEV1 critical")
+    MAJOR = 2, gettext_lazy("SEV2 major")
+    MINOR = 3, gettext_lazy("SEV3 minor")
+    LOW = 4, gettext_lazy("SEV4 low")
 
 
 class Channel(models.TextChoices):
-    EMAIL = "email", "Email"
-    SMS = "sms", "SMS"
+    EMAIL = "email", gettext_lazy("Email")
+    SMS = "sms", gettext_lazy("SMS")
 
 
 # Every state of every kind, with the plain words a client reads for it. The states are named
 # here once: code says `State.INVESTIGATING`, the database keeps the plain value.
 class State(models.TextChoices):
-    DRAFT = "draft", "Draft (not announced)"
-    INVESTIGATING = "investigating", "We are investigating"
-    IDENTIFIED = "identified", "We have found the cause"
-    MONITORING = "monitoring", "A fix is in place and we are watching it"
-    RESOLVED = "resolved", "Resolved"
-    ASSESSING = "assessing", "We are assessing the situation"
-    ANNOUNCED = "announced", "Recall announced"
-    REMEDY_AVAILABLE = "remedy_available", "A remedy is available"
-    REMEDY_IN_PROGRESS = "remedy_in_progress", "The remedy is under way"
-    COMPLETED = "completed", "Recall completed"
-    AUTHORITY_NOTIFIED = "authority_notified", "The authorities have been notified"
-    CLIENTS_NOTIFIED = "clients_notified", "Clients have been notified"
-    REMEDIATING = "remediating", "We are putting things right"
-    DEBRIEFING = "debriefing", "Reviewing what happened"
-    CLOSED = "closed", "Closed"
-    CANCELLED = "cancelled", "Cancelled"
+    DRAFT = "draft", gettext_lazy("Draft (not announced)")
+    INVESTIGATING = "investigating", gettext_lazy("We are investigating")
+    IDENTIFIED = "identified", gettext_lazy("We have found the cause")
+    MONITORING = "monitoring", gettext_lazy("A fix is in place and we are watching it")
+    RESOLVED = "resolved", gettext_lazy("Resolved")
+    ASSESSING = "assessing", gettext_lazy("We are assessing the situation")
+    ANNOUNCED = "announced", gettext_lazy("Recall announced")
+    REMEDY_AVAILABLE = "remedy_available", gettext_lazy("A remedy is available")
+    REMEDY_IN_PROGRESS = "remedy_in_progress", gettext_lazy("The remedy is under way")
+    COMPLETED = "completed", gettext_lazy("Recall completed")
+    AUTHORITY_NOTIFIED = "authority_notified", gettext_lazy("The authorities have been notified")
+    CLIENTS_NOTIFIED = "clients_notified", gettext_lazy("Clients have been notified")
+    REMEDIATING = "remediating", gettext_lazy("We are putting things right")
+    DEBRIEFING = "debriefing", gettext_lazy("Reviewing what happened")
+    CLOSED = "closed", gettext_lazy("Closed")
+    CANCELLED = "cancelled", gettext_lazy("Cancelled")
 
 
 STATE_LABELS = dict(State.choices)
@@ -176,7 +178,7 @@ class Playbook(models.Model):
                 raise ValidationError({field: "Must be a list of words."})
         rules = self.content_rules or {}
         if not isinstance(rules, dict) or set(rules) - {"required_phrases", "banned_words"}:
-            raise ValidationError({"content_rules": "Only required_phrases and banned_words are allowed."})
+            raise ValidationError({"content_rules": _("Only required_phrases and banned_words are allowed.")})
 
     def snapshot(self):
         """Everything an incident needs from this playbook, frozen at this version."""
@@ -278,8 +280,8 @@ def message_template_problems(text):
 
 
 class MessagePurpose(models.TextChoices):
-    UPDATE = "update", "Stage update"
-    HOLDING = "holding", "Holding statement"
+    UPDATE = "update", gettext_lazy("Stage update")
+    HOLDING = "holding", gettext_lazy("Holding statement")
 
 
 class StageMessage(models.Model):
@@ -361,7 +363,7 @@ class ChecklistItem(models.Model):
         super().clean()
         self.business_calendar = (self.business_calendar or "").strip().upper()
         if self.business_calendar and not re.fullmatch(r"[A-Z]{2}", self.business_calendar):
-            raise ValidationError({"business_calendar": "A two-letter country code, e.g. US; or empty."})
+            raise ValidationError({"business_calendar": _("A two-letter country code, e.g. US; or empty.")})
 
     def save(self, *args, **kwargs):
         super().save(*args, **kwargs)
@@ -909,16 +911,16 @@ class IncidentUpdate(models.Model):
 
 
 class TimelineKind(models.TextChoices):
-    CREATED = "created", "Incident created"
-    TRANSITION = "transition", "State change"
-    UPDATE_PUBLISHED = "update_published", "Update published"
-    DELIVERY = "delivery", "Delivery outcome"
-    CLIENT_REPLY = "client_reply", "Client reply"
-    REMINDER = "reminder", "Reminder"
-    ESCALATION = "escalation", "Escalation"
-    CHECKLIST = "checklist", "Checklist"
-    NOTE = "note", "Note"
-    SCOPE = "scope", "Scope changed"
+    CREATED = "created", gettext_lazy("Incident created")
+    TRANSITION = "transition", gettext_lazy("State change")
+    UPDATE_PUBLISHED = "update_published", gettext_lazy("Update published")
+    DELIVERY = "delivery", gettext_lazy("Delivery outcome")
+    CLIENT_REPLY = "client_reply", gettext_lazy("Client reply")
+    REMINDER = "reminder", gettext_lazy("Reminder")
+    ESCALATION = "escalation", gettext_lazy("Escalation")
+    CHECKLIST = "checklist", gettext_lazy("Checklist")
+    NOTE = "note", gettext_lazy("Note")
+    SCOPE = "scope", gettext_lazy("Scope changed")
 
 
 class TimelineImmutable(Exception):

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import LANGUAGE_CODES, ClientAccount, Contact, User
 
@@ -56,8 +58,8 @@ debrief_is_complete.missing = debrief_missing
 
 
 class QuestionKind(models.TextChoices):
-    SCALE = "scale", "Scale 1-5"
-    TEXT = "text", "Free text"
+    SCALE = "scale", gettext_lazy("Scale 1-5")
+    TEXT = "text", gettext_lazy("Free text")
 
 
 class SurveyQuestion(models.Model):
@@ -84,7 +86,7 @@ class SurveyQuestion(models.Model):
         super().clean()
         texts = self.texts
         if not isinstance(texts, dict) or not texts:
-            raise ValidationError({"texts": "Give the question in at least one language."})
+            raise ValidationError({"texts": _("Give the question in at least one language.")})
         errors = [f"Unknown language {language!r}." for language in texts if language not in LANGUAGE_CODES]
         errors += [
             f"{language}: the question is empty."
@@ -138,8 +140,8 @@ class SurveyInvitation(models.Model):
 
 
 class ResponseVia(models.TextChoices):
-    PAGE = "page", "Survey page"
-    SMS = "sms", "SMS reply"
+    PAGE = "page", gettext_lazy("Survey page")
+    SMS = "sms", gettext_lazy("SMS reply")
 
 
 SCALE = [MinValueValidator(1), MaxValueValidator(5)]

@@ -6,6 +6,7 @@ recorded here under a unique constraint first: the second run finds the row and 
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from playbooks.models.core import Incident, IncidentChecklistItem, IncidentUpdate
 
@@ -19,10 +20,13 @@ __all__ = [
 
 
 class PromiseEventKind(models.TextChoices):
-    REMINDER = "reminder", "Reminder before the promised time"
-    HOLDING = "holding", "Holding statement published at the promised time"
-    ESCALATION = "escalation", "Escalated to the commander and backup at the promised time"
-    SECOND_ESCALATION = "second_escalation", "Escalated to the backup and leadership after the grace period"
+    REMINDER = "reminder", gettext_lazy("Reminder before the promised time")
+    HOLDING = "holding", gettext_lazy("Holding statement published at the promised time")
+    ESCALATION = "escalation", gettext_lazy("Escalated to the commander and backup at the promised time")
+    SECOND_ESCALATION = (
+        "second_escalation",
+        gettext_lazy("Escalated to the backup and leadership after the grace period"),
+    )
 
 
 class PromiseEvent(models.Model):
@@ -52,9 +56,9 @@ class PromiseEvent(models.Model):
 
 
 class DeadlineAlertKind(models.TextChoices):
-    HALF = "half", "Half the time has passed"
-    NINETY = "ninety", "90% of the time has passed"
-    OVERDUE = "overdue", "Overdue"
+    HALF = "half", gettext_lazy("Half the time has passed")
+    NINETY = "ninety", gettext_lazy("90% of the time has passed")
+    OVERDUE = "overdue", gettext_lazy("Overdue")
 
 
 # The fraction of the time between detection and the deadline at which each alert is due.

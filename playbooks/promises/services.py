@@ -26,10 +26,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from candor.helpers import display_name, duration_words, enqueue_task
-from comms.notifications import team_notify
+from comms.notifications import TeamNoticeWords, team_notify
 from comms.rendering import format_local_time
 from playbooks.incidents.deadlines import moment_at_fraction
 from playbooks.incidents.services import timeline_record
@@ -136,30 +137,44 @@ def _local(incident, moment):
     return format_local_time(moment, language="en", timezone_name=incident.organization.timezone)
 
 
-def incident_team_notify(*, incident, source, subject, body, users=None, action=""):
+def local_time(moment, *, language, timezone_name):
+    """A time as a team notice's reader reads it: their language, their timezone."""
+    return format_local_time(moment, language=language, timezone_name=timezone_name)
+
+
+def incident_team_notify(*, incident, source, words=None, subject="", body="", users=None, action=""):
     """Alert the incident's team (by default the commander and backup) by email and SMS, and in
-    the team channels (Slack, Teams) of the organisation and of the incident's playbook. `action`
-    says what to do now ("Confirm or dismiss the alert")."""
-    _notify(
-        incident,
-        _unique(users if users is not None else commander_and_backup(incident)),
-        source,
-        subject,
-        body,
-        action=action,
-    )
+    the team channels (Slack, Teams) of the organisation and of the incident's playbook.
+
+    `words(language=..., timezone_name=...)` says the notice for one language and timezone as a
+    comms.notifications.TeamNoticeWords, with gettext (each member reads their own language and
+    timezone); or fixed `subject`, `body` and `action` (what to do now) for everyone."""
+    if words is None:
+        fixed = TeamNoticeWords(subject=subject, body=body, action=action)
+
+        def words(*, language, timezone_name):
+            return fixed
+
+    _notify(incident, _unique(users if users is not None else commander_and_backup(incident)), source, words)
 
 
-def _notify(incident, users, source, subject, body, *, action):
+def _notify(incident, users, source, words):
+    def framed(*, language, timezone_name):
+        said = words(language=language, timezone_name=timezone_name)
+        return TeamNoticeWords(
+            subject=f"[{incident.organization.name}] {said.subject}",
+            body=f"{said.body}\n\n"
+            + _("Incident #%(number)s: %(title)s") % {"number": incident.pk, "title": incident.title},
+            action=said.action,
+        )
+
     team_notify(
         organization=incident.organization,
         users=users,
         topic=incident_topic(incident),
         source=source,
-        subject=f"[{incident.organization.name}] {subject}",
-        body=f"{body}\n\nIncident #{incident.pk}: {incident.title}",
+        words=framed,
         link=incident_url(incident),
-        action=action,
         scopes=team_channel_scopes(incident),
     )
 
@@ -247,20 +262,23 @@ def _remind(incident, update, now):
     users = _unique(commander_and_backup(incident))
     due_local = _local(incident, update.next_update_due_at)
     minutes = max(1, round((update.next_update_due_at - now).total_seconds() / 60))
-    if incident.stage_plan().get("auto_holding_statement"):
-        consequence = "If nothing is published by then, Candor publishes the stage's holding statement."
-    else:
-        consequence = "If nothing is published by then, Candor alerts the commander and backup, then leadership."
+    auto_holding = incident.stage_plan().get("auto_holding_statement")
     note = f"Reminder to {_names(users)}: the next update is promised for {due_local} (in {minutes} min)."
     _record(incident, update, Action.REMINDER, now, users, note, timeline_kind=TimelineKind.REMINDER)
-    _notify(
-        incident,
-        users,
-        f"promise:{update.pk}:reminder",
-        f"Update due in {minutes} min: {incident.title}",
-        f"Clients were promised the next update by {due_local}. {consequence}",
-        action=f"Publish the next update before {due_local}.",
-    )
+
+    def words(*, language, timezone_name):
+        due = local_time(update.next_update_due_at, language=language, timezone_name=timezone_name)
+        if auto_holding:
+            consequence = _("If nothing is published by then, Candor publishes the stage's holding statement.")
+        else:
+            consequence = _("If nothing is published by then, Candor alerts the commander and backup, then leadership.")
+        return TeamNoticeWords(
+            subject=_("Update due in %(minutes)s min: %(title)s") % {"minutes": minutes, "title": incident.title},
+            body=_("Clients were promised the next update by %(due)s.") % {"due": due} + " " + consequence,
+            action=_("Publish the next update before %(due)s.") % {"due": due},
+        )
+
+    _notify(incident, users, f"promise:{update.pk}:reminder", words)
     return Action.REMINDER
 
 
@@ -325,16 +343,26 @@ def _after_holding_statement(incident, update, holding, now):
         timeline_kind=TimelineKind.NOTE,
         in_a_row=in_a_row,
     )
-    _notify(
-        incident,
-        users,
-        f"promise:{update.pk}:holding",
-        f"Holding statement sent: {incident.title}",
-        f"No update was published by {due_local}, so Candor sent the stage's holding statement "
-        f"({reached} messages). It promises the next update by {next_local}: publish a real update before then."
-        + (f" {in_a_row} holding statements in a row: nobody has told clients anything new." if in_a_row > 1 else ""),
-        action=f"Publish a real update before {next_local}.",
-    )
+
+    def words(*, language, timezone_name):
+        due = local_time(update.next_update_due_at, language=language, timezone_name=timezone_name)
+        next_due = local_time(holding.next_update_due_at, language=language, timezone_name=timezone_name)
+        body = _(
+            "No update was published by %(due)s, so Candor sent the stage's holding statement "
+            "(%(messages)s messages). It promises the next update by %(next_due)s: publish a real update "
+            "before then."
+        ) % {"due": due, "messages": reached, "next_due": next_due}
+        if in_a_row > 1:
+            body += " " + _("%(count)s holding statements in a row: nobody has told clients anything new.") % {
+                "count": in_a_row
+            }
+        return TeamNoticeWords(
+            subject=_("Holding statement sent: %(title)s") % {"title": incident.title},
+            body=body,
+            action=_("Publish a real update before %(due)s.") % {"due": next_due},
+        )
+
+    _notify(incident, users, f"promise:{update.pk}:holding", words)
     return Action.HOLDING
 
 
@@ -350,16 +378,22 @@ def _escalate(incident, update, now, problem=""):
     _record(
         incident, update, Action.ESCALATION, now, users, note, timeline_kind=TimelineKind.ESCALATION, problem=problem
     )
-    _notify(
-        incident,
-        users,
-        f"promise:{update.pk}:escalation",
-        f"Update overdue: {incident.title}",
-        f"Clients were promised an update by {due_local} and none has been published. Publish one now. "
-        f"If nothing is published within {grace} minutes, the backup and leadership are alerted."
-        + (f" (The holding statement could not be sent: {problem})" if problem else ""),
-        action="Publish an update now.",
-    )
+
+    def words(*, language, timezone_name):
+        due = local_time(update.next_update_due_at, language=language, timezone_name=timezone_name)
+        body = _(
+            "Clients were promised an update by %(due)s and none has been published. Publish one now. "
+            "If nothing is published within %(minutes)s minutes, the backup and leadership are alerted."
+        ) % {"due": due, "minutes": grace}
+        if problem:
+            body += " " + _("(The holding statement could not be sent: %(problem)s)") % {"problem": problem}
+        return TeamNoticeWords(
+            subject=_("Update overdue: %(title)s") % {"title": incident.title},
+            body=body,
+            action=_("Publish an update now."),
+        )
+
+    _notify(incident, users, f"promise:{update.pk}:escalation", words)
     incident_webhook_emit(
         incident=incident,
         event_type=webhook_events.PROMISE_MISSED,
@@ -383,16 +417,23 @@ def _escalate_again(incident, update, escalation, now):
         f"(promised for {due_local}): escalated to {_names(users)}."
     )
     _record(incident, update, Action.SECOND_ESCALATION, now, users, note, timeline_kind=TimelineKind.ESCALATION)
-    _notify(
-        incident,
-        users,
-        f"promise:{update.pk}:second_escalation",
-        f"Still no update: {incident.title}",
-        f"Clients were promised an update by {due_local}. The commander ({_names([incident.commander])}) was "
-        f"alerted at {_local(incident, escalation.at)} and nothing has been published since. "
-        "Make sure someone publishes an update now.",
-        action="Make sure someone publishes an update now.",
-    )
+
+    def words(*, language, timezone_name):
+        return TeamNoticeWords(
+            subject=_("Still no update: %(title)s") % {"title": incident.title},
+            body=_(
+                "Clients were promised an update by %(due)s. The commander (%(commander)s) was alerted at "
+                "%(alerted)s and nothing has been published since. Make sure someone publishes an update now."
+            )
+            % {
+                "due": local_time(update.next_update_due_at, language=language, timezone_name=timezone_name),
+                "commander": _names([incident.commander]),
+                "alerted": local_time(escalation.at, language=language, timezone_name=timezone_name),
+            },
+            action=_("Make sure someone publishes an update now."),
+        )
+
+    _notify(incident, users, f"promise:{update.pk}:second_escalation", words)
     return Action.SECOND_ESCALATION
 
 
@@ -451,22 +492,29 @@ def deadline_check(*, item, now):
 
 def _announce_deadline(incident, item, kind, users, now):
     due_local = _local(incident, item.due_at)
+    left = duration_words(item.due_at - now)
     if kind == DeadlineAlertKind.OVERDUE:
-        subject = f"Deadline missed: {item.title}"
         note = f"Overdue since {due_local}: {item.title}. Escalated to {_names(users)}."
     else:
-        left = duration_words(item.due_at - now)
-        subject = f"Deadline in {left}: {item.title}"
         note = f"{left} left until {due_local}: {item.title}. Reminded {_names(users)}."
-    body = note + (f"\n\n{item.guidance}" if item.guidance else "") + "\nMark it done in the checklist when it is."
-    _notify(
-        incident,
-        users,
-        f"deadline:{item.pk}:{kind}",
-        subject,
-        body,
-        action=f"Complete the checklist item: {item.title}.",
-    )
+
+    def words(*, language, timezone_name):
+        due = local_time(item.due_at, language=language, timezone_name=timezone_name)
+        values = {"title": item.title, "due": due, "left": left, "names": _names(users)}
+        if kind == DeadlineAlertKind.OVERDUE:
+            subject = _("Deadline missed: %(title)s") % values
+            body = _("Overdue since %(due)s: %(title)s. Escalated to %(names)s.") % values
+        else:
+            subject = _("Deadline in %(left)s: %(title)s") % values
+            body = _("%(left)s left until %(due)s: %(title)s. Reminded %(names)s.") % values
+        body += (
+            (f"\n\n{item.guidance}" if item.guidance else "") + "\n" + _("Mark it done in the checklist when it is.")
+        )
+        return TeamNoticeWords(
+            subject=subject, body=body, action=_("Complete the checklist item: %(title)s.") % {"title": item.title}
+        )
+
+    _notify(incident, users, f"deadline:{item.pk}:{kind}", words)
     if kind == DeadlineAlertKind.OVERDUE:
         incident_webhook_emit(
             incident=incident,

@@ -3,10 +3,11 @@ when an update that needs a second commander's approval is drafted or its words 
 
 from django.conf import settings
 from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
 from candor.helpers import display_name
-from comms.notifications import team_notify
+from comms.notifications import TeamNoticeWords, team_notify
 from playbooks.incidents.topics import incident_topic
 
 
@@ -41,16 +42,29 @@ def approval_request_notify(*, update):
         path = reverse("update_detail", args=[update.pk])
     except NoReverseMatch:
         path = f"/updates/{update.pk}/"
-    author = display_name(update.author) if update.author else "Someone"
+
+    def words(*, language, timezone_name):
+        values = {
+            "author": display_name(update.author) if update.author else _("Someone"),
+            "stage": update.stage,
+            "number": incident.pk,
+            "title": incident.title,
+        }
+        return TeamNoticeWords(
+            subject=f"[{incident.organization.name}] "
+            + _("Your approval is needed: update #%(number)s") % {"number": update.pk},
+            body=_(
+                "%(author)s drafted an update for the %(stage)s stage of incident #%(number)s (%(title)s). "
+                "It cannot be published until a second commander approves it."
+            )
+            % values,
+        )
+
     return team_notify(
         organization=incident.organization,
         users=approvers_for(update=update),
         topic=incident_topic(incident),
         source=f"approval:{update.pk}:{update.content_digest()[:16]}",
-        subject=f"[{incident.organization.name}] Your approval is needed: update #{update.pk}",
-        body=(
-            f"{author} drafted an update for the {update.stage} stage of incident #{incident.pk} "
-            f"({incident.title}). It cannot be published until a second commander approves it."
-        ),
+        words=words,
         link=f"{settings.CANDOR_PUBLIC_URL}{path}",
     )
