@@ -370,9 +370,6 @@ def checklist_add(request, pk):
         else:
             messages.success(request, _("Checklist saved: a new version of the playbook."))
             return redirect("playbook_editor", pk=playbook.pk)
-    if item is not None:
-        item.refresh_from_db()  # the form changed the instance; the page lists what is saved
-        form.instance = item
     return _playbook_page(request, playbook, checklist_form=form, status=400)
 
 
