@@ -1,35 +1,50 @@
-"""Use cases of the playbook editor. Every save validates as the admin does (model.full_clean, the
-message templates against MESSAGE_VARIABLES) and records a PlaybookVersion with its author."""
+"""Use cases of the playbook editor. Every save validates as the admin and the API do (model.full_clean,
+a playbook file's checklist rules) and as publishing will: a stage's words go through the preflight
+(playbooks.updates.preflight) with a sample reader's values. Each save records a PlaybookVersion
+with its author."""
 
+import datetime as dt
 import difflib
 import json
-import re
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models.functions import Length
+from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from comms.rendering import MessageTemplateError, render_text
+from accounts.models import ClientAccount, Contact
+from comms.links import preferences_url
+from comms.rendering import MessageTemplateError, apply_substitutions, render_text, sms_friendly
+from playbooks.incidents.links import status_url
 from playbooks.models import (
     KIND_STATES,
+    RESOLVED_STATES,
     ChecklistItem,
     Playbook,
     PlaybookVersion,
     StageMessage,
+    bump_playbook_version,
 )
-from playbooks.updates.pipeline import MESSAGE_VARIABLES
+from playbooks.updates import preflight
+from playbooks.updates.pipeline import READER_TOKENS, message_context
 
 # The channels of the grid: (purpose, channel, field) -> what the author sees.
 GRID_FIELDS = [
-    ("update", "email", "subject", "Email subject"),
-    ("update", "email", "body", "Email body"),
-    ("update", "sms", "body", "SMS"),
-    ("holding", "email", "subject", "Holding statement: email subject"),
-    ("holding", "email", "body", "Holding statement: email body"),
-    ("holding", "sms", "body", "Holding statement: SMS"),
+    ("update", "email", "subject", gettext_lazy("Email subject")),
+    ("update", "email", "body", gettext_lazy("Email body")),
+    ("update", "sms", "body", gettext_lazy("SMS")),
+    ("holding", "email", "subject", gettext_lazy("Holding statement: email subject")),
+    ("holding", "email", "body", gettext_lazy("Holding statement: email body")),
+    ("holding", "sms", "body", gettext_lazy("Holding statement: SMS")),
 ]
-VARIABLE = re.compile(r"{{\s*([A-Za-z_][\w.]*)")
-TAG_VARIABLES = re.compile(r"{%\s*(?:if|elif|for\s+\w+\s+in)\s+(?:not\s+)?([A-Za-z_][\w.]*)")
+# The grid's (channel, field) -> the field of an update's texts, as the preflight reads them.
+TEXT_FIELD = {("email", "subject"): "email_subject", ("email", "body"): "email_body", ("sms", "body"): "sms_body"}
+# What the editor's preview and checks fill in for the incident (no incident exists yet).
+SAMPLE_TITLE = "Payments API errors"
+SAMPLE_SUMMARY = "Some card payments fail with an error. Payments that went through are not affected."
 
 
 def can_edit_playbooks(user, organization_id=None):
@@ -45,20 +60,79 @@ def can_edit_playbooks(user, organization_id=None):
 
 def _ensure_editor(actor, playbook):
     if not can_edit_playbooks(actor, playbook.organization_id):
-        raise PermissionDenied("Only commanders and admins of the organisation edit its playbooks.")
+        raise PermissionDenied(_("Only commanders and admins of the organisation edit its playbooks."))
 
 
-def template_findings(text):
-    """What is wrong with a message template: broken syntax, variables that do not exist. Empty when fine."""
-    findings = []
-    try:
-        render_text(text or "", {})
-    except MessageTemplateError as error:
-        findings.append(str(error))
-    names = {match.split(".")[0] for match in VARIABLE.findall(text or "") + TAG_VARIABLES.findall(text or "")}
-    for name in sorted(names - set(MESSAGE_VARIABLES)):
-        findings.append(f"Unknown variable {{{{ {name} }}}}: use one of {', '.join(MESSAGE_VARIABLES)}.")
-    return findings
+def sample_reader_values(*, organization, reader=None):
+    """A reader's own values (READER_TOKENS -> value) for the preview and the checks: the chosen
+    reader's, else the longest name and client name among the organisation's contacts (an SMS that
+    fits for them fits for everyone), with links shaped like the real ones."""
+    if reader is not None:
+        name, client_name, contact_pk = reader.name, reader.client.name, reader.pk
+    else:
+        contacts = Contact.objects.filter(client__organization=organization, is_active=True)
+        clients = ClientAccount.objects.filter(organization=organization)
+        name = contacts.order_by(Length("name").desc()).values_list("name", flat=True).first() or "Sam Sample"
+        client_name = (
+            clients.order_by(Length("name").desc()).values_list("name", flat=True).first() or "Sample Client Ltd"
+        )
+        contact_pk = 10**6
+    return {
+        READER_TOKENS["contact_name"]: name,
+        READER_TOKENS["client_name"]: client_name,
+        READER_TOKENS["status_url"]: status_url(10**6, contact_pk),
+        READER_TOKENS["preferences_url"]: preferences_url(contact_pk),
+    }
+
+
+def stage_context(*, stage, language, timezone_name):
+    """The message variables for one language of a stage, for a sample incident, and the next update
+    it promises (None in a final stage: a resolution notice promises nothing, as publishing does)."""
+    due_at = None if stage.stage in RESOLVED_STATES else timezone.now() + dt.timedelta(minutes=stage.cadence_minutes)
+    context = message_context(
+        organization_name=stage.playbook.organization.name,
+        title=SAMPLE_TITLE,
+        summary=SAMPLE_SUMMARY,
+        stage=stage.stage,
+        language=language,
+        timezone_name=timezone_name,
+        next_update_due_at=due_at,
+    )
+    return context, due_at
+
+
+def stage_words_findings(*, stage, texts, values, timezone_name=None):
+    """The preflight's blocking findings for one purpose's words of a stage, as publishing will read
+    them: `texts` maps language -> {"email_subject", "email_body", "sms_body"} (an update's texts),
+    `values` is a reader's (sample_reader_values). Unknown variables and broken syntax, a promise
+    without a time, the status link missing or pointing elsewhere, an SMS over the segment limit."""
+    timezone_name = timezone_name or stage.playbook.organization.timezone
+    due_at = stage_context(stage=stage, language="en", timezone_name=timezone_name)[1]
+    findings = preflight.template_findings(texts) + preflight.promise_findings(texts, due_at)
+    unreadable = {(finding.language, finding.channel) for finding in findings if finding.problem == "template_syntax"}
+    for language, fields in sorted(texts.items()):
+        context = stage_context(stage=stage, language=language, timezone_name=timezone_name)[0]
+        for channel, names in preflight.TEXT_FIELDS.items():
+            parts = [fields.get(name, "") for name in names]
+            if not parts[-1] or (language, channel) in unreadable:
+                continue  # nothing is sent without a body; a broken template is already told
+            try:
+                text = "\n".join(render_text(part, context) for part in parts if part)
+            except MessageTemplateError:
+                continue
+            if channel == "sms":
+                text = sms_friendly(text)
+            findings += preflight.text_findings(
+                text=apply_substitutions(text, values),
+                language=language,
+                channel=channel,
+                values=values,
+                expects_link="status_url",
+            )
+    unique = {}
+    for finding in preflight.blocking(findings):
+        unique.setdefault((finding.language, finding.channel, finding.message), finding)
+    return list(unique.values())
 
 
 def stages_in_order(playbook):
@@ -113,21 +187,29 @@ def stage_save(*, stage, actor, settings, words):
         stage.full_clean()
     except ValidationError as error:
         errors.update(error.message_dict)
+    words = {
+        key: {part: (value or "").strip() for part, value in text.items() if part in ("subject", "body")}
+        for key, text in words.items()
+    }
+    texts = {}
+    for (purpose, language, channel), text in words.items():
+        for part, value in text.items():
+            texts.setdefault(purpose, {}).setdefault(language, {})[TEXT_FIELD[(channel, part)]] = value
+    values = sample_reader_values(organization=playbook.organization)
+    for purpose, purpose_texts in texts.items():
+        for finding in stage_words_findings(stage=stage, texts=purpose_texts, values=values):
+            errors.setdefault(f"{purpose}-{finding.language}-{finding.channel}", []).append(finding.message)
     existing = {(m.purpose, m.language, m.channel): m for m in stage.messages.all()}
     to_save, to_delete = [], []
     for (purpose, language, channel), text in words.items():
         key = f"{purpose}-{language}-{channel}"
-        subject, body = (text.get("subject") or "").strip(), (text.get("body") or "").strip()
+        subject, body = text.get("subject", ""), text.get("body", "")
         message = existing.get((purpose, language, channel))
         if not body and not subject:
             if message is not None:
                 to_delete.append(message)
             continue
-        problems = [
-            f"{label}: {finding}"
-            for label, value in (("subject", subject), ("body", body))
-            for finding in template_findings(value)
-        ]
+        problems = []
         if message is None:
             message = StageMessage(stage=stage, purpose=purpose, language=language, channel=channel)
         changed = (message.subject, message.body) != (subject, body)
@@ -137,9 +219,14 @@ def stage_save(*, stage, actor, settings, words):
         try:
             message.full_clean(exclude=["stage"])
         except ValidationError as error:
-            problems.extend(f"{field}: {' '.join(messages)}" for field, messages in error.message_dict.items())
+            problems = [
+                f"{field}: {problem}"
+                for field, messages in error.message_dict.items()
+                for problem in messages
+                if problem not in errors.get(key, [])  # the preflight told it already
+            ]
         if problems:
-            errors[key] = problems
+            errors.setdefault(key, []).extend(problems)
         elif changed or message.pk is None:
             to_save.append(message)
     if errors:
@@ -184,18 +271,69 @@ def stage_translate_from(*, stage, actor, source_language, target_language):
     return copied
 
 
+def _checklist_renumber(items):
+    """Positions 0, 1, 2... in the given order (an unsaved item only takes its number), without a
+    version bump per item."""
+    for position, item in enumerate(items):
+        if item.position != position and item.pk:
+            ChecklistItem.objects.filter(pk=item.pk).update(position=position)
+        item.position = position
+
+
 @transaction.atomic
 def checklist_item_save(*, playbook, actor, item=None, values):
-    """Add or change a checklist item (title, deadline in hours or business days, citation, guidance)."""
+    """Add or change a checklist item: title, deadline in hours or in business days (not both),
+    the business calendar, citation (guidance), description, and `position` in the list (1 is
+    first; a new item goes last unless told). Validated as the admin and a playbook file validate a
+    checklist; raises ValidationError with field errors, and nothing is saved then."""
     _ensure_editor(actor, playbook)
+    Playbook.objects.select_for_update().get(pk=playbook.pk)
+    if item is not None and item.playbook_id != playbook.pk:
+        raise PermissionDenied(_("This checklist item belongs to another playbook."))
     _first_version(playbook)
-    item = item or ChecklistItem(playbook=playbook, position=playbook.checklist_items.count())
+    values = dict(values)
+    position = values.pop("position", None)
+    item = item or ChecklistItem(playbook=playbook)
     for name, value in values.items():
-        setattr(item, name, value)
-    item.full_clean()
+        setattr(item, name, value.strip() if isinstance(value, str) else value)
+    errors = {}
+    has_both = item.due_after_hours is not None and item.due_after_business_days is not None
+    if has_both:
+        errors["due_after_business_days"] = [_("Give the deadline in hours or in business days, not both.")]
+    try:
+        item.full_clean(exclude=["playbook", "position"], validate_constraints=not has_both)
+    except ValidationError as error:
+        for field, problems in error.message_dict.items():
+            errors.setdefault(field, []).extend(problems)
+    if errors:
+        raise ValidationError(errors)
+    listed = list(playbook.checklist_items.all())
+    others = [other for other in listed if other.pk != item.pk]
+    if position is not None:
+        index = int(position) - 1
+    elif item.pk:
+        index = [other.pk for other in listed].index(item.pk)
+    else:
+        index = len(others)
+    index = max(0, min(index, len(others)))
+    _checklist_renumber([*others[:index], item, *others[index:]])
     item.save()
     playbook_version_record(playbook=playbook, actor=actor, note=f"Checklist: {item.title[:60]}")
     return item
+
+
+@transaction.atomic
+def checklist_item_remove(*, item, actor):
+    """Take an item off its playbook's checklist (incidents already running keep theirs)."""
+    playbook = item.playbook
+    _ensure_editor(actor, playbook)
+    Playbook.objects.select_for_update().get(pk=playbook.pk)
+    _first_version(playbook)
+    title = item.title
+    item.delete()
+    _checklist_renumber(list(playbook.checklist_items.all()))
+    bump_playbook_version(playbook.pk)
+    return playbook_version_record(playbook=playbook, actor=actor, note=f"Checklist: removed {title[:60]}")
 
 
 @transaction.atomic

@@ -8,6 +8,11 @@ urlpatterns = [
     path("playbooks/<int:pk>/duplicate/", views.playbook_copy, name="playbook_editor_duplicate"),
     path("playbooks/<int:pk>/history/", views.playbook_history, name="playbook_editor_history"),
     path("playbooks/<int:pk>/checklist/", views.checklist_add, name="playbook_editor_checklist"),
+    path(
+        "playbooks/<int:pk>/checklist/<int:item_pk>/remove/",
+        views.checklist_remove,
+        name="playbook_editor_checklist_remove",
+    ),
     path("playbooks/<int:pk>/stages/<str:stage_name>/", views.stage_edit, name="playbook_editor_stage"),
     path("playbooks/<int:pk>/stages/<str:stage_name>/preview/", views.stage_preview, name="playbook_editor_preview"),
     path(

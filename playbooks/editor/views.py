@@ -1,14 +1,12 @@
 """The playbook editor's pages (commanders and admins of the organisation); the live preview is an
 htmx fragment posted on input."""
 
-import datetime as dt
-
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import LANGUAGES, Contact, JargonTerm
@@ -24,30 +22,33 @@ from playbooks.console.decorators import member_required
 from playbooks.editor.forms import ChecklistItemForm, PlaybookSettingsForm, StageSettingsForm
 from playbooks.editor.services import (
     GRID_FIELDS,
+    SAMPLE_SUMMARY,
+    SAMPLE_TITLE,
+    TEXT_FIELD,
     can_edit_playbooks,
+    checklist_item_remove,
     checklist_item_save,
     playbook_duplicate,
     playbook_settings_save,
+    sample_reader_values,
+    stage_context,
     stage_save,
     stage_translate_from,
+    stage_words_findings,
     stages_in_order,
-    template_findings,
     versions_diff,
 )
 from playbooks.models import STATE_LABELS, ChecklistItem, Playbook, PlaybookStage
 from playbooks.updates.pipeline import MESSAGE_VARIABLES, READER_TOKENS
 from playbooks.updates.plain_language import check_texts
-from playbooks.updates.services import message_context
 from playbooks.updates.wording import stage_words
 
 LANGUAGE_NAMES = dict(LANGUAGES)
-SAMPLE_TITLE = "Payments API errors"
-SAMPLE_SUMMARY = "Some card payments fail with an error. Payments that went through are not affected."
 
 
 def _playbook_for(request, pk):
     if not can_edit_playbooks(request.user):
-        raise PermissionDenied("Only commanders and admins edit playbooks.")
+        raise PermissionDenied(_("Only commanders and admins edit playbooks."))
     return get_object_or_404(Playbook, pk=pk, organization=request.user.organization)
 
 
@@ -59,7 +60,7 @@ def _stage_for(request, pk, stage_name):
 @member_required
 def playbook_list(request):
     if not can_edit_playbooks(request.user):
-        raise PermissionDenied("Only commanders and admins edit playbooks.")
+        raise PermissionDenied(_("Only commanders and admins edit playbooks."))
     playbooks = Playbook.objects.filter(organization=request.user.organization).order_by("kind", "name")
     return render(request, "playbooks/editor/list.html", {"playbooks": playbooks})
 
@@ -69,7 +70,6 @@ def playbook_list(request):
 def playbook_edit(request, pk):
     playbook = _playbook_for(request, pk)
     form = PlaybookSettingsForm(request.POST or None, instance=Playbook.objects.get(pk=playbook.pk))
-    status = 200
     if request.method == "POST":
         if form.is_valid():
             try:
@@ -78,20 +78,38 @@ def playbook_edit(request, pk):
                 for field, problems in error.message_dict.items():
                     form.add_error(field if field in form.fields else None, problems)
             else:
-                messages.success(request, "Saved: a new version of the playbook.")
+                messages.success(request, _("Saved: a new version of the playbook."))
                 return redirect("playbook_editor", pk=playbook.pk)
-        status = 400
+        return _playbook_page(request, playbook, form=form, status=400)
+    return _playbook_page(request, playbook, form=form)
+
+
+def _playbook_page(request, playbook, *, form=None, checklist_form=None, status=200):
+    """The playbook's page; `checklist_form` is a refused checklist form, shown open in its place
+    (the item's own edit form, or the add form) with what was typed and its errors."""
     stages = stages_in_order(playbook)
     for stage in stages:
         stage.label = STATE_LABELS.get(stage.stage, stage.stage)
         stage.languages = sorted({message.language for message in stage.messages.all()})
         stage.untranslated = stage.messages.filter(is_untranslated=True).count()
+    checklist = list(playbook.checklist_items.all())
+    refused_pk = checklist_form.instance.pk if checklist_form is not None else None
+    for number, item in enumerate(checklist, start=1):
+        item.number = number
+        if checklist_form is not None and refused_pk == item.pk:
+            item.form, item.is_refused = checklist_form, True
+        else:
+            item.form = ChecklistItemForm(instance=item, initial={"position": number}, auto_id=f"item-{item.pk}-%s")
+    add_form = ChecklistItemForm(auto_id="new-item-%s")
+    if checklist_form is not None and refused_pk is None:
+        add_form = checklist_form
     context = {
         "playbook": playbook,
-        "form": form,
+        "form": form or PlaybookSettingsForm(instance=Playbook.objects.get(pk=playbook.pk)),
         "stages": stages,
-        "checklist": playbook.checklist_items.all(),
-        "checklist_form": ChecklistItemForm(),
+        "checklist": checklist,
+        "checklist_form": add_form,
+        "checklist_add_refused": checklist_form is not None and refused_pk is None,
         "versions": playbook.saved_versions.select_related("author")[:5],
     }
     return render(request, "playbooks/editor/playbook.html", context, status=status)
@@ -116,6 +134,7 @@ def _grid(stage, data=None):
                     "label": label,
                     "value": value,
                     "is_long": part == "body" and channel == "email",
+                    "is_subject": part == "subject",
                     "is_untranslated": bool(message and message.is_untranslated),
                 }
             )
@@ -126,7 +145,7 @@ def _grid(stage, data=None):
 def _words_from(data, languages):
     words = {}
     for language in languages:
-        for purpose, channel, part, _ in GRID_FIELDS:
+        for purpose, channel, part, _label in GRID_FIELDS:
             words.setdefault((purpose, language, channel), {})[part] = data.get(
                 f"{purpose}-{language}-{channel}-{part}", ""
             )
@@ -162,7 +181,11 @@ def stage_edit(request, pk, stage_name):
             except ValidationError as error:
                 errors = error.message_dict
             else:
-                messages.success(request, f"Saved the {stage.stage} stage: a new version of the playbook.")
+                messages.success(
+                    request,
+                    _("Saved the %(stage)s stage: a new version of the playbook.")
+                    % {"stage": STATE_LABELS.get(stage.stage, stage.stage)},
+                )
                 return redirect("playbook_editor_stage", pk=playbook.pk, stage_name=stage.stage)
         status = 400
     grid = _grid(stage, request.POST if request.method == "POST" else None)
@@ -202,36 +225,32 @@ def _render(text, context, values):
 
 
 def stage_preview_context(*, stage, language, words, reader, jargon):
-    """What one language's words look like for the sample reader, with the checks."""
+    """What one language's words look like for the sample reader, with the preflight's findings (the
+    ones a save and publishing refuse) and the plain-language check."""
     playbook = stage.playbook
     organization = playbook.organization
     timezone_name = (
         reader.timezone or reader.client.timezone or organization.timezone if reader else organization.timezone
     )
-    due_at = timezone.now() + dt.timedelta(minutes=stage.cadence_minutes)
-    context = message_context(
-        organization_name=organization.name,
-        title=SAMPLE_TITLE,
-        summary=SAMPLE_SUMMARY,
-        stage=stage.stage,
-        language=language,
-        timezone_name=timezone_name,
-        next_update_due_at=due_at,
-    )
-    public = settings.CANDOR_PUBLIC_URL
-    values = {
-        READER_TOKENS["contact_name"]: reader.name if reader else "Sam Sample",
-        READER_TOKENS["client_name"]: reader.client.name if reader else "Sample Client Ltd",
-        READER_TOKENS["status_url"]: f"{public}/s/sample-status-link-for-this-reader/",
-        READER_TOKENS["preferences_url"]: f"{public}/p/sample-preferences-link/",
-    }
-    parts = {}
+    context, due_at = stage_context(stage=stage, language=language, timezone_name=timezone_name)
+    values = sample_reader_values(organization=organization, reader=reader)
     findings = []
-    for purpose, channel, part, label in GRID_FIELDS:
-        text = words.get((purpose, channel, part), "")
-        for finding in template_findings(text):
-            findings.append(f"{label}: {finding}")
-        rendered, _ = _render(text, context, values)
+    where = {
+        ("update", "email"): _("Email"),
+        ("update", "sms"): _("SMS"),
+        ("holding", "email"): _("Holding statement email"),
+        ("holding", "sms"): _("Holding statement SMS"),
+    }
+    for purpose in ("update", "holding"):
+        texts = {language: {}}
+        for (word_purpose, channel, part), text in words.items():
+            if word_purpose == purpose:
+                texts[language][TEXT_FIELD[(channel, part)]] = text.strip()
+        for finding in stage_words_findings(stage=stage, texts=texts, values=values, timezone_name=timezone_name):
+            findings.append(f"{where[(purpose, finding.channel)]}: {finding.message}")
+    parts = {}
+    for purpose, channel, part, _label in GRID_FIELDS:
+        rendered, _error = _render(words.get((purpose, channel, part), ""), context, values)
         if channel == "sms":
             rendered = sms_friendly(rendered)
         parts[(purpose, channel, part)] = rendered
@@ -257,7 +276,7 @@ def stage_preview_context(*, stage, language, words, reader, jargon):
         jargon=jargon,
         content_rules=playbook.content_rules or {},
         default_language=playbook.default_language,
-        expects_next_update=stage.stage not in ("resolved", "completed"),
+        expects_next_update=due_at is not None,
         context={
             "organization_name": organization.name,
             "client_name": values[READER_TOKENS["client_name"]],
@@ -292,11 +311,11 @@ def stage_preview(request, pk, stage_name):
     stage = _stage_for(request, pk, stage_name)
     language = request.POST.get("language", "")
     if language not in LANGUAGE_NAMES:
-        raise Http404("No such language.")
+        raise Http404(_("No such language."))
     reader = _readers(stage.playbook.organization).filter(pk=request.POST.get("reader") or 0).first()
     words = {
         (purpose, channel, part): request.POST.get(f"{purpose}-{language}-{channel}-{part}", "")
-        for purpose, channel, part, _ in GRID_FIELDS
+        for purpose, channel, part, _label in GRID_FIELDS
     }
     jargon = list(
         JargonTerm.objects.filter(organization=stage.playbook.organization).values("term", "plain_words", "language")
@@ -322,26 +341,47 @@ def stage_translate(request, pk, stage_name):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Copied {copied} message(s) as a starting point, marked untranslated until edited.")
+        messages.success(
+            request,
+            ngettext(
+                "Copied %(count)s message as a starting point, marked untranslated until edited.",
+                "Copied %(count)s messages as a starting point, marked untranslated until edited.",
+                copied,
+            )
+            % {"count": copied},
+        )
     return redirect("playbook_editor_stage", pk=stage.playbook.pk, stage_name=stage.stage)
 
 
 @member_required
 @require_POST
 def checklist_add(request, pk):
+    """Add a checklist item, or change one (`item` posted); refused input comes back with its errors."""
     playbook = _playbook_for(request, pk)
     item_pk = request.POST.get("item")
     item = get_object_or_404(ChecklistItem, pk=item_pk, playbook=playbook) if item_pk else None
-    form = ChecklistItemForm(request.POST, instance=item)
+    form = ChecklistItemForm(request.POST, instance=item, auto_id=f"item-{item.pk}-%s" if item else "new-item-%s")
     if form.is_valid():
         try:
             checklist_item_save(playbook=playbook, actor=request.user, item=item, values=form.values())
         except ValidationError as error:
-            messages.error(request, " ".join(error.messages))
+            for field, problems in error.message_dict.items():
+                form.add_error(field if field in form.fields else None, problems)
         else:
-            messages.success(request, "Checklist saved: a new version of the playbook.")
-    else:
-        messages.error(request, " ".join(f"{field}: {' '.join(errors)}" for field, errors in form.errors.items()))
+            messages.success(request, _("Checklist saved: a new version of the playbook."))
+            return redirect("playbook_editor", pk=playbook.pk)
+    return _playbook_page(request, playbook, checklist_form=form, status=400)
+
+
+@member_required
+@require_POST
+def checklist_remove(request, pk, item_pk):
+    playbook = _playbook_for(request, pk)
+    item = get_object_or_404(ChecklistItem, pk=item_pk, playbook=playbook)
+    checklist_item_remove(item=item, actor=request.user)
+    messages.success(
+        request, _("Removed “%(title)s” from the checklist: a new version of the playbook.") % {"title": item.title}
+    )
     return redirect("playbook_editor", pk=playbook.pk)
 
 
@@ -354,7 +394,7 @@ def playbook_copy(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
         return redirect("playbook_editor", pk=playbook.pk)
-    messages.success(request, f"Created {copy.name} from {playbook.name}.")
+    messages.success(request, _("Created %(copy)s from %(playbook)s.") % {"copy": copy.name, "playbook": playbook.name})
     return redirect("playbook_editor", pk=copy.pk)
 
 

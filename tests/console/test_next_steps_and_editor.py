@@ -82,7 +82,7 @@ def test_editor_refuses_an_unknown_variable_by_name_and_saves_good_words(organiz
         "languages": ["de"],
         "update-de-email-subject": "Störung: {{ incident_title }}",
         "update-de-email-body": "Wir prüfen das. {{ incident_titel }}",
-        "update-de-sms-body": "Störung bei {{ organization_name }}.",
+        "update-de-sms-body": "Störung bei {{ organization_name }}. {{ status_url }}",
     }
 
     refused = client.post(url, data)
@@ -91,12 +91,12 @@ def test_editor_refuses_an_unknown_variable_by_name_and_saves_good_words(organiz
     assert "incident_titel" in refused.content.decode()
     assert not StageMessage.objects.filter(stage__playbook=playbook, body__contains="incident_titel").exists()
 
-    data["update-de-email-body"] = "Wir prüfen das. Nächstes Update: {{ next_update_at }}."
+    data["update-de-email-body"] = "Wir prüfen das. Nächstes Update: {{ next_update_at }}. {{ status_url }}"
     assert client.post(url, data).status_code == 302
     saved = StageMessage.objects.get(
         stage__playbook=playbook, stage__stage="investigating", language="de", channel="sms"
     )
-    assert saved.body == "Störung bei {{ organization_name }}."
+    assert saved.body == "Störung bei {{ organization_name }}. {{ status_url }}"
     version = PlaybookVersion.objects.filter(playbook=playbook, author=alice).get()
     history = client.get(reverse("playbook_editor_history", args=[playbook.pk])).content.decode()
     assert "Wir prüfen das" in history and f"v{version.number}" in history
