@@ -7,6 +7,7 @@ import zoneinfo
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 
 def member_required(view=None, *, roles=None):
@@ -20,9 +21,9 @@ def member_required(view=None, *, roles=None):
     def wrapper(request, *args, **kwargs):
         organization = request.user.organization
         if organization is None:
-            raise PermissionDenied("These pages are for members of an organisation.")
+            raise PermissionDenied(_("These pages are for members of an organisation."))
         if roles is not None and request.user.role not in roles:
-            raise PermissionDenied("Your role may not open this page.")
+            raise PermissionDenied(_("Your role may not open this page."))
         with timezone.override(zoneinfo.ZoneInfo(organization.timezone or "UTC")):
             return view(request, *args, **kwargs)
 

@@ -4,6 +4,8 @@ import re
 
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.models import LANGUAGES, ClientAccount, JargonTerm, User
 from comms.rendering import MessageTemplateError, render_text
@@ -11,7 +13,12 @@ from playbooks.models import Playbook, Severity
 from playbooks.updates.services import TEXT_FIELDS
 
 LANGUAGE_NAMES = dict(LANGUAGES)
-TEXT_FIELD_LABELS = {"email_subject": "Email subject", "email_body": "Email text", "sms_body": "SMS text"}
+# A text field's label with its language's name, e.g. "SMS text (German)".
+TEXT_FIELD_LABELS = {
+    "email_subject": gettext_lazy("Email subject (%(language)s)"),
+    "email_body": gettext_lazy("Email text (%(language)s)"),
+    "sms_body": gettext_lazy("SMS text (%(language)s)"),
+}
 
 
 def split_words(value):
@@ -28,10 +35,17 @@ def add_service_errors(form, error):
 
 
 class IncidentCreateForm(forms.Form):
-    playbook = forms.ModelChoiceField(queryset=Playbook.objects.none(), empty_label="Choose a playbook")
-    title = forms.CharField(max_length=200, help_text="Short and plain, e.g. “Payments API errors”. Clients see it.")
+    playbook = forms.ModelChoiceField(
+        queryset=Playbook.objects.none(), label=gettext_lazy("Playbook"), empty_label=gettext_lazy("Choose a playbook")
+    )
+    title = forms.CharField(
+        max_length=200,
+        label=gettext_lazy("Title"),
+        help_text=gettext_lazy("Short and plain, e.g. “Payments API errors”. Clients see it."),
+    )
     severity = forms.TypedChoiceField(
-        choices=[("", "The playbook's default"), *list(Severity.choices)],
+        label=gettext_lazy("Severity"),
+        choices=[("", gettext_lazy("The playbook's default")), *list(Severity.choices)],
         coerce=int,
         required=False,
         empty_value=None,
@@ -39,25 +53,33 @@ class IncidentCreateForm(forms.Form):
     summary = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
         required=False,
-        help_text="What happened, in a sentence or two. Messages may include it.",
+        label=gettext_lazy("Summary"),
+        help_text=gettext_lazy("What happened, in a sentence or two. Messages may include it."),
     )
     affected_clients = forms.ModelMultipleChoiceField(
         queryset=ClientAccount.objects.none(),
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        help_text="Leave all scope fields empty to use the playbook's audience rule.",
+        label=gettext_lazy("Affected clients"),
+        help_text=gettext_lazy("Leave all scope fields empty to use the playbook's audience rule."),
     )
     affected_tags = forms.CharField(
-        required=False, help_text="Clients with any of these tags, separated by commas (e.g. api, payments)."
+        required=False,
+        label=gettext_lazy("Affected tags"),
+        help_text=gettext_lazy("Clients with any of these tags, separated by commas (e.g. api, payments)."),
     )
     affected_countries = forms.CharField(
-        required=False, help_text="Clients in these countries: ISO codes separated by commas (e.g. DE, AT)."
+        required=False,
+        label=gettext_lazy("Affected countries"),
+        help_text=gettext_lazy("Clients in these countries: ISO codes separated by commas (e.g. DE, AT)."),
     )
-    backup_commander = forms.ModelChoiceField(queryset=User.objects.none(), required=False)
+    backup_commander = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label=gettext_lazy("Backup commander")
+    )
     detected_at = forms.DateTimeField(
         required=False,
+        label=gettext_lazy("Detected at"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="When the problem was detected, in your timezone; empty: now. Regulatory deadlines count from it.",
     )
 
     def __init__(self, *args, organization, **kwargs):
@@ -67,10 +89,9 @@ class IncidentCreateForm(forms.Form):
         self.fields["backup_commander"].queryset = User.objects.filter(
             organization=organization, role__in=["commander", "admin"], is_active=True
         )
-        self.fields["detected_at"].help_text = (
-            f"When the problem was detected, in {organization.timezone} time; empty: now. "
-            "Regulatory deadlines count from it."
-        )
+        self.fields["detected_at"].help_text = _(
+            "When the problem was detected, in %(timezone)s time; empty: now. Regulatory deadlines count from it."
+        ) % {"timezone": organization.timezone}
 
     def clean_affected_tags(self):
         return split_words(self.cleaned_data["affected_tags"])
@@ -83,7 +104,7 @@ def clean_countries(value):
     countries = [code.upper() for code in split_words(value)]
     wrong = [code for code in countries if not re.fullmatch(r"[A-Z]{2}", code)]
     if wrong:
-        raise ValidationError(f"Use two-letter country codes; not {', '.join(wrong)}.")
+        raise ValidationError(_("Use two-letter country codes; not %(codes)s.") % {"codes": ", ".join(wrong)})
     return countries
 
 
@@ -91,13 +112,20 @@ class IncidentScopeForm(forms.Form):
     """Who a running incident affects: each field replaces the current value."""
 
     affected_clients = forms.ModelMultipleChoiceField(
-        queryset=ClientAccount.objects.none(), required=False, widget=forms.CheckboxSelectMultiple
+        queryset=ClientAccount.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=gettext_lazy("Affected clients"),
     )
     affected_tags = forms.CharField(
-        required=False, help_text="Clients with any of these tags, separated by commas (e.g. api, payments)."
+        required=False,
+        label=gettext_lazy("Affected tags"),
+        help_text=gettext_lazy("Clients with any of these tags, separated by commas (e.g. api, payments)."),
     )
     affected_countries = forms.CharField(
-        required=False, help_text="Clients in these countries: ISO codes separated by commas (e.g. DE, AT)."
+        required=False,
+        label=gettext_lazy("Affected countries"),
+        help_text=gettext_lazy("Clients in these countries: ISO codes separated by commas (e.g. DE, AT)."),
     )
 
     def __init__(self, *args, incident, **kwargs):
@@ -123,12 +151,16 @@ class IncidentScopeForm(forms.Form):
 
 class TransitionForm(forms.Form):
     note = forms.CharField(
-        required=False, max_length=2000, widget=forms.TextInput, label="Note for the timeline (optional)"
+        required=False,
+        max_length=2000,
+        widget=forms.TextInput,
+        label=gettext_lazy("Note for the timeline (optional)"),
     )
     resolution_summary = forms.CharField(
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="How the problem was resolved. Required to resolve.",
+        label=gettext_lazy("Resolution summary"),
+        help_text=gettext_lazy("How the problem was resolved. Required to resolve."),
     )
 
     def __init__(self, *args, needs=(), **kwargs):
@@ -140,7 +172,7 @@ class TransitionForm(forms.Form):
 
 
 class ChecklistCompleteForm(forms.Form):
-    note = forms.CharField(required=False, max_length=2000, label="Note")
+    note = forms.CharField(required=False, max_length=2000, label=gettext_lazy("Note"))
 
 
 class ApproveForm(forms.Form):
@@ -148,8 +180,8 @@ class ApproveForm(forms.Form):
         required=False,
         max_length=2000,
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="Approval note",
-        help_text="What you checked, for the timeline.",
+        label=gettext_lazy("Approval note"),
+        help_text=gettext_lazy("What you checked, for the timeline."),
     )
 
 
@@ -158,11 +190,13 @@ class UpdateTextsForm(forms.Form):
 
     next_update_due_at = forms.DateTimeField(
         required=False,
-        label="Promise the next update by",
+        label=gettext_lazy("Promise the next update by"),
         widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-        help_text="In the organisation's timezone. Empty: the stage's cadence from the moment of publishing.",
+        help_text=gettext_lazy(
+            "In the organisation's timezone. Empty: the stage's cadence from the moment of publishing."
+        ),
     )
-    add_language = forms.ChoiceField(required=False, label="Add a language")
+    add_language = forms.ChoiceField(required=False, label=gettext_lazy("Add a language"))
 
     def __init__(self, *args, texts, **kwargs):
         super().__init__(*args, **kwargs)
@@ -177,14 +211,14 @@ class UpdateTextsForm(forms.Form):
                 )
                 self.fields[self.field_name(language, field)] = forms.CharField(
                     required=False,
-                    label=f"{TEXT_FIELD_LABELS[field]} ({name})",
+                    label=TEXT_FIELD_LABELS[field] % {"language": name},
                     widget=widget,
                     initial=texts[language].get(field, ""),
                     max_length=200 if field == "email_subject" else 20000,
                 )
             if len(self.languages) > 1:
                 self.fields[self.field_name(language, "remove")] = forms.BooleanField(
-                    required=False, label=f"Remove the {name} version"
+                    required=False, label=_("Remove the %(language)s version") % {"language": name}
                 )
         self.fields["add_language"].choices = [("", "—")] + [
             (code, name) for code, name in LANGUAGES if code not in self.languages
@@ -217,7 +251,11 @@ class UpdateTextsForm(forms.Form):
                 try:
                     render_text(cleaned.get(name) or "", {})
                 except MessageTemplateError as exc:
-                    self.add_error(name, f"{exc}. Variables look like {{{{ next_update_at }}}}.")
+                    self.add_error(
+                        name,
+                        _("%(error)s. Variables look like %(example)s.")
+                        % {"error": exc, "example": "{{ next_update_at }}"},
+                    )
         return cleaned
 
     def texts(self, *, added_texts=None):
@@ -265,8 +303,17 @@ class JargonTermForm(forms.ModelForm):
     class Meta:
         model = JargonTerm
         fields = ["term", "plain_words", "language"]
-        widgets = {"language": forms.Select(choices=[("", "Every language"), *LANGUAGES])}
-        help_texts = {"term": "The word or phrase clients may not know, e.g. “latency”."}
+        widgets = {"language": forms.Select(choices=[("", gettext_lazy("Every language")), *LANGUAGES])}
+        labels = {
+            "term": gettext_lazy("Term"),
+            "plain_words": gettext_lazy("Plain words"),
+            "language": gettext_lazy("Language"),
+        }
+        help_texts = {
+            "term": gettext_lazy("The word or phrase clients may not know, e.g. “latency”."),
+            "plain_words": gettext_lazy("What to say instead, in plain words."),
+            "language": gettext_lazy("Blank: every language."),
+        }
 
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
@@ -277,4 +324,4 @@ class JargonTermForm(forms.ModelForm):
         try:
             self.instance.validate_constraints()
         except ValidationError:
-            self.add_error("term", "This term is already on the list.")
+            self.add_error("term", _("This term is already on the list."))

@@ -4,6 +4,7 @@ last errors, and a button to send a failed webhook delivery again."""
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.models import Role
@@ -42,7 +43,11 @@ def webhook_delivery_retry_view(request, pk):
     except WebhookDelivery.DoesNotExist as exc:
         raise Http404 from exc
     if webhook_delivery_retry(delivery=delivery):
-        messages.success(request, f"{delivery.event_type} to {delivery.endpoint.name} will be sent again now.")
+        messages.success(
+            request,
+            _("%(event)s to %(endpoint)s will be sent again now.")
+            % {"event": delivery.event_type, "endpoint": delivery.endpoint.name},
+        )
     else:
-        messages.info(request, "Only a failed delivery can be sent again.")
+        messages.info(request, _("Only a failed delivery can be sent again."))
     return redirect("integrations")

@@ -4,6 +4,7 @@ this user, and the incident's transitions in the order a commander under stress 
 from dataclasses import dataclass
 
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from playbooks.models import RESOLUTION_NOTICE_STATES, State
 
@@ -42,26 +43,26 @@ def next_steps(*, incident, user, updates):
             if user.can_run_incidents_of(incident.organization_id) and update.author_id != user.pk:
                 steps.append(
                     NextStep(
-                        f"Approve update #{update.pk}",
+                        _("Approve update #%(number)s") % {"number": update.pk},
                         reverse("update_detail", args=[update.pk]),
-                        "It waits for a second commander's approval.",
+                        _("It waits for a second commander's approval."),
                         is_primary=True,
                     )
                 )
             else:
                 steps.append(
                     NextStep(
-                        f"Update #{update.pk} waits for approval",
+                        _("Update #%(number)s waits for approval") % {"number": update.pk},
                         reverse("update_detail", args=[update.pk]),
-                        "The commanders were told; it cannot be published before.",
+                        _("The commanders were told; it cannot be published before."),
                     )
                 )
         elif user.can_run_incidents_of(incident.organization_id):
             steps.append(
                 NextStep(
-                    f"Publish update #{update.pk}",
+                    _("Publish update #%(number)s") % {"number": update.pk},
                     reverse("update_detail", args=[update.pk]),
-                    "Drafted and ready: check the preview and publish.",
+                    _("Drafted and ready: check the preview and publish."),
                     is_primary=True,
                 )
             )
@@ -70,9 +71,9 @@ def next_steps(*, incident, user, updates):
         if not told:
             steps.append(
                 NextStep(
-                    "Send the final notice",
+                    _("Send the final notice"),
                     reverse("update_new", args=[incident.pk]),
-                    "Tell the clients it is over before starting the debrief.",
+                    _("Tell the clients it is over before starting the debrief."),
                     method="post",
                     is_primary=True,
                 )
@@ -81,24 +82,26 @@ def next_steps(*, incident, user, updates):
         if incident.state == State.DEBRIEFING:
             steps.append(
                 NextStep(
-                    "Write the debrief",
+                    _("Write the debrief"),
                     reverse("debrief", args=[incident.pk]),
-                    "What happened, what went well and what did not, with action items. "
-                    "The incident closes once it is complete.",
+                    _(
+                        "What happened, what went well and what did not, with action items. "
+                        "The incident closes once it is complete."
+                    ),
                     is_primary=user.can_draft_updates,
                 )
             )
         else:
-            steps.append(NextStep("Read the debrief", reverse("debrief", args=[incident.pk])))
+            steps.append(NextStep(_("Read the debrief"), reverse("debrief", args=[incident.pk])))
         steps.append(
             NextStep(
-                "Review: what we did and what clients felt",
+                _("Review: what we did and what clients felt"),
                 reverse("incident_review", args=[incident.pk]),
                 is_primary=not user.can_draft_updates,
             )
         )
-        steps.append(NextStep("Proof of notification", reverse("incident_proof", args=[incident.pk])))
-        steps.append(NextStep("Follow-ups", reverse("follow_up_list")))
+        steps.append(NextStep(_("Proof of notification"), reverse("incident_proof", args=[incident.pk])))
+        steps.append(NextStep(_("Follow-ups"), reverse("follow_up_list")))
     # One primary action: the first.
     first_primary = next((step for step in steps if step.is_primary), None)
     return [

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from django.db.models import Case, IntegerField, Value, When
 from django.http import Http404
+from django.utils.translation import pgettext_lazy
 
 from playbooks.incidents.selectors import incident_list
 from playbooks.incidents.services import final_notice_missing
@@ -133,9 +134,25 @@ def delivery_counts_by_update(*, incident):
 
 
 def update_status(update):
-    """A short, plain status of an update: draft, awaiting approval, approved, published."""
+    """A short, plain status of an update: draft, awaiting approval, approved, published (a machine
+    value: the API returns it; update_status_label() is how the console words it)."""
     if update.is_published:
         return "published"
     if update.needs_approval:
         return "approved" if update.is_approved else "awaiting approval"
     return "draft"
+
+
+# How the console shows update_status() (its value is a machine value too: the API's "status", CSS classes).
+UPDATE_STATUS_LABELS = {
+    "published": pgettext_lazy("update status", "published"),
+    "approved": pgettext_lazy("update status", "approved"),
+    "awaiting approval": pgettext_lazy("update status", "awaiting approval"),
+    "draft": pgettext_lazy("update status", "draft"),
+}
+
+
+def update_status_label(update):
+    """update_status() in the reader's language."""
+    status = update_status(update)
+    return UPDATE_STATUS_LABELS.get(status, status)

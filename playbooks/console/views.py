@@ -14,6 +14,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts.models import JargonTerm
@@ -40,6 +42,7 @@ from playbooks.console.selectors import (
     transitions_available,
     update_get,
     update_status,
+    update_status_label,
 )
 from playbooks.incidents.deadlines import deadline_statuses
 from playbooks.incidents.selectors import incident_get
@@ -79,7 +82,8 @@ def countdown(due_at, now=None):
     seconds = int((due_at - now).total_seconds())
     overdue = seconds < 0
     words = duration_words(abs(seconds) // 60 * 60)  # to the minute
-    return {"at": due_at, "text": f"overdue by {words}" if overdue else f"in {words}", "overdue": overdue}
+    text = _("overdue by %(duration)s") if overdue else _("in %(duration)s")
+    return {"at": due_at, "text": text % {"duration": words}, "overdue": overdue}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,17 +128,17 @@ def alert_decide(request, pk, decision):
         return redirect("incident_list")
     if decision == "confirm":
         messages.success(
-            request, "Confirmed: the incident is active. Nothing was sent: draft and publish the first update."
+            request, _("Confirmed: the incident is active. Nothing was sent: draft and publish the first update.")
         )
         return redirect("incident_detail", pk=alert.incident_id)
-    messages.success(request, f"Dismissed “{alert.title}”.")
+    messages.success(request, _("Dismissed “%(title)s”.") % {"title": alert.title})
     return redirect("incident_list")
 
 
 @member_required
 def incident_new(request):
     if not request.user.can_run_incidents:
-        raise PermissionDenied("Only commanders and admins open incidents.")
+        raise PermissionDenied(_("Only commanders and admins open incidents."))
     organization = request.user.organization
     form = IncidentCreateForm(request.POST or None, organization=organization)
     # A detection time typed without a zone is the organisation's local time.
@@ -158,7 +162,7 @@ def incident_new(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, "Draft created. Nothing has been sent: check the audience, then activate.")
+            messages.success(request, _("Draft created. Nothing has been sent: check the audience, then activate."))
             return redirect("incident_detail", pk=incident.pk)
     status = 400 if form.is_bound else 200
     return render(request, "playbooks/console/incident_new.html", {"form": form}, status=status)
@@ -171,6 +175,7 @@ def _live_context(request, incident):
     updates = list(incident.updates.select_related("author", "approver", "published_by").order_by("-created_at"))
     for update in updates:
         update.status_text = update_status(update)
+        update.status_label = update_status_label(update)
         update.delivery = counts.get(update.pk)
     timeline = list(incident.timeline.select_related("actor").order_by("-at", "-id")[:TIMELINE_LIMIT])
     replies = list(
@@ -270,7 +275,7 @@ def incident_transition_view(request, pk, name):
         return render(
             request, template, _incident_context(request, incident, transition_forms={name: form}), status=400
         )
-    messages.success(request, f"The incident is now: {incident.state_label}.")
+    messages.success(request, _("The incident is now: %(state)s.") % {"state": incident.state_label})
     return redirect("incident_detail", pk=incident.pk)
 
 
@@ -279,7 +284,7 @@ def incident_scope(request, pk):
     """Change who the incident affects: preview who is added or removed, then save."""
     incident = incident_get(user=request.user, pk=pk)
     if not request.user.can_run_incidents_of(incident.organization_id):
-        raise PermissionDenied("Only commanders and admins change who is affected.")
+        raise PermissionDenied(_("Only commanders and admins change who is affected."))
     form = IncidentScopeForm(request.POST or None, incident=incident)
     diff = None
     if request.method == "POST" and form.is_valid():
@@ -291,11 +296,22 @@ def incident_scope(request, pk):
         try:
             if "save" in request.POST:
                 diff, queued = incident_scope_change(incident=incident, actor=request.user, **scope)
-                messages.success(
-                    request,
-                    f"Scope changed: {len(diff.contacts_added)} contacts added, {len(diff.contacts_removed)} removed"
-                    + (f"; the latest update was sent to the new ones ({queued} messages)." if queued else "."),
-                )
+                added, removed = len(diff.contacts_added), len(diff.contacts_removed)
+                if queued:
+                    note = ngettext(
+                        "Scope changed: %(added)s contacts added, %(removed)s removed; "
+                        "the latest update was sent to the new ones (%(count)s message).",
+                        "Scope changed: %(added)s contacts added, %(removed)s removed; "
+                        "the latest update was sent to the new ones (%(count)s messages).",
+                        queued,
+                    ) % {"added": added, "removed": removed, "count": queued}
+                else:
+                    note = ngettext(
+                        "Scope changed: %(count)s contact added, %(removed)s removed.",
+                        "Scope changed: %(count)s contacts added, %(removed)s removed.",
+                        added,
+                    ) % {"count": added, "removed": removed}
+                messages.success(request, note)
                 return redirect("incident_detail", pk=incident.pk)
             diff = scope_change_preview(incident=incident, **scope)
         except ValidationError as error:
@@ -321,7 +337,8 @@ def incident_public_view(request, pk):
         messages.error(request, " ".join(error.messages))
     else:
         messages.success(
-            request, "The incident is on the public status page." if is_public else "The incident is no longer public."
+            request,
+            _("The incident is on the public status page.") if is_public else _("The incident is no longer public."),
         )
     return redirect("incident_detail", pk=incident.pk)
 
@@ -338,7 +355,7 @@ def checklist_complete(request, pk, item_pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, f"Done: {item.title}.")
+        messages.success(request, _("Done: %(title)s.") % {"title": item.title})
     return redirect(reverse("incident_detail", kwargs={"pk": incident.pk}) + "#checklist")
 
 
@@ -378,6 +395,7 @@ def _update_context(request, update, form, *, publish_errors=None):
         "incident": incident,
         "form": form,
         "status_text": update_status(update),
+        "status_label": update_status_label(update),
         "publish_errors": publish_errors or [],
         "delivery": delivery_counts_by_update(incident=incident).get(update.pk),
         "approve_form": ApproveForm(),
@@ -401,7 +419,14 @@ def _update_context(request, update, form, *, publish_errors=None):
     context["preflight"] = update_preflight(update=update)
     blocking = [str(finding) for finding in context["preflight"] if finding.is_blocking]
     context["publish_blockers"] = publish_blockers(update=update, incident=incident) + (
-        [f"The preflight found {len(blocking)} problem{'s' if len(blocking) != 1 else ''} to fix first (above)."]
+        [
+            ngettext(
+                "The preflight found %(count)s problem to fix first (above).",
+                "The preflight found %(count)s problems to fix first (above).",
+                len(blocking),
+            )
+            % {"count": len(blocking)}
+        ]
         if blocking
         else []
     )
@@ -416,9 +441,9 @@ def update_detail(request, pk):
     )
     if request.method == "POST":
         if not request.user.can_draft_updates:
-            raise PermissionDenied("Only the incident team edits updates.")
+            raise PermissionDenied(_("Only the incident team edits updates."))
         if update.is_published:
-            messages.error(request, "This update is published; publish a correction as a new update.")
+            messages.error(request, _("This update is published; publish a correction as a new update."))
             return redirect("update_detail", pk=update.pk)
         if form.is_valid():
             added = form.cleaned_data.get("add_language")
@@ -434,9 +459,9 @@ def update_detail(request, pk):
             except ValidationError as error:
                 form.add_text_errors(error)
             else:
-                note = "Saved."
+                note = _("Saved.")
                 if was_approved and not update.is_approved:
-                    note += " The words changed, so the approval was withdrawn: it needs approving again."
+                    note = _("Saved. The words changed, so the approval was withdrawn: it needs approving again.")
                 messages.success(request, note)
                 return redirect("update_detail", pk=update.pk)
         return render(
@@ -456,7 +481,7 @@ def update_approve_view(request, pk):
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
-        messages.success(request, "Approved. The author or another commander can publish it now.")
+        messages.success(request, _("Approved. The author or another commander can publish it now."))
     return redirect("update_detail", pk=update.pk)
 
 
@@ -472,11 +497,13 @@ def update_publish_view(request, pk):
         context = _update_context(request, update, form, publish_errors=error.messages)
         return render(request, "playbooks/console/update_detail.html", context, status=400)
     audience = update.audience or {}
-    messages.success(
-        request,
-        f"Published to {audience.get('email', 0)} contacts by email and {audience.get('sms', 0)} by SMS. "
-        "Delivery counts update below.",
-    )
+    email, sms = audience.get("email", 0), audience.get("sms", 0)
+    published = ngettext(
+        "Published to %(counter)s contact by email and %(sms)s by SMS.",
+        "Published to %(counter)s contacts by email and %(sms)s by SMS.",
+        email,
+    ) % {"counter": email, "sms": sms}
+    messages.success(request, " ".join([published, _("Delivery counts update below.")]))
     return redirect("incident_detail", pk=update.incident_id)
 
 
@@ -494,7 +521,7 @@ def jargon_list(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, f"Added “{term.term}”.")
+            messages.success(request, _("Added “%(term)s”.") % {"term": term.term})
             return redirect("jargon_list")
     terms = JargonTerm.objects.filter(organization=organization)
     return render(
@@ -510,5 +537,5 @@ def jargon_list(request):
 def jargon_delete(request, pk):
     term = get_object_or_404(JargonTerm, pk=pk, organization=request.user.organization)
     jargon_term_remove(jargon_term=term, actor=request.user)
-    messages.success(request, f"Removed “{term.term}”.")
+    messages.success(request, _("Removed “%(term)s”.") % {"term": term.term})
     return redirect("jargon_list")

@@ -5,6 +5,7 @@ API, so the HTTPS rule and the event catalogue hold here too."""
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
+from django.utils.text import format_lazy
 
 from accounts.admin import OrganizationScopedAdmin, ReadOnlyAdmin
 from comms.models import TeamChannel, WebhookDelivery, WebhookDeliveryAttempt, WebhookEndpoint
@@ -20,7 +21,7 @@ from playbooks.integrations.events import EVENT_TYPES
 class WebhookEndpointForm(forms.ModelForm):
     url = forms.URLField(max_length=1000, assume_scheme="https", help_text="HTTPS.")
     event_types = forms.MultipleChoiceField(
-        choices=[(name, f"{name}: {description}") for name, description in EVENT_TYPES.items()],
+        choices=[(name, format_lazy("{}: {}", name, description)) for name, description in EVENT_TYPES.items()],
         widget=forms.CheckboxSelectMultiple,
         required=False,
         help_text="None ticked sends every event.",

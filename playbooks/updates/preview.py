@@ -8,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from candor.helpers import duration_words
 from comms.rendering import apply_substitutions
@@ -136,7 +137,7 @@ def sample_previews(*, update, preview):
                 READER_TOKENS["status_url"]: f"{settings.CANDOR_PUBLIC_URL}/s/(private link)/",
                 READER_TOKENS["preferences_url"]: f"{settings.CANDOR_PUBLIC_URL}/p/(private link)/",
             }
-            reader = "a sample reader (no contact reads this language)"
+            reader = _("a sample reader (no contact reads this language)")  # the console's words, not the client's
         samples[language] = {
             "reader": reader,
             "email_subject": apply_substitutions(row["email_subject"], values),
