@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 # Languages Candor writes messages in. A contact's language outside this list falls back
 # to the client's, then the playbook's default, then English.
@@ -65,10 +66,10 @@ class Organization(models.Model):
 
 
 class Role(models.TextChoices):
-    ADMIN = "admin", "Admin"
-    COMMANDER = "commander", "Incident commander"
-    COMMUNICATOR = "communicator", "Communicator"
-    LEADERSHIP = "leadership", "Leadership"
+    ADMIN = "admin", gettext_lazy("Admin")
+    COMMANDER = "commander", gettext_lazy("Incident commander")
+    COMMUNICATOR = "communicator", gettext_lazy("Communicator")
+    LEADERSHIP = "leadership", gettext_lazy("Leadership")
 
 
 class User(AbstractUser):
