@@ -1,4 +1,5 @@
-"""Input no view should have to survive, refused at one boundary with a 400 that says why.
+"""Candor's own middleware: input no view should have to survive (refused at one boundary with a
+400 that says why), the Content-Security-Policy per path, and the member's language and timezone.
 
 NUL characters (PostgreSQL cannot store them) anywhere in the path, the query string or a form,
 and JSON bodies over the size or nesting limits (a deep body exhausts the parser's recursion)
@@ -7,10 +8,12 @@ or carrying a NUL, for the API, the provider webhooks and the alert endpoint ali
 
 import json
 import re
+import zoneinfo
 
 from csp.middleware import CSPMiddleware
 from django.conf import settings
 from django.http import JsonResponse
+from django.utils import timezone, translation
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _JSON_BRACKET = re.compile(rb"[\[\]{}]")
@@ -90,3 +93,54 @@ class ContentSecurityPolicyMiddleware(CSPMiddleware):
                     parts.replace = {**directives, **(parts.replace or {})}
                     break
         return parts
+
+
+def member_timezone(user):
+    """The timezone a member reads times in: theirs, else their organisation's, else the site's."""
+    organization = getattr(user, "organization", None)
+    for name in (user.timezone, organization.timezone if organization else "", settings.TIME_ZONE):
+        try:
+            return zoneinfo.ZoneInfo(name)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            continue  # blank, or a name this system's tz database lacks: the next one
+    return zoneinfo.ZoneInfo("UTC")
+
+
+def member_language(user):
+    """The member's console language if they chose one that the console speaks, else None (then
+    LocaleMiddleware's choice from the browser stands)."""
+    if not user.language:
+        return None
+    try:
+        return translation.get_supported_language_variant(user.language)
+    except LookupError:
+        return None
+
+
+class MemberLocaleMiddleware:
+    """A logged-in member reads the console in their language (LocaleMiddleware has already picked
+    the browser's, which stands when they chose none) with every time in their timezone.
+
+    Client-facing pages (CANDOR_CLIENT_PAGE_PREFIXES: status pages, surveys, preferences) keep the
+    contact's language and timezone even when a member opens them. Both are restored after the
+    response, so nothing leaks into the next request served by the same thread.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            user is None
+            or not user.is_authenticated
+            or request.path_info.startswith(tuple(settings.CANDOR_CLIENT_PAGE_PREFIXES))
+        ):
+            return self.get_response(request)
+        language = member_language(user) or translation.get_language()
+        with translation.override(language), timezone.override(member_timezone(user)):
+            request.LANGUAGE_CODE = language
+            response = self.get_response(request)
+        # LocaleMiddleware (outside this one) only fills Content-Language when it is missing.
+        response.headers["Content-Language"] = language
+        return response

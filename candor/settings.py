@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "candor.middleware.InputSanityMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "candor.middleware.MemberLocaleMiddleware",  # the member's language and timezone (needs request.user)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",  # last: it turns a locked-out login into the 429
@@ -160,6 +161,9 @@ LANGUAGES = [
     ("pt-br", "Português (Brasil)"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Pages for clients, which speak the contact's language in the contact's timezone (their own word
+# tables) even when a member opens them: the member's console language and timezone stay out.
+CANDOR_CLIENT_PAGE_PREFIXES = ["/s/", "/status/", "/survey/", "/p/"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -1,4 +1,5 @@
-"""Candor's URL map: health and metrics, the console, the API, client pages, provider webhooks and the admin."""
+"""Candor's URL map: health and metrics, the console, members' settings, the API, client pages, provider
+webhooks and the admin."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -15,5 +16,6 @@ urlpatterns = [
     path("", include("playbooks.debriefs.urls")),
     path("", include("playbooks.leadership.urls")),
     path("", include("playbooks.editor.urls")),
+    path("", include("accounts.urls")),
     path("", include("playbooks.console.urls")),
 ]

@@ -2,17 +2,16 @@
 pages and the follow-ups all go through `member_required`."""
 
 import functools
-import zoneinfo
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.utils import timezone
 from django.utils.translation import gettext as _
 
 
 def member_required(view=None, *, roles=None):
     """Logged-in members of an organisation only (optionally only these roles); times are shown in
-    the organisation's timezone. Use bare (`@member_required`) or with `roles=(Role.ADMIN, ...)`."""
+    the member's timezone (candor.middleware.MemberLocaleMiddleware). Use bare (`@member_required`)
+    or with `roles=(Role.ADMIN, ...)`."""
     if view is None:
         return functools.partial(member_required, roles=roles)
 
@@ -24,7 +23,6 @@ def member_required(view=None, *, roles=None):
             raise PermissionDenied(_("These pages are for members of an organisation."))
         if roles is not None and request.user.role not in roles:
             raise PermissionDenied(_("Your role may not open this page."))
-        with timezone.override(zoneinfo.ZoneInfo(organization.timezone or "UTC")):
-            return view(request, *args, **kwargs)
+        return view(request, *args, **kwargs)
 
     return wrapper
