@@ -37,15 +37,21 @@ def lease_acquire(*, token=None, task_result_id="", now=None):
     """
     now = now or timezone.now()
     token = token or uuid.uuid4().hex
-    Lease.objects.create(
-        token=token,
-        holder=f"{socket.gethostname()}:{os.getpid()}"[:100],
-        task_result_id=task_result_id,
-        acquired_at=now,
-        expires_at=now + lease_duration(),
-    )
+    Lease.objects.create(**lease_columns(token=token, now=now), task_result_id=task_result_id)
     heartbeat.hold(token)
     return token
+
+
+def lease_columns(*, token, now):
+    """The values of a new lease row for this process (but `task_result_id`), for `lease_acquire`
+    and for a statement that writes its lease itself (the outbox's claim, which then calls
+    `heartbeat.hold(token)`)."""
+    return {
+        "token": token,
+        "holder": f"{socket.gethostname()}:{os.getpid()}"[:100],
+        "acquired_at": now,
+        "expires_at": now + lease_duration(),
+    }
 
 
 def lease_release(*, token):

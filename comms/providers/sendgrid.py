@@ -6,13 +6,20 @@ custom_args {"candor_message_id": "<id>"}, which SendGrid echoes in every event 
 map back to our Message rows. Requests for different contents go out concurrently on a small pool
 of threads (CANDOR_EMAIL_CONCURRENCY, default 4): one request already carries 1000 emails, so a
 few in flight are enough and stay well inside SendGrid's rate limits.
+
+The sendgrid SDK (python_http_client) builds every request: URL, headers, body. Two things are
+ours: the body is serialized by orjson (about 15 times faster than json.dumps for 1000
+personalizations), handed to the SDK as an already encoded body, which it sends as is when the
+Content-Type is not bare "application/json" (ours is "application/json; charset=utf-8", the same
+media type); and the request goes out on a kept-alive connection from a urllib3 pool the provider
+keeps for its life, where the SDK would open a new connection ("Connection: close") for each.
 """
 
 from __future__ import annotations
 
 import email.utils
 import http.client
-import json
+import io
 import logging
 import re
 import time
@@ -21,8 +28,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+import orjson
+import python_http_client
 import sendgrid
-from python_http_client.exceptions import HTTPError
+import urllib3
+from python_http_client.exceptions import HTTPError, handle_error
 
 from comms.providers.base import (
     EmailProvider,
@@ -82,6 +92,83 @@ def _address(address: str, name: str = "") -> dict[str, str]:
     return result
 
 
+class _KeptAliveClient(python_http_client.Client):
+    """python_http_client's Client, sending each request the SDK built through a urllib3 pool of
+    kept-alive connections instead of a new urllib opener (and TCP connection) per request.
+
+    `_make_request(opener, request, timeout)` is the SDK's seam for exactly this ("separated into
+    its own function, so we can mock it easily"); the child clients of `client.mail.send` share
+    the pool. Retries are off: a request that may have reached SendGrid is never repeated here
+    (the outbox decides), while urllib3 still replaces a pooled connection the server has closed
+    before sending on it.
+    """
+
+    def __init__(self, *args, pool: urllib3.PoolManager, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.pool = pool
+
+    def _build_client(self, name=None):
+        return _KeptAliveClient(
+            host=self.host,
+            version=self._version,
+            request_headers=self.request_headers,
+            url_path=[*self._url_path, name] if name else self._url_path,
+            append_slash=self.append_slash,
+            timeout=self.timeout,
+            pool=self.pool,
+        )
+
+    def _make_request(self, opener, request, timeout=None):
+        response = self.pool.request(
+            request.get_method(),
+            request.full_url,
+            body=request.data,
+            headers=dict(request.header_items()),
+            timeout=timeout or self.timeout,
+            retries=False,
+            redirect=False,
+        )
+        if response.status >= 400:
+            # What urllib raises for an error status, turned into the SDK's own exceptions.
+            error = urllib.error.HTTPError(
+                request.full_url, response.status, response.reason, response.headers, io.BytesIO(response.data)
+            )
+            raise handle_error(error)
+        return _Answer(response)
+
+
+class _Answer:
+    """A urllib3 response as python_http_client's Response reads a urllib one."""
+
+    def __init__(self, response: urllib3.BaseHTTPResponse):
+        self._response = response
+
+    def getcode(self) -> int:
+        return self._response.status
+
+    def read(self) -> bytes:
+        return self._response.data
+
+    def info(self):
+        return self._response.headers  # case-insensitive, like urllib's
+
+
+class _EncodedJson:
+    """A body orjson already serialized: python_http_client sends a body whose Content-Type is
+    not bare "application/json" as `request_body.encode("utf-8")`, which here is orjson's bytes."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def encode(self, encoding: str = "utf-8") -> bytes:
+        return self.data
+
+
+JSON_CONTENT_TYPE = "application/json; charset=utf-8"
+
+
 def _personalization(message: OutgoingEmail) -> dict:
     personalization = {
         "to": [_address(message.to_email, message.to_name)],
@@ -107,10 +194,20 @@ class SendGridEmailProvider(EmailProvider):
         concurrency: int = 4,
     ):
         self.from_email = from_email
+        concurrency = max(1, int(concurrency))
         self._client = sendgrid.SendGridAPIClient(api_key, host=api_host.rstrip("/"))
-        # python_http_client copies its timeout into every child client (client.mail.send...).
-        self._client.client.timeout = timeout_seconds
-        self._executor = ThreadPoolExecutor(max_workers=max(1, int(concurrency)), thread_name_prefix="candor-sendgrid")
+        # One kept-alive connection per sending thread; python_http_client copies the timeout (the
+        # socket timeout of the connect and of every read, as urllib's) into every child client.
+        self.pool = urllib3.PoolManager(num_pools=2, maxsize=concurrency, block=False)
+        sdk = self._client.client
+        self._client.client = _KeptAliveClient(
+            host=sdk.host,
+            request_headers={**sdk.request_headers, "Content-Type": JSON_CONTENT_TYPE},
+            version=sdk._version,
+            timeout=timeout_seconds,
+            pool=self.pool,
+        )
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="candor-sendgrid")
 
     def send_email(self, messages: Sequence[OutgoingEmail]) -> list[SendResult]:
         planned = plan_requests(messages)
@@ -123,6 +220,7 @@ class SendGridEmailProvider(EmailProvider):
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)
+        self.pool.clear()
 
     def request_body(self, batch: Sequence[OutgoingEmail]) -> dict:
         """The Mail Send JSON for messages sharing one content (a plain dict: building `Mail`
@@ -141,16 +239,17 @@ class SendGridEmailProvider(EmailProvider):
 
     def _send_batch(self, batch: list[OutgoingEmail]) -> list[SendResult]:
         try:
-            response = self._client.client.mail.send.post(request_body=self.request_body(batch))
+            body = _EncodedJson(orjson.dumps(self.request_body(batch)))
+            response = self._client.client.mail.send.post(request_body=body)
         except HTTPError as error:
             return _results_for_http_error(batch, error)
-        except TimeoutError as error:
+        except urllib3.exceptions.NewConnectionError as error:
+            # Refused or unreachable: nothing was sent.
+            return _all(batch, Outcome.TRANSIENT, error_code="connection", error=_describe(error))
+        except (TimeoutError, urllib3.exceptions.TimeoutError) as error:
+            # Connecting or waiting for the answer took longer than the timeout.
             return _all(batch, Outcome.TRANSIENT, error_code="timeout", error=_describe(error))
-        except urllib.error.URLError as error:
-            # Raised before any answer: refused, unreachable, or timed out while connecting.
-            error_code = "timeout" if isinstance(error.reason, TimeoutError) else "connection"
-            return _all(batch, Outcome.TRANSIENT, error_code=error_code, error=_describe(error))
-        except (OSError, http.client.HTTPException) as error:
+        except (OSError, http.client.HTTPException, urllib3.exceptions.HTTPError) as error:
             # Reset or closed while waiting for the answer. Like a read timeout, the request may
             # have reached SendGrid, so a retry may send these emails twice; the Mail Send API has
             # no idempotency key. We accept the rare duplicate over a missing crisis update.
@@ -173,7 +272,7 @@ def _all(batch, outcome, **fields) -> list[SendResult]:
 
 def _error_details(error: HTTPError) -> list[dict]:
     try:
-        payload = json.loads(error.body or b"{}")
+        payload = orjson.loads(error.body or b"{}")
     except (TypeError, ValueError):
         return []
     errors = payload.get("errors") if isinstance(payload, dict) else None

@@ -325,6 +325,63 @@ def test_sendgrid_connection_reset_is_transient(provider_settings, fake_provider
     assert result.error_code == "connection"
 
 
+def test_sendgrid_reuses_one_connection_across_batches(provider_settings, fake_providers):
+    provider = get_email_provider()
+
+    provider.send_email([email(1), email(2)])
+    provider.send_email([email(3)])
+    provider.send_email([email(4, subject="Another content")])
+
+    requests = fake_providers.requests
+    assert [request.status for request in requests] == [202, 202, 202]
+    # One TCP connection (one client port) carried all three requests: none was opened per request.
+    assert len({request.peer for request in requests}) == 1
+    assert all(request.headers.get("connection", "keep-alive").lower() != "close" for request in requests)
+
+
+def test_sendgrid_body_is_the_sdks_request_with_the_json_serialized_by_orjson(provider_settings, fake_providers):
+    get_email_provider().send_email([email(1, subject="Störung: Zahlungen", to_name="Jürgen 佐藤")])
+
+    [request] = fake_providers.requests
+    assert request.method == "POST"
+    assert request.path == "/v3/mail/send"
+    assert request.headers["authorization"] == "Bearer SG.test"
+    assert request.headers["user-agent"].startswith("sendgrid/")
+    assert request.headers["accept"] == "application/json"
+    assert request.headers["content-type"] == "application/json; charset=utf-8"
+    assert int(request.headers["content-length"]) == len(request.body)
+    # UTF-8, not \u escapes: the bytes orjson wrote, parsed back to the request we built.
+    assert "Störung: Zahlungen".encode() in request.body
+    assert request.json["personalizations"][0]["to"] == [{"email": "contact1@example.com", "name": "Jürgen 佐藤"}]
+    assert request.json["subject"] == "Störung: Zahlungen"
+
+
+def test_sendgrid_after_the_server_closed_the_connection_sends_on_a_new_one(provider_settings, fake_providers):
+    provider = get_email_provider()
+    fake_providers.fail_next(1, "reset", channel="email")
+    [lost] = provider.send_email([email(1)])
+
+    [result] = provider.send_email([email(2)])
+
+    assert (lost.outcome, lost.error_code) == (Outcome.TRANSIENT, "connection")
+    assert result.outcome == Outcome.ACCEPTED
+    first, second = fake_providers.requests
+    assert second.status == 202 and second.peer != first.peer
+
+
+def test_sendgrid_refused_connection_is_transient(provider_settings, fake_providers):
+    import socket
+
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    provider_settings.SENDGRID_API_HOST = f"http://127.0.0.1:{port}"
+
+    [result] = get_email_provider().send_email([email(1)])
+
+    assert (result.outcome, result.error_code) == (Outcome.TRANSIENT, "connection")
+
+
 def test_sendgrid_sends_nothing_for_no_messages(provider_settings, fake_providers):
     assert get_email_provider().send_email([]) == []
     assert get_sms_provider().send_sms([]) == []

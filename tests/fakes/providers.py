@@ -104,6 +104,7 @@ class RecordedRequest:
     status: int | None = None  # what the fake answered; None while pending or when it dropped it
     response_headers: dict[str, str] | None = None  # the ones the fake chose, e.g. X-Message-Id
     answered_at: float | None = None
+    peer: tuple[str, int] | None = None  # the client's address and port: one per TCP connection
 
 
 @dataclass
@@ -351,6 +352,7 @@ class FakeProviders:
             json=parsed_json,
             channel=channel,
             received_at=time.monotonic(),
+            peer=tuple(handler.client_address[:2]),
         )
         with self._lock:
             self._requests.append(record)

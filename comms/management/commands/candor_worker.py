@@ -12,7 +12,7 @@ import psycopg
 from django.db import connection
 from django_tasks_db.management.commands import db_worker
 
-from comms.providers import get_sms_provider
+from comms.providers import get_email_provider, get_sms_provider
 from comms.services import wake_channel
 
 
@@ -51,6 +51,8 @@ class Command(db_worker.Command):
     def handle(self, *args, queue_name, **options):
         if "sms" in queue_name or "*" in queue_name:
             get_sms_provider().warm_up()
+        if "email" in queue_name or "*" in queue_name:
+            get_email_provider()  # loads the SendGrid SDK and makes its connection pool
         if connection.vendor == "postgresql":
             queue_names = queue_name.split(",")
             if "*" in queue_names:
