@@ -14,14 +14,14 @@ from django.utils.translation import gettext_lazy
 # Languages Candor writes messages in. A contact's language outside this list falls back
 # to the client's, then the playbook's default, then English.
 LANGUAGES = [
-    ("en", "English"),
-    ("de", "German"),
-    ("fr", "French"),
-    ("es", "Spanish"),
-    ("pt-br", "Portuguese (Brazil)"),
-    ("it", "Italian"),
-    ("nl", "Dutch"),
-    ("ja", "Japanese"),
+    ("en", gettext_lazy("English")),
+    ("de", gettext_lazy("German")),
+    ("fr", gettext_lazy("French")),
+    ("es", gettext_lazy("Spanish")),
+    ("pt-br", gettext_lazy("Portuguese (Brazil)")),
+    ("it", gettext_lazy("Italian")),
+    ("nl", gettext_lazy("Dutch")),
+    ("ja", gettext_lazy("Japanese")),
 ]
 LANGUAGE_CODES = {code for code, _ in LANGUAGES}
 

@@ -141,28 +141,7 @@ INNERMOST = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 NO_WORDS = re.compile(r"^[\W\d_]*$")
 
 # Pages whose templates other engineers are marking; the lead empties this after merging them.
-PAGES_BEING_MARKED = {
-    "incident_list": "console",
-    "incident_new": "console",
-    "incident_draft": "console",
-    "incident_active": "console",
-    "incident_resolved": "console",
-    "incident_debriefing": "console",
-    "incident_scope": "console",
-    "update_detail": "console",
-    "update_published": "console",
-    "jargon_list": "console",
-    "integrations": "integrations",
-    "debrief": "debrief",
-    "follow_ups": "debrief",
-    "leadership_overview": "leadership",
-    "leadership_incident": "leadership",
-    "leadership_proof": "leadership",
-    "editor_list": "editor",
-    "editor_playbook": "editor",
-    "editor_stage": "editor",
-    "editor_history": "editor",
-}
+PAGES_BEING_MARKED = {}
 
 
 def wrap(text):
@@ -212,7 +191,8 @@ def pseudo_locale(pseudo_locale_dir):
 
 
 class VisibleText(html.parser.HTMLParser):
-    """The runs of text a reader sees or hears: text nodes outside script and style, and the
+    """What a reader sees or hears: the text nodes outside script and style, in document order
+    (one translated sentence may hold markup: "<strong>3</strong> clients"), and on their own the
     title, placeholder, aria-label and alt attributes and the value of buttons."""
 
     ATTRIBUTES = ("title", "placeholder", "aria-label", "alt")
@@ -220,23 +200,30 @@ class VisibleText(html.parser.HTMLParser):
 
     def __init__(self):
         super().__init__(convert_charrefs=True)
-        self.runs, self._hidden = [], 0
+        self.attributes, self.texts, self._hidden, self._hiding = [], [], 0, []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if tag in self.NOT_TEXT:
+        # Not the reader's words: code, a form field's content (what the user typed or a prefill to
+        # edit), and text that says it is in another language (lang="en" on a stored note).
+        if tag in self.NOT_TEXT or tag == "textarea" or (attrs.get("lang") and attrs["lang"] != PSEUDO):
             self._hidden += 1
-        self.runs.extend(attrs[name] for name in self.ATTRIBUTES if attrs.get(name))
+            self._hiding.append(tag)
+        self.attributes.extend(attrs[name] for name in self.ATTRIBUTES if attrs.get(name))
         if tag == "input" and attrs.get("type") in ("submit", "button", "reset") and attrs.get("value"):
-            self.runs.append(attrs["value"])
+            self.attributes.append(attrs["value"])
 
     def handle_endtag(self, tag):
-        if tag in self.NOT_TEXT:
-            self._hidden = max(0, self._hidden - 1)
+        if self._hiding and self._hiding[-1] == tag:
+            self._hiding.pop()
+            self._hidden -= 1
 
     def handle_data(self, data):
         if not self._hidden and data.strip():
-            self.runs.append(data)
+            self.texts.append(" ".join(data.split()))
+
+
+SEPARATOR = "\u2029"  # between text nodes: removing a ⟦…⟧ may span several of them
 
 
 def untranslated_runs(page_html):
@@ -245,15 +232,17 @@ def untranslated_runs(page_html):
     parser = VisibleText()
     parser.feed(page_html)
     left = []
-    for run in parser.runs:
-        rest = " ".join(run.split())
-        for name in NOT_WORDS:
-            rest = rest.replace(name, " ")
-        while INNERMOST.search(rest):
-            rest = INNERMOST.sub(" ", rest)
-        words = [word for word in rest.split() if word.strip("()[],.;:·") not in names]
-        if not NO_WORDS.match(" ".join(words)):
-            left.append(" ".join(run.split()))
+    for runs in (parser.attributes, [SEPARATOR.join(parser.texts)]):
+        for stream in runs:
+            rest = stream
+            for name in NOT_WORDS:
+                rest = rest.replace(name, " ")
+            while INNERMOST.search(rest):
+                rest = INNERMOST.sub(" ", rest)
+            for piece in rest.split(SEPARATOR):
+                words = [word for word in piece.split() if word.strip("()[],.;:·") not in names]
+                if not NO_WORDS.match(" ".join(words)):
+                    left.append(" ".join(piece.split()))
     return left
 
 

@@ -85,6 +85,13 @@ class IncidentCreateForm(forms.Form):
     def __init__(self, *args, organization, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["playbook"].queryset = Playbook.objects.filter(organization=organization, is_active=True)
+        self.fields["playbook"].label_from_instance = lambda playbook: (
+            _("%(name)s (v%(version)s)")
+            % {
+                "name": playbook.name,
+                "version": playbook.version,
+            }
+        )
         self.fields["affected_clients"].queryset = ClientAccount.objects.filter(organization=organization)
         self.fields["backup_commander"].queryset = User.objects.filter(
             organization=organization, role__in=["commander", "admin"], is_active=True

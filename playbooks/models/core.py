@@ -539,7 +539,7 @@ class OutageIncident(Incident):
         source=State.DRAFT,
         target=State.INVESTIGATING,
         permission=may_run_incident,
-        custom={"label": "Activate: start investigating"},
+        custom={"label": gettext_lazy("Activate: start investigating")},
     )
     def activate(self):
         self.activated_at = timezone.now()
@@ -549,7 +549,7 @@ class OutageIncident(Incident):
         source=State.INVESTIGATING,
         target=State.IDENTIFIED,
         permission=may_run_incident,
-        custom={"label": "Cause identified"},
+        custom={"label": gettext_lazy("Cause identified")},
     )
     def identify(self):
         pass
@@ -559,7 +559,7 @@ class OutageIncident(Incident):
         source=State.IDENTIFIED,
         target=State.MONITORING,
         permission=may_run_incident,
-        custom={"label": "Fix in place: monitoring"},
+        custom={"label": gettext_lazy("Fix in place: monitoring")},
     )
     def monitor(self):
         pass
@@ -569,7 +569,7 @@ class OutageIncident(Incident):
         source=State.MONITORING,
         target=State.INVESTIGATING,
         permission=may_run_incident,
-        custom={"label": "Problem is back: investigate again"},
+        custom={"label": gettext_lazy("Problem is back: investigate again")},
     )
     def reopen(self):
         pass
@@ -580,7 +580,7 @@ class OutageIncident(Incident):
         target=State.RESOLVED,
         conditions=[has_resolution_summary],
         permission=may_run_incident,
-        custom={"label": "Resolve", "needs": ["resolution_summary"]},
+        custom={"label": gettext_lazy("Resolve"), "needs": ["resolution_summary"]},
     )
     def resolve(self):
         self.resolved_at = timezone.now()
@@ -590,7 +590,7 @@ class OutageIncident(Incident):
         source=State.RESOLVED,
         target=State.DEBRIEFING,
         permission=may_run_incident,
-        custom={"label": "Start the debrief"},
+        custom={"label": gettext_lazy("Start the debrief")},
     )
     def start_debrief(self):
         pass
@@ -601,7 +601,7 @@ class OutageIncident(Incident):
         target=State.CLOSED,
         conditions=[debrief_is_complete],
         permission=may_run_incident,
-        custom={"label": "Close"},
+        custom={"label": gettext_lazy("Close")},
     )
     def close(self):
         self.closed_at = timezone.now()
@@ -611,7 +611,7 @@ class OutageIncident(Incident):
         source=State.DRAFT,
         target=State.CANCELLED,
         permission=may_run_incident,
-        custom={"label": "Cancel (nothing was sent)"},
+        custom={"label": gettext_lazy("Cancel (nothing was sent)")},
     )
     def cancel(self):
         self.cancelled_at = timezone.now()
@@ -629,7 +629,7 @@ class RecallIncident(Incident):
         source=State.DRAFT,
         target=State.ASSESSING,
         permission=may_run_incident,
-        custom={"label": "Activate: start assessing"},
+        custom={"label": gettext_lazy("Activate: start assessing")},
     )
     def activate(self):
         self.activated_at = timezone.now()
@@ -639,7 +639,7 @@ class RecallIncident(Incident):
         source=State.ASSESSING,
         target=State.ANNOUNCED,
         permission=may_run_incident,
-        custom={"label": "Announce the recall"},
+        custom={"label": gettext_lazy("Announce the recall")},
     )
     def announce(self):
         pass
@@ -649,7 +649,7 @@ class RecallIncident(Incident):
         source=State.ANNOUNCED,
         target=State.REMEDY_AVAILABLE,
         permission=may_run_incident,
-        custom={"label": "Remedy available"},
+        custom={"label": gettext_lazy("Remedy available")},
     )
     def offer_remedy(self):
         pass
@@ -659,7 +659,7 @@ class RecallIncident(Incident):
         source=State.REMEDY_AVAILABLE,
         target=State.REMEDY_IN_PROGRESS,
         permission=may_run_incident,
-        custom={"label": "Remedy under way"},
+        custom={"label": gettext_lazy("Remedy under way")},
     )
     def start_remedy(self):
         pass
@@ -670,7 +670,7 @@ class RecallIncident(Incident):
         target=State.COMPLETED,
         conditions=[has_resolution_summary],
         permission=may_run_incident,
-        custom={"label": "Complete the recall", "needs": ["resolution_summary"]},
+        custom={"label": gettext_lazy("Complete the recall"), "needs": ["resolution_summary"]},
     )
     def complete(self):
         self.resolved_at = timezone.now()
@@ -680,7 +680,7 @@ class RecallIncident(Incident):
         source=State.COMPLETED,
         target=State.DEBRIEFING,
         permission=may_run_incident,
-        custom={"label": "Start the debrief"},
+        custom={"label": gettext_lazy("Start the debrief")},
     )
     def start_debrief(self):
         pass
@@ -691,7 +691,7 @@ class RecallIncident(Incident):
         target=State.CLOSED,
         conditions=[debrief_is_complete],
         permission=may_run_incident,
-        custom={"label": "Close"},
+        custom={"label": gettext_lazy("Close")},
     )
     def close(self):
         self.closed_at = timezone.now()
@@ -701,7 +701,7 @@ class RecallIncident(Incident):
         source=[State.DRAFT, State.ASSESSING],
         target=State.CANCELLED,
         permission=may_run_incident,
-        custom={"label": "Cancel"},
+        custom={"label": gettext_lazy("Cancel")},
     )
     def cancel(self):
         self.cancelled_at = timezone.now()
@@ -719,7 +719,7 @@ class ComplianceIncident(Incident):
         source=State.DRAFT,
         target=State.ASSESSING,
         permission=may_run_incident,
-        custom={"label": "Activate: start assessing"},
+        custom={"label": gettext_lazy("Activate: start assessing")},
     )
     def activate(self):
         self.activated_at = timezone.now()
@@ -729,7 +729,7 @@ class ComplianceIncident(Incident):
         source=State.ASSESSING,
         target=State.AUTHORITY_NOTIFIED,
         permission=may_run_incident,
-        custom={"label": "Authority notified"},
+        custom={"label": gettext_lazy("Authority notified")},
     )
     def notify_authority(self):
         pass
@@ -739,7 +739,7 @@ class ComplianceIncident(Incident):
         source=State.AUTHORITY_NOTIFIED,
         target=State.CLIENTS_NOTIFIED,
         permission=may_run_incident,
-        custom={"label": "Notify clients"},
+        custom={"label": gettext_lazy("Notify clients")},
     )
     @transition(
         field="state",
@@ -747,7 +747,7 @@ class ComplianceIncident(Incident):
         target=State.CLIENTS_NOTIFIED,
         conditions=[authority_notification_not_required],
         permission=may_run_incident,
-        custom={"label": "Notify clients (no authority notification needed)"},
+        custom={"label": gettext_lazy("Notify clients (no authority notification needed)")},
     )
     def notify_clients(self):
         pass
@@ -757,7 +757,7 @@ class ComplianceIncident(Incident):
         source=State.CLIENTS_NOTIFIED,
         target=State.REMEDIATING,
         permission=may_run_incident,
-        custom={"label": "Start remediation"},
+        custom={"label": gettext_lazy("Start remediation")},
     )
     def remediate(self):
         pass
@@ -768,7 +768,7 @@ class ComplianceIncident(Incident):
         target=State.RESOLVED,
         conditions=[has_resolution_summary],
         permission=may_run_incident,
-        custom={"label": "Resolve", "needs": ["resolution_summary"]},
+        custom={"label": gettext_lazy("Resolve"), "needs": ["resolution_summary"]},
     )
     def resolve(self):
         self.resolved_at = timezone.now()
@@ -778,7 +778,7 @@ class ComplianceIncident(Incident):
         source=State.RESOLVED,
         target=State.DEBRIEFING,
         permission=may_run_incident,
-        custom={"label": "Start the debrief"},
+        custom={"label": gettext_lazy("Start the debrief")},
     )
     def start_debrief(self):
         pass
@@ -789,7 +789,7 @@ class ComplianceIncident(Incident):
         target=State.CLOSED,
         conditions=[debrief_is_complete],
         permission=may_run_incident,
-        custom={"label": "Close"},
+        custom={"label": gettext_lazy("Close")},
     )
     def close(self):
         self.closed_at = timezone.now()
@@ -799,7 +799,7 @@ class ComplianceIncident(Incident):
         source=[State.DRAFT, State.ASSESSING],
         target=State.CANCELLED,
         permission=may_run_incident,
-        custom={"label": "Cancel"},
+        custom={"label": gettext_lazy("Cancel")},
     )
     def cancel(self):
         self.cancelled_at = timezone.now()

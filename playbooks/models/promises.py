@@ -57,6 +57,7 @@ class PromiseEvent(models.Model):
 
 class DeadlineAlertKind(models.TextChoices):
     HALF = "half", gettext_lazy("Half the time has passed")
+    # xgettext:no-python-format
     NINETY = "ninety", gettext_lazy("90% of the time has passed")
     OVERDUE = "overdue", gettext_lazy("Overdue")
 

@@ -6,7 +6,9 @@ all ask here, so a client is in or out of an incident for the same reason everyw
 
 from dataclasses import dataclass
 
-from accounts.models import ClientAccount, Contact
+from django.utils.translation import gettext as _
+
+from accounts.models import ClientAccount, Contact, EmailStatus, SmsConsent
 
 # What the pipeline reads of a contact; loading less keeps a 100,000-contact publish quick.
 AUDIENCE_FIELDS = (
@@ -118,7 +120,26 @@ def audience_for(*, incident):
     return audience_of(audience_contacts(client_ids=[client.pk for client in clients]))
 
 
+def unreachable_reason_words(contact):
+    """Why a contact cannot be reached, for the reader of the console (their language)."""
+    reasons = []
+    if contact.accepts_email:
+        reasons.append(
+            _("no email address")
+            if not contact.email
+            else _("email: %(status)s") % {"status": EmailStatus(contact.email_status).label.lower()}
+        )
+    if contact.accepts_sms:
+        reasons.append(
+            _("no mobile number")
+            if not contact.phone
+            else _("SMS consent: %(consent)s") % {"consent": SmsConsent(contact.sms_consent).label.lower()}
+        )
+    return ", ".join(reasons) or _("accepts no channel")
+
+
 def unreachable_reason(contact):
+    """Why a contact cannot be reached, as the records keep it (English, with the stored codes)."""
     reasons = []
     if contact.accepts_email:
         reasons.append("no email address" if not contact.email else f"email {contact.email_status}")

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from candor.helpers import duration_words
 from comms.rendering import apply_substitutions
 from playbooks.models import IncidentUpdate, State
-from playbooks.updates.audience import audience_clients, audience_for
+from playbooks.updates.audience import audience_clients, audience_for, unreachable_reason_words
 from playbooks.updates.pipeline import READER_TOKENS, reader_values
 from playbooks.updates.services import stage_texts, update_preview
 
@@ -107,7 +107,13 @@ def audience_preview(*, incident, texts=None, stage=None):
             "exceeds_queue_limit": estimate.exceeds_queue_limit,
         },
         "unreachable": [
-            {"contact": contact.pk, "name": contact.name, "client": contact.client.name, "reason": reason}
+            {
+                "contact": contact.pk,
+                "name": contact.name,
+                "client": contact.client.name,
+                "reason": reason,
+                "reason_words": unreachable_reason_words(contact),
+            }
             for contact, reason in audience.unreachable
         ],
         "has_texts": bool(preview),

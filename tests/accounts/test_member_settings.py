@@ -54,7 +54,7 @@ def test_german_member_reads_german(alice, client):
     response = client.get(reverse("incident_list"), HTTP_ACCEPT_LANGUAGE="en")
     page = response.content.decode()
     assert html_lang(response) == "de"
-    assert "Vorfälle" in page and "Abmelden" in page and "Incident-Commander" in page
+    assert "Vorfälle" in page and "Abmelden" in page and "Incident Commander" in page
 
 
 def test_times_are_shown_in_the_members_timezone(incident, alice, bob, client):

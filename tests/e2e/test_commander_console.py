@@ -36,7 +36,7 @@ def test_commander_activates_publishes_and_resolves(
     expect(preview).to_contain_text("2 clients, 4 contacts: 2 by email, 1 by SMS, 2 unreachable.")
     expect(preview).to_contain_text("segment per second")
     preview.get_by_text("2 contacts cannot be reached").click()
-    expect(preview).to_contain_text("Olaf Opted (Berliner Bank): SMS consent opted_out")
+    expect(preview).to_contain_text("Olaf Opted (Berliner Bank): SMS consent: opted out")
     incident = Incident.objects.get()
     assert incident.state == "draft"
 
