@@ -89,7 +89,7 @@ def test_activating_creates_a_draft_and_previews_the_audience_before_sending(
     page = text(client.get(response["Location"]))
     assert "2 clients, 4 contacts: 2 by email, 1 by SMS, 2 unreachable." in page
     assert "Olaf Opted (Berliner Bank): SMS consent: opted out" in page
-    assert "Bianca Bounced (Boston Retail): email bounced" in page
+    assert "Bianca Bounced (Boston Retail): email: bounced (hard)" in page
     assert "Activate: start investigating" in page
     # One SMS (Anna, in German) of two segments now that it carries her status link.
     assert re.search(r"SMS: 2 segments take about 2 s to leave at 1 segment per second", page)
