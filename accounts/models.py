@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.timezone import now
+from django.utils.translation import gettext_lazy
 
 # Languages Candor writes messages in. A contact's language outside this list falls back
 # to the client's, then the playbook's default, then English.
@@ -276,10 +277,10 @@ class JargonTerm(models.Model):
 
 
 class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    DONE = "done", "Done"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", gettext_lazy("Queued")
+    RUNNING = "running", gettext_lazy("Running")
+    DONE = "done", gettext_lazy("Done")
+    FAILED = "failed", gettext_lazy("Failed")
 
 
 class ImportJob(models.Model):
@@ -294,6 +295,9 @@ class ImportJob(models.Model):
     import_valid_rows = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
+    # Progress while it runs: rows checked so far (committed every CANDOR_IMPORT_PROGRESS_EVERY rows);
+    # the checked rows are then written in one transaction, all or nothing.
+    rows_checked = models.PositiveIntegerField(default=0)
     report = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     started_at = models.DateTimeField(null=True, blank=True)
