@@ -498,3 +498,19 @@ def test_an_import_job_shows_rows_checked_of_the_total(api, alice, organization,
 
     done = api(alice).get(queued["url"]).json()
     assert (done["status"], done["rows_checked"], done["rows_total"]) == ("done", 1, 1)
+
+
+@pytest.mark.parametrize(
+    "query", ["page_size=abc", "page_size=0", "page_size=201", "page=0", "page=-1", "page_size=5&page_size=6"]
+)
+def test_a_page_or_page_size_out_of_range_is_a_400_naming_it(api, alice, query):
+    response = api(alice).get(f"/api/clients/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()) == {query.split("=")[0]}
+
+
+def test_a_page_size_in_range_is_used(api, alice, organization):
+    make_client(organization, "One")
+    make_client(organization, "Two")
+    response = api(alice).get("/api/clients/?page_size=1&page=2")
+    assert response.status_code == 200 and len(response.json()["results"]) == 1
