@@ -16,6 +16,7 @@ from django.http import Http404, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.text import slugify
+from django.utils.translation import gettext, gettext_lazy
 from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 
@@ -245,11 +246,19 @@ class ContactInline(admin.TabularInline):
 
 
 class ContactImportForm(forms.Form):
-    organization = forms.ModelChoiceField(queryset=Organization.objects.none())
-    file = forms.FileField(help_text=f"UTF-8 CSV with the columns: {', '.join(COLUMNS)}.")
-    dry_run = forms.BooleanField(required=False, help_text="Check the file and show what would change; write nothing.")
+    organization = forms.ModelChoiceField(label=gettext_lazy("Organisation"), queryset=Organization.objects.none())
+    file = forms.FileField(
+        label=gettext_lazy("File"), help_text=gettext_lazy("UTF-8 CSV with the columns listed above.")
+    )
+    dry_run = forms.BooleanField(
+        label=gettext_lazy("Dry run"),
+        required=False,
+        help_text=gettext_lazy("Check the file and show what would change; write nothing."),
+    )
     import_valid_rows = forms.BooleanField(
-        required=False, help_text="Import the valid rows even if other rows have errors; those are skipped."
+        label=gettext_lazy("Import valid rows"),
+        required=False,
+        help_text=gettext_lazy("Import the valid rows even if other rows have errors; those are skipped."),
     )
 
     def __init__(self, *args, organizations, **kwargs):
@@ -261,7 +270,10 @@ class ContactImportForm(forms.Form):
     def clean_file(self):
         upload = self.cleaned_data["file"]
         if upload.size > IMPORT_FILE_MAX_BYTES:
-            raise forms.ValidationError(f"The file is larger than {IMPORT_FILE_MAX_BYTES // (1024 * 1024)} MB.")
+            raise forms.ValidationError(
+                gettext("The file is larger than %(megabytes)s MB.")
+                % {"megabytes": IMPORT_FILE_MAX_BYTES // (1024 * 1024)}
+            )
         return upload
 
 
@@ -354,13 +366,18 @@ class ClientAccountAdmin(OrganizationScopedAdmin):
 
     def _import_page(self, request, *, form, job=None, status=200):
         report = import_job_report(job) if job is not None else None
+        job_url = reverse("admin:accounts_clientaccount_import_job", args=[job.pk]) if job else ""
+        if job is not None and request.headers.get("HX-Request"):
+            # htmx polling the running job: only the job's part of the page.
+            context = {"job": job, "job_url": job_url, "report": report}
+            return TemplateResponse(request, "admin/accounts/_import_job.html", context)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
-            "title": "Import contacts from CSV",
+            "title": gettext("Import contacts from CSV"),
             "form": form,
             "job": job,
-            "job_url": reverse("admin:accounts_clientaccount_import_job", args=[job.pk]) if job else "",
+            "job_url": job_url,
             "report": report,
             "columns": COLUMNS,
         }

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import phonenumbers
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.timezone import now
@@ -46,7 +47,6 @@ COLUMNS = CLIENT_COLUMNS + CONTACT_COLUMNS
 REQUIRED_COLUMNS = ["client_name", "contact_name"]
 CHANNELS = ("email", "sms")
 LIST_SEPARATOR = ";"
-PROGRESS_EVERY = 1000
 
 CLIENT_FIELD_COLUMNS = {
     "name": "client_name",
@@ -171,27 +171,32 @@ def contacts_import(*, organization, csv_file, dry_run=False, import_valid_rows=
     `csv_file` is a text stream, a str or UTF-8 bytes (with or without a BOM). Every row is
     validated first; if any row has an error nothing is written, unless `import_valid_rows` is
     set, in which case only the valid rows are written. A dry run validates and counts but never
-    writes. Everything is written in one transaction. `progress(rows_checked, rows_total)`, when
-    given, is called every PROGRESS_EVERY rows and once at the end.
+    writes. Everything is written in one transaction, after every row was checked.
+    `progress(rows_checked, rows_total)`, when given, is called before the first row, every
+    CANDOR_IMPORT_PROGRESS_EVERY rows and after the last, outside any transaction of the import's.
     """
     report = ImportReport(dry_run=dry_run, import_valid_rows=import_valid_rows)
     rows = _read_rows(csv_file, report)
     if rows is None:
         report.file_is_unreadable = True
         return report
-    with transaction.atomic():
-        plan = _ImportPlan(organization=organization, report=report)
-        for done, (row_number, values, problems) in enumerate(rows, start=1):
-            plan.add_row(row_number, values, problems)
-            if progress is not None and (done % PROGRESS_EVERY == 0 or done == len(rows)):
-                progress(done, len(rows))
-        report.rows_valid = len(plan.valid_rows)
-        if report.is_blocked:
-            return report
-        plan.count_changes()
-        if not dry_run:
+    every = max(1, settings.CANDOR_IMPORT_PROGRESS_EVERY)
+    # Checking only reads, so progress can be committed between rows; writing is one transaction.
+    if progress is not None:
+        progress(0, len(rows))
+    plan = _ImportPlan(organization=organization, report=report)
+    for done, (row_number, values, problems) in enumerate(rows, start=1):
+        plan.add_row(row_number, values, problems)
+        if progress is not None and (done % every == 0 or done == len(rows)):
+            progress(done, len(rows))
+    report.rows_valid = len(plan.valid_rows)
+    if report.is_blocked:
+        return report
+    plan.count_changes()
+    if not dry_run:
+        with transaction.atomic():
             plan.write()
-            report.imported = True
+        report.imported = True
     return report
 
 
@@ -220,14 +225,20 @@ def import_job_run(*, job_id):
         job = ImportJob.objects.select_for_update().filter(pk=job_id).first()
         if job is None or job.status in (ImportStatus.DONE, ImportStatus.FAILED):
             return None
-        job.status, job.started_at = ImportStatus.RUNNING, now()
-        job.save(update_fields=["status", "started_at"])
+        job.status, job.started_at, job.rows_checked = ImportStatus.RUNNING, now(), 0
+        job.save(update_fields=["status", "started_at", "rows_checked"])
+
+    def progress(rows_checked, rows_total):
+        # Its own short transaction (an autocommitted UPDATE): the console and the API see it at once.
+        ImportJob.objects.filter(pk=job.pk).update(rows_checked=rows_checked, rows_total=rows_total)
+
     try:
         report = contacts_import(
             organization=job.organization,
             csv_file=bytes(job.content),
             dry_run=job.dry_run,
             import_valid_rows=job.import_valid_rows,
+            progress=progress,
         )
     except Exception:
         logger.exception("Import job %s failed", job.pk)

@@ -305,6 +305,9 @@ class ImportJob(models.Model):
     import_valid_rows = models.BooleanField(default=False)
     status = models.CharField(max_length=10, choices=ImportStatus.choices, default=ImportStatus.QUEUED)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
+    # Progress while it runs: rows checked so far (committed every CANDOR_IMPORT_PROGRESS_EVERY rows);
+    # the checked rows are then written in one transaction, all or nothing.
+    rows_checked = models.PositiveIntegerField(default=0)
     report = models.JSONField(null=True, blank=True)
     created_at = models.DateTimeField(default=now)
     started_at = models.DateTimeField(null=True, blank=True)

@@ -412,6 +412,8 @@ CANDOR_JSON_MAX_DEPTH = int(env("CANDOR_JSON_MAX_DEPTH", "32"))
 # Sane bounds on times people type: a promise of the next update, the detection of an incident.
 CANDOR_NEXT_UPDATE_MAX_DAYS = int(env("CANDOR_NEXT_UPDATE_MAX_DAYS", "30"))
 CANDOR_DETECTION_MAX_AGE_DAYS = int(env("CANDOR_DETECTION_MAX_AGE_DAYS", "365"))
+# A background contact import records its progress (rows checked) every this many rows.
+CANDOR_IMPORT_PROGRESS_EVERY = int(env("CANDOR_IMPORT_PROGRESS_EVERY", "1000"))
 # Throttling (see README, "Rate limits"). Login lockout by django-axes, for the console and the
 # API token: after AXES_FAILURE_LIMIT failures from one IP address, or for one username.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]

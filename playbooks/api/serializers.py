@@ -282,7 +282,12 @@ class ImportReportSerializer(serializers.Serializer):
 
 
 class ImportJobSerializer(serializers.ModelSerializer):
-    """A background import: queued, running, then done with its report (or failed)."""
+    """A background import: queued, running (rows_checked of rows_total, then the checked rows are
+    written in one transaction), then done with its report (or failed)."""
+
+    rows_checked = serializers.IntegerField(
+        read_only=True, help_text="Rows checked so far; equal to rows_total while the rows are written."
+    )
 
     url = serializers.SerializerMethodField()
     report = serializers.SerializerMethodField()
@@ -297,6 +302,7 @@ class ImportJobSerializer(serializers.ModelSerializer):
             "dry_run",
             "import_valid_rows",
             "rows_total",
+            "rows_checked",
             "created_at",
             "started_at",
             "finished_at",

@@ -120,9 +120,38 @@ class CandorAutoSchema(AutoSchema):
 
 
 class CandorPagination(PageNumberPagination):
+    """Pages of 50 by default. A page or page size that is not one whole number in range is a 400
+    naming the parameter (DRF's default silently falls back to 50, hiding the caller's mistake)."""
+
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def _whole_number(self, request, name, maximum=None):
+        values = request.query_params.getlist(name)
+        if not values:
+            return None
+        if len(values) > 1 or not re.fullmatch(r"[0-9]{1,9}", values[0]) or int(values[0]) < 1:
+            raise ValidationError({name: ["Give one whole number, 1 or more."]})
+        if maximum is not None and int(values[0]) > maximum:
+            raise ValidationError({name: [f"At most {maximum}."]})
+        return int(values[0])
+
+    def get_page_size(self, request):
+        return self._whole_number(request, self.page_size_query_param, self.max_page_size) or self.page_size
+
+    def paginate_queryset(self, queryset, request, view=None):
+        self._whole_number(request, self.page_query_param)
+        return super().paginate_queryset(queryset, request, view)
+
+    def get_schema_operation_parameters(self, view):
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"]["minimum"] = 1
+            parameter["schema"]["maximum"] = (
+                self.max_page_size if parameter["name"] == self.page_size_query_param else 999_999_999
+            )
+        return parameters
 
 
 class CandorViewMixin:
@@ -186,7 +215,12 @@ class CandorViewMixin:
         return value
 
 
+# The ids int_param reads: up to 18 digits, never negative.
+ID_PARAMETER = {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}
+
+
 def _param(name, type_, description, enum=None):
+    type_ = ID_PARAMETER if type_ is int else type_
     return OpenApiParameter(name, type_, OpenApiParameter.QUERY, required=False, description=description, enum=enum)
 
 
@@ -223,7 +257,13 @@ class PlaybookViewSet(CandorViewMixin, viewsets.ReadOnlyModelViewSet):
 
     @extend_schema(
         summary="The playbook as a YAML file (format candor-playbook/1), to edit and import again",
-        responses={(200, "application/yaml"): OpenApiResponse(OpenApiTypes.STR, description="The YAML document.")},
+        # The YAML document's structure is the playbook format's JSON Schema (YAML reads as JSON does).
+        responses={
+            (200, "application/yaml"): OpenApiResponse(
+                {key: value for key, value in PLAYBOOK_SCHEMA.items() if not key.startswith("$")},
+                description="The YAML document, in the structure of /api/playbooks/schema.json.",
+            )
+        },
     )
     @action(detail=True, methods=["get"], pagination_class=None)
     def export(self, request, pk=None):

@@ -460,3 +460,122 @@ def test_command_shows_a_progress_bar_only_on_a_terminal(organization, tmp_path)
 
     assert "\r[" + "#" * 30 + "] 2/2 rows checked\n" in on_terminal.getvalue()
     assert "rows checked" not in into_file.getvalue()
+
+
+# Every committed change of an import job's progress, with the number of contacts stored at that
+# moment, recorded by the database itself (a trigger) while the real task runs.
+PROGRESS_SEEN = {
+    "sqlite": [
+        "CREATE TABLE progress_seen (rows_checked integer, rows_total integer, contacts integer)",
+        """CREATE TRIGGER progress_seen AFTER UPDATE OF rows_checked ON accounts_importjob BEGIN
+             INSERT INTO progress_seen VALUES (NEW.rows_checked, NEW.rows_total, (SELECT count(*) FROM accounts_contact));
+           END""",
+    ],
+    "postgresql": [
+        "CREATE TABLE progress_seen (rows_checked integer, rows_total integer, contacts integer)",
+        """CREATE FUNCTION progress_seen() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+             INSERT INTO progress_seen VALUES (NEW.rows_checked, NEW.rows_total, (SELECT count(*) FROM accounts_contact));
+             RETURN NEW;
+           END $$""",
+        """CREATE TRIGGER progress_seen AFTER UPDATE OF rows_checked ON accounts_importjob
+           FOR EACH ROW EXECUTE FUNCTION progress_seen()""",
+    ],
+}
+
+
+@pytest.fixture
+def progress_seen(db):
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        for statement in PROGRESS_SEEN[connection.vendor]:
+            cursor.execute(statement)
+
+    def seen():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rows_checked, rows_total, contacts FROM progress_seen")
+            return [tuple(row) for row in cursor.fetchall()]
+
+    return seen
+
+
+def five_rows():
+    return [
+        hansa_row(contact_name=name, contact_email=f"{name.lower()}@hansa.example", **EMAIL_ONLY)
+        for name in ("Anna", "Ben", "Clara", "Dirk", "Emma")
+    ]
+
+
+def test_a_running_import_records_rows_checked_of_the_total_and_writes_only_at_the_end(
+    client, operator, organization, run_worker, progress_seen, settings
+):
+    settings.CANDOR_IMPORT_PROGRESS_EVERY = 2
+    client.force_login(operator)
+    upload = SimpleUploadedFile("contacts.csv", contacts_csv(*five_rows()).encode(), "text/csv")
+    client.post(reverse("admin:accounts_clientaccount_import"), {"organization": organization.pk, "file": upload})
+
+    run_worker()
+
+    # Started (0, total unknown), the file read (0 of 5), every second row, the last row; not one
+    # contact stored while it ran, all five once it was done.
+    assert progress_seen() == [(0, None, 0), (0, 5, 0), (2, 5, 0), (4, 5, 0), (5, 5, 0)]
+    job = ImportJob.objects.get()
+    assert (job.status, job.rows_checked, job.rows_total) == ("done", 5, 5)
+    assert Contact.objects.count() == 5
+
+
+def test_a_blocked_import_stops_its_progress_where_the_rows_were_checked_and_writes_nothing(
+    organization, run_worker, progress_seen, settings
+):
+    from accounts.importing import import_job_start
+
+    settings.CANDOR_IMPORT_PROGRESS_EVERY = 3
+    rows = [*five_rows(), hansa_row(contact_name="Finn", contact_email="finn@hansa.example", contact_phone="12")]
+    import_job_start(organization=organization, actor=None, csv_file=contacts_csv(*rows).encode())
+
+    run_worker()
+
+    assert progress_seen() == [(0, None, 0), (0, 6, 0), (3, 6, 0), (6, 6, 0)]
+    assert ImportJob.objects.get().report["imported"] is False
+    assert Contact.objects.count() == 0
+
+
+def running_job(organization, *, rows_checked, rows_total, dry_run=False):
+    return ImportJob.objects.create(
+        organization=organization,
+        file_name="contacts.csv",
+        content=b"",
+        status="running",
+        rows_checked=rows_checked,
+        rows_total=rows_total,
+        dry_run=dry_run,
+    )
+
+
+def test_admin_page_polls_a_running_import_and_shows_rows_checked_of_the_total(client, operator, organization):
+    job = running_job(organization, rows_checked=2000, rows_total=5000)
+    job_url = reverse("admin:accounts_clientaccount_import_job", args=[job.pk])
+    client.force_login(operator)
+
+    page = client.get(job_url)
+    fragment = client.get(job_url, HTTP_HX_REQUEST="true")
+
+    assert "/static/candor/htmx.min.js" in page.text
+    assert f'hx-get="{job_url}" hx-trigger="every 2s"' in page.text
+    assert '<progress max="5000" value="2000">' in fragment.text
+    assert "2000 of 5000 rows checked" in fragment.text
+    assert "<html" not in fragment.text and 'id="import-job"' in fragment.text
+
+
+def test_admin_page_says_when_the_checked_rows_are_written_and_stops_polling_once_done(client, operator, organization):
+    job = running_job(organization, rows_checked=5000, rows_total=5000)
+    job_url = reverse("admin:accounts_clientaccount_import_job", args=[job.pk])
+    client.force_login(operator)
+
+    writing = client.get(job_url, HTTP_HX_REQUEST="true")
+    ImportJob.objects.filter(pk=job.pk).update(status="failed")
+    failed = client.get(job_url, HTTP_HX_REQUEST="true")
+
+    assert "All 5000 rows checked; writing them now, all at once." in writing.text
+    assert "hx-trigger" in writing.text
+    assert "hx-trigger" not in failed.text and "Nothing was imported" in failed.text

@@ -484,3 +484,33 @@ def test_session_authentication_works_for_the_console_user(client, alice, live_i
 def test_a_token_can_be_obtained_with_username_and_password(api, alice):
     response = api().post("/api/auth/token/", {"username": "alice", "password": "pw-alice"}, format="json")
     assert response.status_code == 200 and response.data["token"]
+
+
+def test_an_import_job_shows_rows_checked_of_the_total(api, alice, organization, settings, run_worker):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    settings.CANDOR_IMPORT_PROGRESS_EVERY = 1
+    upload = SimpleUploadedFile("contacts.csv", CSV.encode(), content_type="text/csv")
+    queued = api(alice).post("/api/contacts/import/", {"file": upload}, format="multipart").json()
+    assert (queued["status"], queued["rows_checked"], queued["rows_total"]) == ("queued", 0, None)
+
+    run_worker()
+
+    done = api(alice).get(queued["url"]).json()
+    assert (done["status"], done["rows_checked"], done["rows_total"]) == ("done", 1, 1)
+
+
+@pytest.mark.parametrize(
+    "query", ["page_size=abc", "page_size=0", "page_size=201", "page=0", "page=-1", "page_size=5&page_size=6"]
+)
+def test_a_page_or_page_size_out_of_range_is_a_400_naming_it(api, alice, query):
+    response = api(alice).get(f"/api/clients/?{query}")
+    assert response.status_code == 400
+    assert set(response.json()) == {query.split("=")[0]}
+
+
+def test_a_page_size_in_range_is_used(api, alice, organization):
+    make_client(organization, "One")
+    make_client(organization, "Two")
+    response = api(alice).get("/api/clients/?page_size=1&page=2")
+    assert response.status_code == 200 and len(response.json()["results"]) == 1

@@ -541,6 +541,42 @@ def test_twilio_callbacks_are_answered_503_while_the_database_is_down(client, an
     assert not MessageEvent.objects.exists() and not InboundMessage.objects.exists()
 
 
+# The race, made certain by the database: the first insert of an inbound SMS finds the same
+# MessageSid inserted between the request's lookup and its own insert, as a concurrent request of
+# Twilio's would. A sequence fires it once (a sequence is not rolled back with the transaction).
+INBOUND_RACE = [
+    "CREATE SEQUENCE inbound_race_once",
+    """CREATE FUNCTION inbound_race() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+         IF nextval('inbound_race_once') = 1 THEN
+           INSERT INTO {table} SELECT * FROM jsonb_populate_record(
+             NEW, jsonb_build_object('id', nextval(pg_get_serial_sequence('{table}', 'id'))));
+         END IF;
+         RETURN NEW;
+       END $$""",
+    "CREATE TRIGGER inbound_race BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION inbound_race()",
+]
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="provokes the race with a PL/pgSQL trigger and a sequence (PostgreSQL)"
+)
+def test_an_inbound_sms_inserted_by_another_request_between_lookup_and_insert_is_answered_once(client, anna):
+    with connection.cursor() as cursor:
+        for statement in INBOUND_RACE:
+            cursor.execute(statement.format(table=InboundMessage._meta.db_table))
+    params = inbound_sms("STOP")
+
+    response = post_twilio(client, INBOUND_PATH, params)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT last_value FROM inbound_race_once")
+        assert cursor.fetchone()[0] >= 2  # the race happened: the other copy's insert fired the trigger too
+    assert response.status_code == 200 and twiml_messages(response) == 1
+    assert InboundMessage.objects.filter(provider_message_id=params["MessageSid"]).count() == 1
+    anna.refresh_from_db()
+    assert anna.sms_consent == SmsConsent.OPTED_OUT
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="a race needs concurrent connections (PostgreSQL)")
 @pytest.mark.django_db(transaction=True)
 def test_six_identical_concurrent_inbound_sms_are_recorded_once_and_all_answered_2xx(organization):
