@@ -42,8 +42,8 @@ def test_german_commander_runs_an_incident_in_german(open_browser, alice, organi
     assert page.locator("html").get_attribute("lang") == "de"
     menu = page.get_by_role("navigation", name="Hauptmenü")
     expect(menu).to_contain_text("Vorfälle")
-    expect(menu).to_contain_text("Folgeaufgaben")
-    expect(page.locator(".who")).to_contain_text("Incident-Commander")
+    expect(menu).to_contain_text("Nachverfolgungen")
+    expect(page.locator(".who")).to_contain_text("Incident Commander")
     expect(page.get_by_role("button", name="Abmelden")).to_be_visible()
     # The lead adds: the incident list's headings and empty state in German.
     screenshot(page, "incidents")

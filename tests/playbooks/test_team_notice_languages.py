@@ -54,7 +54,7 @@ def test_a_german_and_an_english_member_get_the_same_reminder_each_in_their_lang
         "de",
         "[Northwind] Update fällig in 10 Min.: Payments API errors",
         "Den Kunden wurde das nächste Update bis 24.11., 10:30 Uhr CET zugesagt. Wird bis dahin nichts "
-        "veröffentlicht, alarmiert Candor den Incident Commander und die Vertretung, danach die Leitung."
+        "veröffentlicht, alarmiert Candor den Commander und den stellvertretenden Commander, danach die Geschäftsleitung."
         f"\n\nVorfall #{incident.pk}: Payments API errors\n\n{link}",
     )
     sms = reminder_words(alice_in_german, "sms")[2]
