@@ -33,7 +33,7 @@ def claim_statements():
     return 1 if connection.vendor == "postgresql" else 2  # SQLite: the lease's INSERT beside it
 
 
-def queue_emails(organization, count, *, source="update:1"):
+def queue_emails(organization, count, *, source="update:1", language=None):
     client = make_client(organization)
     contacts = [
         make_contact(client, f"Reader {number}", email=f"reader{number}@example.com") for number in range(count)
@@ -42,7 +42,7 @@ def queue_emails(organization, count, *, source="update:1"):
         RecipientSpec(
             contact=contact,
             channel="email",
-            content_key="de" if number % 3 == 0 else "en",
+            content_key=language or ("de" if number % 3 == 0 else "en"),
             substitutions={"-contact_name-": contact.name, "-status_url-": f"https://candor.example/s/{contact.pk}"},
         )
         for number, contact in enumerate(contacts)
@@ -124,3 +124,20 @@ def test_an_email_batch_costs_a_claim_and_one_record_per_slice_whatever_its_size
     received = [p for mail in fake_providers.sendgrid_mails() for p in mail["personalizations"]]
     assert sorted(p["to"][0]["email"] for p in received) == sorted(f"reader{n}@example.com" for n in range(count))
     assert not Lease.objects.exists()
+
+
+def test_the_worker_sends_batch_after_batch_on_one_kept_alive_connection(
+    organization, provider_settings, fake_providers
+):
+    queue_emails(organization, 9, language="en")  # one content: one request per batch
+
+    # Three batches, each claimed, sent and recorded on its own, as a worker's tasks run them.
+    assert [deliver_batch(channel="email", limit=3) for _ in range(4)] == [3, 3, 3, 0]
+
+    requests = fake_providers.requests
+    assert [request.status for request in requests] == [202, 202, 202]
+    # The fake saw one TCP connection (one client port) carry the three batches' requests.
+    assert len({request.peer for request in requests}) == 1
+    received = sorted(p["to"][0]["email"] for mail in fake_providers.sendgrid_mails() for p in mail["personalizations"])
+    assert received == sorted(f"reader{n}@example.com" for n in range(9))
+    assert set(Message.objects.values_list("status", flat=True)) == {MessageStatus.SENT}
