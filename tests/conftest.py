@@ -12,6 +12,7 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+from django.test import override_settings
 
 from accounts.models import ClientAccount, Contact, Organization, Role, SmsConsent, User
 
@@ -65,10 +66,15 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
-@pytest.fixture(autouse=True)
-def no_heartbeat_thread(settings):
-    """Leases are renewed by hand in tests, under the controlled clock, never by a thread."""
-    settings.CANDOR_LEASE_RENEW_SECONDS = 0
+@pytest.fixture(scope="session", autouse=True)
+def no_heartbeat_thread():
+    """Leases are renewed by hand in tests, under the controlled clock, never by a thread: not in a
+    test and not in a module's fixture either (the demo loader runs tasks). A heartbeat thread that
+    outlives its test keeps failing to renew, and its tracebacks are formatted with ast.parse, which
+    on CPython 3.11 races with another thread's ast.parse ("AST constructor recursion depth
+    mismatch") and crashed the session."""
+    with override_settings(CANDOR_LEASE_RENEW_SECONDS=0):
+        yield
 
 
 @pytest.fixture

@@ -66,11 +66,11 @@ def test_the_leadership_user_lands_on_the_demos_history(demo, open_browser, live
     assert charts.count() == 4
     csat = page.get_by_role("img", name="Average satisfaction score (1-5), by month")
     months = [totals.label for totals in overview.by_month if totals.scores.csat_average is not None]
-    assert len(months) >= 3 and all(month in csat.text_content() for month in months)
+    assert len(months) >= 3 and all(str(month) in csat.text_content() for month in months)
     nps_by_kind = page.get_by_role("img", name="Net promoter score, by playbook kind").text_content()
     assert len(overview.by_kind) == 3
     for totals in overview.by_kind:
-        assert totals.label in nps_by_kind
+        assert str(totals.label) in nps_by_kind
         assert totals.scores.nps is None or f"{totals.scores.nps:.0f}" in nps_by_kind
 
     if os.environ.get("CANDOR_SCREENSHOTS") == "1":  # redraws docs/screenshots/leadership-demo.png
