@@ -142,11 +142,8 @@ NO_WORDS = re.compile(r"^[\W\d_]*$")
 
 # Pages with words still in English (known, open in issue #17).
 PAGES_BEING_MARKED = {
-    # Still English on these pages: durations ("3 s", candor.helpers.duration_words, shared with
-    # client-facing words) and the readability notes of the plain-language check.
-    "update_detail": "durations and readability notes",
-    "leadership_overview": "durations",
-    "leadership_incident": "durations",
+    # Still English on this page: the readability notes of the plain-language check.
+    "update_detail": "readability notes",
 }
 
 
