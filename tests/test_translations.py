@@ -140,12 +140,6 @@ INNERMOST = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 # Digits, punctuation, symbols and spaces carry no words (a time "09:30 -03", "#12", "· 3/4").
 NO_WORDS = re.compile(r"^[\W\d_]*$")
 
-# Pages with words still in English (known, open in issue #17).
-PAGES_BEING_MARKED = {
-    # Still English on this page: the readability notes of the plain-language check.
-    "update_detail": "readability notes",
-}
-
 
 def wrap(text):
     return f"{OPEN}{text}{CLOSE}"
@@ -356,26 +350,8 @@ def assert_all_translated(name, response, status=200):
     assert left == [], f"{name} shows text that is not translated:\n" + "\n".join(f"  {run!r}" for run in left)
 
 
-def page_cases():
-    return [
-        pytest.param(
-            *page,
-            id=page[0],
-            marks=[
-                pytest.mark.xfail(
-                    reason=f"not translated yet: {PAGES_BEING_MARKED[page[0]]}",
-                    strict=False,
-                )
-            ]
-            if page[0] in PAGES_BEING_MARKED
-            else [],
-        )
-        for page in PAGES
-    ]
-
-
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "who", "address"), page_cases())
+@pytest.mark.parametrize(("name", "who", "address"), [pytest.param(*page, id=page[0]) for page in PAGES])
 def test_console_page_is_fully_translated(name, who, address, pseudo_world, client):
     client.force_login(pseudo_world[who])
     with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
