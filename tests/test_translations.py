@@ -376,6 +376,30 @@ def test_a_settings_form_error_is_translated(pseudo_world, client):
     )
 
 
+@pytest.mark.django_db
+def test_an_update_refused_by_the_services_and_the_preflight_is_translated(pseudo_world, client):
+    """The words the services and the preflight say about a draft: a field error, a blocking
+    finding and the publish blockers."""
+    from playbooks.updates.services import update_edit
+
+    update = pseudo_world["update"]
+    client.force_login(pseudo_world["alice"])
+    with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
+        texts = {language: dict(fields) for language, fields in update.texts.items()}
+        data = {f"{language}__{field}": value for language, fields in texts.items() for field, value in fields.items()}
+        language = next(iter(texts))
+        response = client.post(reverse("update_detail", args=[update.pk]), {**data, f"{language}__email_subject": ""})
+        assert_all_translated("update with a field error", response, status=400)
+        assert "errors" in response.content.decode()
+
+        for fields in texts.values():
+            fields["email_body"] += " https://elsewhere.example/"
+        update_edit(update=update, actor=pseudo_world["alice"], texts=texts)
+        response = client.post(reverse("update_publish", args=[update.pk]))
+        assert_all_translated("update refused by the preflight", response, status=400)
+        assert "elsewhere.example" in response.content.decode()
+
+
 def test_the_checker_finds_an_unmarked_word():
     page = (
         f"<title>{wrap('Incidents')} · Candor</title><p>{wrap('Drafted by ' + wrap('alice'))} 09:30 -03</p>"
