@@ -136,7 +136,7 @@ def test_a_second_commander_approves_and_the_author_cannot(open_browser, alice, 
     approver.goto(f"/incidents/{incident.pk}/")
     approver.get_by_role("button", name="Cause identified").click()
     expect(author.locator("#live-head")).to_contain_text("We have found the cause", timeout=15_000)
-    expect(author.locator(".timeline")).to_contain_text("investigating → identified")
+    expect(author.locator(".timeline")).to_contain_text("We are investigating → We have found the cause")
     assert author.evaluate("window.stillTheSamePage") is True
 
 
