@@ -17,6 +17,8 @@ from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
 from django.utils.timezone import now
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from candor.helpers import csv_cell_read, csv_writer, enqueue_task
 
@@ -138,30 +140,45 @@ class ImportReport:
         return cls(**values)
 
     def summary(self):
-        counts = (
-            f"Clients: {self.clients_created} created, {self.clients_updated} updated, "
-            f"{self.clients_unchanged} unchanged. Contacts: {self.contacts_created} created, "
-            f"{self.contacts_updated} updated, {self.contacts_unchanged} unchanged."
-        )
-        lines = [f"{self.rows_total} rows read, {self.rows_valid} valid."]
+        """What the import did, in the active language: the reader's in the admin and the API, the
+        command's English (settings.LANGUAGE_CODE)."""
+        counts = _(
+            "Clients: %(clients_created)s created, %(clients_updated)s updated, %(clients_unchanged)s unchanged. "
+            "Contacts: %(contacts_created)s created, %(contacts_updated)s updated, %(contacts_unchanged)s unchanged."
+        ) % {
+            "clients_created": self.clients_created,
+            "clients_updated": self.clients_updated,
+            "clients_unchanged": self.clients_unchanged,
+            "contacts_created": self.contacts_created,
+            "contacts_updated": self.contacts_updated,
+            "contacts_unchanged": self.contacts_unchanged,
+        }
+        lines = [
+            ngettext("%(total)s row read, %(valid)s valid.", "%(total)s rows read, %(valid)s valid.", self.rows_total)
+            % {"total": self.rows_total, "valid": self.rows_valid}
+        ]
         bad_rows = len(self.rows_with_errors)
         if self.is_blocked:
             if self.file_is_unreadable:
-                lines.append("Nothing imported: fix the file's format or header first.")
+                lines.append(_("Nothing imported: fix the file's format or header first."))
             elif self.rows_valid == 0:
-                lines.append(f"Nothing imported: {_rows(bad_rows)} with errors and none valid.")
+                lines.append(_("Nothing imported: %(rows)s with errors and none valid.") % {"rows": _rows(bad_rows)})
             else:
                 lines.append(
-                    f"Nothing imported: {_rows(bad_rows)} with errors. Fix them, or import only the valid rows."
+                    _("Nothing imported: %(rows)s with errors. Fix them, or import only the valid rows.")
+                    % {"rows": _rows(bad_rows)}
                 )
             return "\n".join(lines)
         if self.dry_run:
-            lines.append("Dry run, nothing written. The import would do this: " + counts)
+            lines.append(_("Dry run, nothing written. The import would do this: %(counts)s") % {"counts": counts})
         else:
-            lines.append("Imported. " + counts)
+            lines.append(_("Imported. %(counts)s") % {"counts": counts})
         if bad_rows:
             skipped = ", ".join(str(row) for row in self.rows_with_errors)
-            lines.append(f"{'Would skip' if self.dry_run else 'Skipped'} rows with errors: {skipped}.")
+            if self.dry_run:
+                lines.append(_("Would skip rows with errors: %(rows)s.") % {"rows": skipped})
+            else:
+                lines.append(_("Skipped rows with errors: %(rows)s.") % {"rows": skipped})
         return "\n".join(lines)
 
 
@@ -635,7 +652,7 @@ def _client_value(field_name, value):
 
 
 def _rows(count):
-    return f"{count} row" if count == 1 else f"{count} rows"
+    return ngettext("%(count)s row", "%(count)s rows", count) % {"count": count}
 
 
 def _split(value):

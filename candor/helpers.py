@@ -7,6 +7,8 @@ import datetime as dt
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 DATABASE_TASK_BACKEND = "django_tasks_db.DatabaseBackend"
 
@@ -28,23 +30,31 @@ def enqueue_task(task, *, run_after=None, **kwargs):
 
 
 def duration_words(delta_or_seconds):
-    """A duration in words with its two largest units: "45 s", "3 min 20 s", "2 h 5 min", "36 h",
-    "3 days 4 h". Hours run up to 48 before counting days. None is "—"; negatives count as 0."""
+    """A duration in words with its two largest units, in the active language: "45 s", "3 min 20 s",
+    "2 h 5 min", "36 h", "3 days 4 h" in English. Hours run up to 48 before counting days. None is
+    "—"; negatives count as 0. Words stored for everyone (timeline notes) are English: call it
+    under `translation.override("en")`."""
     if delta_or_seconds is None:
         return "—"
     if isinstance(delta_or_seconds, dt.timedelta):
         delta_or_seconds = delta_or_seconds.total_seconds()
     seconds = max(0, int(delta_or_seconds))
     if seconds < 60:
-        return f"{seconds} s"
+        return _("%(seconds)s s") % {"seconds": seconds}
     minutes, second = divmod(seconds, 60)
     if minutes < 60:
-        return f"{minutes} min {second} s" if second else f"{minutes} min"
+        if second:
+            return _("%(minutes)s min %(seconds)s s") % {"minutes": minutes, "seconds": second}
+        return _("%(minutes)s min") % {"minutes": minutes}
     hours, minute = divmod(minutes, 60)
     if hours < 48:
-        return f"{hours} h {minute} min" if minute else f"{hours} h"
+        if minute:
+            return _("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": minute}
+        return _("%(hours)s h") % {"hours": hours}
     days, hour = divmod(hours, 24)
-    return f"{days} days {hour} h" if hour else f"{days} days"
+    if hour:
+        return ngettext("%(days)s day %(hours)s h", "%(days)s days %(hours)s h", days) % {"days": days, "hours": hour}
+    return ngettext("%(days)s day", "%(days)s days", days) % {"days": days}
 
 
 def csv_cell(value):

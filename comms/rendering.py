@@ -10,6 +10,7 @@ import zoneinfo
 from dataclasses import dataclass
 
 from django.template import Context, Engine
+from django.utils.translation import gettext as _
 
 from comms.providers.base import apply_substitutions  # noqa: F401  (re-exported for renderers)
 
@@ -30,7 +31,7 @@ def _compile(template_text):
         return _engine.from_string(template_text or "")
     except Exception as exc:
         detail = " ".join(str(exc).split()).rstrip(".")
-        raise MessageTemplateError(f"Template error: {detail}.") from exc
+        raise MessageTemplateError(_("Template error: %(detail)s.") % {"detail": detail}) from exc
 
 
 def render_text(template_text, context):
@@ -43,10 +44,11 @@ def render_text(template_text, context):
     except TemplateDoesNotExist as exc:
         # The message engine has no template loader: {% include %} and {% extends %} can never work.
         raise MessageTemplateError(
-            f"Template error: a message cannot include or extend other templates ({exc})."
+            _("Template error: a message cannot include or extend other templates (%(detail)s).") % {"detail": exc}
         ) from exc
     except Exception as exc:
-        raise MessageTemplateError(f"Template error: {exc}") from exc
+        detail = " ".join(str(exc).split()).rstrip(".")
+        raise MessageTemplateError(_("Template error: %(detail)s.") % {"detail": detail}) from exc
 
 
 # The tags a message may use; anything else (`include`, `load`, `extends`, `url`...) reaches outside
@@ -101,8 +103,8 @@ def template_variables(template_text):
             tag = token.contents.split()[0]
             if tag not in ALLOWED_TAGS:
                 raise MessageTemplateError(
-                    f"Template error: the {{% {tag} %}} tag cannot be used in a message (allowed: "
-                    f"{', '.join(sorted(ALLOWED_TAGS))})."
+                    _("Template error: the %(tag)s tag cannot be used in a message (allowed: %(allowed)s).")
+                    % {"tag": f"{{% {tag} %}}", "allowed": ", ".join(sorted(ALLOWED_TAGS))}
                 )
             defined.update(getattr(node, "extra_context", {}) or {})
         for value in vars(node).values():
@@ -113,6 +115,14 @@ def template_variables(template_text):
     return [name for name in names if name.split(".")[0] not in defined]
 
 
+def unknown_variable_words(name, *, allowed):
+    """A variable not among `allowed`, in words for the author, with the allowed list."""
+    return _("Unknown variable %(variable)s; the variables are: %(allowed)s.") % {
+        "variable": f"{{{{ {name} }}}}",
+        "allowed": ", ".join(sorted(allowed)),
+    }
+
+
 def template_problems(template_text, *, allowed):
     """What is wrong with a message template, as sentences naming the problem: a syntax error, or
     a variable not among `allowed` (with the allowed list). Empty when it is fine."""
@@ -120,11 +130,7 @@ def template_problems(template_text, *, allowed):
         names = template_variables(template_text)
     except MessageTemplateError as error:
         return [str(error)]
-    return [
-        f"Unknown variable {{{{ {name} }}}}; the variables are: {', '.join(sorted(allowed))}."
-        for name in names
-        if name not in allowed
-    ]
+    return [unknown_variable_words(name, allowed=allowed) for name in names if name not in allowed]
 
 
 def choose_language(candidates, available):

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.http import HttpResponse
+from django.utils import translation
 
 from candor.helpers import csv_cell, duration_words, private_link_headers
 from playbooks.incidents.topics import incident_id_from_topic, incident_topic
@@ -24,6 +25,21 @@ from playbooks.incidents.topics import incident_id_from_topic, incident_topic
 )
 def test_duration_words_says_the_two_largest_units(duration, words):
     assert duration_words(duration) == words
+
+
+@pytest.mark.parametrize(
+    ("language", "duration", "words"),
+    [
+        ("de", dt.timedelta(minutes=3, seconds=20), "3 Min. 20 Sek."),
+        ("de", dt.timedelta(days=3, hours=4), "3 Tage 4 Std."),
+        ("ja", dt.timedelta(hours=2, minutes=5), "2 時間 5 分"),
+        ("pt-br", dt.timedelta(days=2), "2 dias"),
+        ("es", dt.timedelta(days=2, hours=1), "2 días 1 h"),
+    ],
+)
+def test_duration_words_speak_the_active_language(language, duration, words):
+    with translation.override(language):
+        assert duration_words(duration) == words
 
 
 def test_csv_cell_makes_formulas_inert_and_keeps_numbers():

@@ -140,15 +140,6 @@ INNERMOST = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 # Digits, punctuation, symbols and spaces carry no words (a time "09:30 -03", "#12", "· 3/4").
 NO_WORDS = re.compile(r"^[\W\d_]*$")
 
-# Pages with words still in English (known, open in issue #17).
-PAGES_BEING_MARKED = {
-    # Still English on these pages: durations ("3 s", candor.helpers.duration_words, shared with
-    # client-facing words) and the readability notes of the plain-language check.
-    "update_detail": "durations and readability notes",
-    "leadership_overview": "durations",
-    "leadership_incident": "durations",
-}
-
 
 def wrap(text):
     return f"{OPEN}{text}{CLOSE}"
@@ -359,26 +350,8 @@ def assert_all_translated(name, response, status=200):
     assert left == [], f"{name} shows text that is not translated:\n" + "\n".join(f"  {run!r}" for run in left)
 
 
-def page_cases():
-    return [
-        pytest.param(
-            *page,
-            id=page[0],
-            marks=[
-                pytest.mark.xfail(
-                    reason=f"not translated yet: {PAGES_BEING_MARKED[page[0]]}",
-                    strict=False,
-                )
-            ]
-            if page[0] in PAGES_BEING_MARKED
-            else [],
-        )
-        for page in PAGES
-    ]
-
-
 @pytest.mark.django_db
-@pytest.mark.parametrize(("name", "who", "address"), page_cases())
+@pytest.mark.parametrize(("name", "who", "address"), [pytest.param(*page, id=page[0]) for page in PAGES])
 def test_console_page_is_fully_translated(name, who, address, pseudo_world, client):
     client.force_login(pseudo_world[who])
     with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
@@ -401,6 +374,30 @@ def test_a_settings_form_error_is_translated(pseudo_world, client):
         wrap("Select a valid choice. %(value)s is not one of the available choices.") % {"value": "Mars/Olympus"}
         in response.content.decode()
     )
+
+
+@pytest.mark.django_db
+def test_an_update_refused_by_the_services_and_the_preflight_is_translated(pseudo_world, client):
+    """The words the services and the preflight say about a draft: a field error, a blocking
+    finding and the publish blockers."""
+    from playbooks.updates.services import update_edit
+
+    update = pseudo_world["update"]
+    client.force_login(pseudo_world["alice"])
+    with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
+        texts = {language: dict(fields) for language, fields in update.texts.items()}
+        data = {f"{language}__{field}": value for language, fields in texts.items() for field, value in fields.items()}
+        language = next(iter(texts))
+        response = client.post(reverse("update_detail", args=[update.pk]), {**data, f"{language}__email_subject": ""})
+        assert_all_translated("update with a field error", response, status=400)
+        assert "errors" in response.content.decode()
+
+        for fields in texts.values():
+            fields["email_body"] += " https://elsewhere.example/"
+        update_edit(update=update, actor=pseudo_world["alice"], texts=texts)
+        response = client.post(reverse("update_publish", args=[update.pk]))
+        assert_all_translated("update refused by the preflight", response, status=400)
+        assert "elsewhere.example" in response.content.decode()
 
 
 def test_the_checker_finds_an_unmarked_word():

@@ -261,7 +261,7 @@ class UpdateTextsForm(forms.Form):
                     self.add_error(
                         name,
                         _("%(error)s. Variables look like %(example)s.")
-                        % {"error": exc, "example": "{{ next_update_at }}"},
+                        % {"error": str(exc).rstrip("."), "example": "{{ next_update_at }}"},
                     )
         return cleaned
 
@@ -280,30 +280,22 @@ class UpdateTextsForm(forms.Form):
         return texts
 
     def add_text_errors(self, error):
-        """Service errors about texts go next to the language's field they concern."""
-        messages = error.message_dict.get("texts", []) if hasattr(error, "error_dict") else error.messages
-        for message in messages:
-            language = self._language_of(message)
-            if language is None:
-                self.add_error(None, message)
+        """Service errors about texts go next to the field they concern: their params name the
+        language and text field (whatever language the words are in); others go above the form."""
+        if not hasattr(error, "error_dict"):
+            self.add_error(None, error)
+            return
+        for field, errors in error.error_dict.items():
+            if field != "texts":
+                self.add_error(field if field in self.fields else None, errors)
                 continue
-            if "subject" in message:
-                field = "email_subject"
-            elif "SMS" in message:
-                field = "sms_body"
-            else:
-                field = "email_body"
-            self.add_error(self.field_name(language, field), message)
-        if hasattr(error, "error_dict"):
-            for field, field_messages in error.message_dict.items():
-                if field != "texts":
-                    self.add_error(field if field in self.fields else None, field_messages)
-
-    def _language_of(self, message):
-        for language in self.languages:
-            if message.startswith(f"{language}:") or f"The {language} SMS" in message:
-                return language
-        return None
+            for text_error in errors:
+                params = text_error.params or {}
+                language = params.get("language")
+                if language not in self.languages:
+                    self.add_error(None, text_error)
+                else:
+                    self.add_error(self.field_name(language, params.get("text_field") or "email_body"), text_error)
 
 
 class JargonTermForm(forms.ModelForm):

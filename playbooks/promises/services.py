@@ -25,7 +25,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.models import Role, User
@@ -492,14 +492,16 @@ def deadline_check(*, item, now):
 
 def _announce_deadline(incident, item, kind, users, now):
     due_local = _local(incident, item.due_at)
-    left = duration_words(item.due_at - now)
     if kind == DeadlineAlertKind.OVERDUE:
         note = f"Overdue since {due_local}: {item.title}. Escalated to {_names(users)}."
     else:
-        note = f"{left} left until {due_local}: {item.title}. Reminded {_names(users)}."
+        with translation.override("en"):  # the timeline's notes are English
+            left_in_english = duration_words(item.due_at - now)
+        note = f"{left_in_english} left until {due_local}: {item.title}. Reminded {_names(users)}."
 
     def words(*, language, timezone_name):
         due = local_time(item.due_at, language=language, timezone_name=timezone_name)
+        left = duration_words(item.due_at - now)  # called under the reader's language
         values = {"title": item.title, "due": due, "left": left, "names": _names(users)}
         if kind == DeadlineAlertKind.OVERDUE:
             subject = _("Deadline missed: %(title)s") % values

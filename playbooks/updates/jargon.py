@@ -3,13 +3,14 @@ plain words to say instead. Edited by the incident team."""
 
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from accounts.models import JargonTerm
 
 
 def _check_may_edit(actor):
     if not actor.can_draft_updates:
-        raise PermissionDenied("Only the incident team edits the jargon list.")
+        raise PermissionDenied(_("Only the incident team edits the jargon list."))
 
 
 @transaction.atomic

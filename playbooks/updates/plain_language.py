@@ -5,11 +5,17 @@ Readability uses textstat 0.7.8 with each language's own formula where textstat 
 (Flesch-Kincaid grade for English, Wiener Sachtextformel for German, Fernández-Huerta for Spanish,
 Kandel-Moles for French, Gulpease for Italian, Flesch-Douma for Dutch). textstat has none for
 Portuguese or Japanese, and the check says so instead of inventing a score.
+
+The words it writes (notes, warnings) are for the commander, in the console's active language; the
+language they are about is the message's.
 """
 
 import re
 from dataclasses import dataclass, field
 
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext, pgettext, pgettext_lazy
 from textstat.textstat import textstatistics
 
 from accounts.models import LANGUAGES, JargonTerm
@@ -43,28 +49,49 @@ class Formula:
         return score > self.limit if self.higher_is_harder else score < self.limit
 
     def advice(self):
-        aim = f"{self.limit:g} or below" if self.higher_is_harder else f"{self.limit:g} or above"
-        return f"{self.scale}; aim for {aim}"
+        values = {"scale": self.scale, "limit": _number(self.limit)}
+        if self.higher_is_harder:
+            return _("%(scale)s; aim for %(limit)s or below") % values
+        return _("%(scale)s; aim for %(limit)s or above") % values
 
 
+def _number(value):
+    """A score or limit as the reader writes numbers: "8", "12.3" ("12,3" in German)."""
+    return number_format(f"{value:g}")
+
+
+# The formulas' names are proper names; translators may keep them (the Flesch-Kincaid grade is a school grade).
+EASY_100 = gettext_lazy("0 (hard) to 100 (easy)")
 FORMULAS = {
-    "en": Formula("Flesch-Kincaid grade", "en_US", "flesch_kincaid_grade", True, 8, "US school grade"),
+    "en": Formula(
+        gettext_lazy("Flesch-Kincaid grade"),
+        "en_US",
+        "flesch_kincaid_grade",
+        True,
+        8,
+        gettext_lazy("US school grade"),
+    ),
     # Compound words push German scores up: everyday factual German scores about 10.
     "de": Formula(
-        "Wiener Sachtextformel", "de", "wiener_sachtextformel", True, 10, "school grade 4 (easy) to 15 (hard)"
+        gettext_lazy("Wiener Sachtextformel"),
+        "de",
+        "wiener_sachtextformel",
+        True,
+        10,
+        gettext_lazy("school grade 4 (easy) to 15 (hard)"),
     ),
-    "es": Formula("Fernández-Huerta", "es", "fernandez_huerta", False, 60, "0 (hard) to 100 (easy)"),
-    "fr": Formula("Flesch (Kandel-Moles)", "fr", "flesch_reading_ease", False, 60, "0 (hard) to 100 (easy)"),
-    "it": Formula("Gulpease", "it", "gulpease_index", False, 60, "0 (hard) to 100 (easy)"),
-    "nl": Formula("Flesch-Douma", "nl", "flesch_reading_ease", False, 60, "0 (hard) to 100 (easy)"),
+    "es": Formula(gettext_lazy("Fernández-Huerta"), "es", "fernandez_huerta", False, 60, EASY_100),
+    "fr": Formula(gettext_lazy("Flesch (Kandel-Moles)"), "fr", "flesch_reading_ease", False, 60, EASY_100),
+    "it": Formula(gettext_lazy("Gulpease"), "it", "gulpease_index", False, 60, EASY_100),
+    "nl": Formula(gettext_lazy("Flesch-Douma"), "nl", "flesch_reading_ease", False, 60, EASY_100),
 }
 
 # Words that show each part of a good update, per language (lower case; a heuristic, not a parser).
 STRUCTURE_PARTS = {
-    "what_happened": "says what happened",
-    "impact": "says what it means for the client",
-    "action": "says what to do, or that nothing is needed",
-    "next_update": "says when the next update comes",
+    "what_happened": pgettext_lazy("a part of an update it has no sign of", "says what happened"),
+    "impact": pgettext_lazy("a part of an update it has no sign of", "says what it means for the client"),
+    "action": pgettext_lazy("a part of an update it has no sign of", "says what to do, or that nothing is needed"),
+    "next_update": pgettext_lazy("a part of an update it has no sign of", "says when the next update comes"),
 }
 STRUCTURE_WORDS = {
     "en": {
@@ -308,6 +335,11 @@ STRUCTURE_VARIABLES = {
     "next_update": ["next_update_at"],
 }
 CHANNEL_FIELDS = {"email": ("email_subject", "email_body"), "sms": ("sms_body",)}
+# The channel a warning is about, at its start: "EMAIL: no sign that it …".
+CHANNEL_HEADINGS = {
+    "email": pgettext_lazy("the channel a warning is about", "EMAIL"),
+    "sms": pgettext_lazy("the channel a warning is about", "SMS"),
+}
 
 
 @dataclass
@@ -453,18 +485,20 @@ def _readability(check, text, language):
             "formula": None,
             "score": None,
             "flagged": False,
-            "note": f"No readability formula for {check.language_name} in textstat.",
+            "note": _("No readability formula for %(language)s in textstat.") % {"language": check.language_name},
         }
         return
+    name = str(formula.name)
     if not text.strip():
-        check.readability = {"formula": formula.name, "score": None, "flagged": False, "note": "No text to score."}
+        check.readability = {"formula": name, "score": None, "flagged": False, "note": _("No text to score.")}
         return
     score = formula.score(_prose(text))
     flagged = formula.is_flagged(score)
-    check.readability = {"formula": formula.name, "score": score, "flagged": flagged, "note": formula.advice()}
+    check.readability = {"formula": name, "score": score, "flagged": flagged, "note": formula.advice()}
     if flagged:
         check.warnings.append(
-            f"Hard to read: {formula.name} {score:g} ({formula.advice()}). Use shorter sentences and words."
+            _("Hard to read: %(formula)s %(score)s (%(advice)s). Use shorter sentences and words.")
+            % {"formula": name, "score": _number(score), "advice": formula.advice()}
         )
 
 
@@ -481,8 +515,17 @@ def _long_sentences(check, text, language, channel):
                     {"channel": channel, "length": len(sentence), "unit": "characters", "sentence": sentence}
                 )
                 check.warnings.append(
-                    f"{channel.upper()}: a sentence of {len(sentence)} characters (over "
-                    f"{LONG_SENTENCE_CHARACTERS_JA}): “{_shorten(sentence)}”"
+                    ngettext(
+                        "%(channel)s: a sentence of %(count)s character (over %(limit)s): “%(sentence)s”",
+                        "%(channel)s: a sentence of %(count)s characters (over %(limit)s): “%(sentence)s”",
+                        len(sentence),
+                    )
+                    % {
+                        "channel": CHANNEL_HEADINGS[channel],
+                        "count": len(sentence),
+                        "limit": LONG_SENTENCE_CHARACTERS_JA,
+                        "sentence": _shorten(sentence),
+                    }
                 )
         return
     for sentence in filter(None, (s.strip() for s in _SENTENCE_END.split(text))):
@@ -490,7 +533,17 @@ def _long_sentences(check, text, language, channel):
         if words > LONG_SENTENCE_WORDS:
             check.long_sentences.append({"channel": channel, "length": words, "unit": "words", "sentence": sentence})
             check.warnings.append(
-                f"{channel.upper()}: a sentence of {words} words (over {LONG_SENTENCE_WORDS}): “{_shorten(sentence)}”"
+                ngettext(
+                    "%(channel)s: a sentence of %(count)s word (over %(limit)s): “%(sentence)s”",
+                    "%(channel)s: a sentence of %(count)s words (over %(limit)s): “%(sentence)s”",
+                    words,
+                )
+                % {
+                    "channel": CHANNEL_HEADINGS[channel],
+                    "count": words,
+                    "limit": LONG_SENTENCE_WORDS,
+                    "sentence": _shorten(sentence),
+                }
             )
 
 
@@ -513,7 +566,10 @@ def _jargon(check, rendered, language, jargon):
             continue
         if term["term"].strip() and _phrase_pattern(term["term"]).search(text):
             check.jargon.append({"term": term["term"], "plain_words": term["plain_words"]})
-            check.warnings.append(f"Jargon: “{term['term']}”; say “{term['plain_words']}” instead.")
+            check.warnings.append(
+                _("Jargon: “%(term)s”; say “%(plain_words)s” instead.")
+                % {"term": term["term"], "plain_words": term["plain_words"]}
+            )
 
 
 def _structure(check, channel, raw, text, language, parts):
@@ -526,9 +582,12 @@ def _structure(check, channel, raw, text, language, parts):
             word in lowered for word in words[part]
         )
     check.structure[channel] = found
-    missing = [STRUCTURE_PARTS[part] for part, ok in found.items() if not ok]
+    missing = [str(STRUCTURE_PARTS[part]) for part, ok in found.items() if not ok]
     if missing:
-        check.warnings.append(f"{channel.upper()}: no sign that it {', '.join(missing)}.")
+        check.warnings.append(
+            _("%(channel)s: no sign that it %(parts)s.")
+            % {"channel": CHANNEL_HEADINGS[channel], "parts": pgettext("between listed items", ", ").join(missing)}
+        )
 
 
 def _content_rules(check, fields, rendered, language, content_rules, default_language):
@@ -540,13 +599,16 @@ def _content_rules(check, fields, rendered, language, content_rules, default_lan
             wanted = phrase if language == default_language else None
             if wanted is None:
                 check.notes.append(
-                    f"The playbook requires “{phrase}” in {LANGUAGE_NAMES.get(default_language, default_language)}; "
-                    f"make sure this translation carries the same heading."
+                    _(
+                        "The playbook requires “%(phrase)s” in %(language)s; make sure this translation carries the "
+                        "same heading."
+                    )
+                    % {"phrase": phrase, "language": LANGUAGE_NAMES.get(default_language, default_language)}
                 )
         if wanted and not _phrase_pattern(wanted).search(text):
             check.missing_phrases.append(wanted)
-            check.warnings.append(f"The playbook requires “{wanted}”; it is missing.")
+            check.warnings.append(_("The playbook requires “%(phrase)s”; it is missing.") % {"phrase": wanted})
     for word in content_rules.get("banned_words") or []:
         if word.strip() and _phrase_pattern(word).search(text):
             check.banned_words.append(word)
-            check.warnings.append(f"The playbook flags “{word}”: avoid it in this kind of notice.")
+            check.warnings.append(_("The playbook flags “%(word)s”: avoid it in this kind of notice.") % {"word": word})

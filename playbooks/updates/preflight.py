@@ -20,7 +20,7 @@ A **promise without a time** is either
       reader's language followed directly by punctuation or the end of the line ("by .",
       "spätestens .", "antes de las .", "até .", "：までに").
 Findings that do not block (warnings) are shown beside the blocking ones; other modules add theirs
-through `UPDATE_FINDERS`.
+through `UPDATE_FINDERS`. A finding's words are for the commander, in the active language.
 """
 
 import re
@@ -29,13 +29,26 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
-from comms.rendering import MAX_SMS_SEGMENTS, apply_substitutions, sms_size, template_problems, template_variables
+from comms.rendering import (
+    MAX_SMS_SEGMENTS,
+    MessageTemplateError,
+    apply_substitutions,
+    sms_size,
+    template_variables,
+    unknown_variable_words,
+)
 from playbooks.models import MESSAGE_VARIABLES
 from playbooks.updates.pipeline import READER_TOKENS, message_context, reader_values
 
-CHANNEL_NAMES = {"email": "email", "sms": "SMS"}
-LINK_WORDS = {"status_url": "status link", "survey_url": "survey link", "preferences_url": "preferences link"}
+CHANNEL_NAMES = {"email": gettext_lazy("email"), "sms": gettext_lazy("SMS")}
+LINK_WORDS = {
+    "status_url": gettext_lazy("status link"),
+    "survey_url": gettext_lazy("survey link"),
+    "preferences_url": gettext_lazy("preferences link"),
+}
 TEXT_FIELDS = {"email": ("email_subject", "email_body"), "sms": ("sms_body",)}
 
 # (b) above: a time preposition with nothing after it but punctuation or the end of the line.
@@ -64,10 +77,21 @@ class Finding:
     channel: str = ""
     field: str = "texts"  # the API's field error key: texts, audience, next_update_due_at
     is_blocking: bool = True
+    text_field: str = ""  # email_subject, email_body or sms_body when the finding is about one of them
 
     def __str__(self):
-        where = " ".join(part for part in (self.language, CHANNEL_NAMES.get(self.channel, self.channel)) if part)
-        return f"{where}: {self.message}" if where else self.message
+        where = " ".join(str(part) for part in (self.language, CHANNEL_NAMES.get(self.channel, self.channel)) if part)
+        return _("%(where)s: %(message)s") % {"where": where, "message": self.message} if where else self.message
+
+    def as_validation_error(self):
+        """The finding as a ValidationError whose params say which language and text it is about:
+        the console puts it next to that field, whatever language its words are in."""
+        text_field = self.text_field or {"sms": "sms_body", "email": "email_body"}.get(self.channel, "")
+        return ValidationError(
+            "%(finding)s",
+            code=self.problem,
+            params={"finding": str(self), "language": self.language, "text_field": text_field},
+        )
 
     def as_dict(self):
         return {
@@ -138,28 +162,44 @@ def text_findings(*, text, language, channel, values, expects_link=None):
 
     leftovers = sorted(token for token in READER_TOKENS.values() if token in text)
     if leftovers:
-        add("empty_variable", f"the reader's values {', '.join(leftovers)} were not filled in.")
+        add(
+            "empty_variable",
+            _("the reader's values %(tokens)s were not filled in.") % {"tokens": ", ".join(leftovers)},
+        )
     if _TEMPLATE_LEFTOVER.search(text):
-        add("template_syntax", "template markup ({{ or {%) is left in the words.")
+        add("template_syntax", _("template markup (%(markup)s) is left in the words.") % {"markup": "{{ or {%"})
     if expects_link:
         link = values.get(READER_TOKENS[expects_link], "")
         if not link or link not in text:
             add(
                 "missing_link",
-                f"carries no {LINK_WORDS[expects_link]}: add {{{{ {expects_link} }}}} (every message must carry it).",
+                _("carries no %(link)s: add %(variable)s (every message must carry it).")
+                % {"link": LINK_WORDS[expects_link], "variable": f"{{{{ {expects_link} }}}}"},
             )
     for link in foreign_links(text):
-        add("foreign_link", f"links to {link}, which is not on {settings.CANDOR_PUBLIC_URL}.")
+        add(
+            "foreign_link",
+            _("links to %(link)s, which is not on %(public_url)s.")
+            % {"link": link, "public_url": settings.CANDOR_PUBLIC_URL},
+        )
     if channel == "sms":
         size = sms_size(text)
         if size.segments > MAX_SMS_SEGMENTS:
             add(
                 "sms_too_long",
-                f"the SMS is {size.units} {size.encoding} characters once filled in, {size.segments} segments; "
-                f"at most {MAX_SMS_SEGMENTS} are sent. Shorten it.",
+                _(
+                    "the SMS is %(units)s %(encoding)s characters once filled in, %(segments)s segments; at most "
+                    "%(limit)s are sent. Shorten it."
+                )
+                % {
+                    "units": size.units,
+                    "encoding": size.encoding,
+                    "segments": size.segments,
+                    "limit": MAX_SMS_SEGMENTS,
+                },
             )
     if has_empty_time_slot(text, language):
-        add("no_time", "states a next update without a time (an empty slot like “by .”).")
+        add("no_time", _("states a next update without a time (an empty slot like “by .”)."))
     return findings
 
 
@@ -184,8 +224,10 @@ def batch_findings(*, batch, expects_link=None):
         findings.append(
             Finding(
                 "sms_too_long",
-                f"the SMS is {units} {encoding} characters once filled in, more than {MAX_SMS_SEGMENTS} segments; "
-                "shorten it.",
+                _(
+                    "the SMS is %(units)s %(encoding)s characters once filled in, more than %(limit)s segments; shorten it."
+                )
+                % {"units": units, "encoding": encoding, "limit": MAX_SMS_SEGMENTS},
                 language=language,
                 channel="sms",
             )
@@ -203,9 +245,17 @@ def template_findings(texts):
     for language, fields in sorted(texts.items()):
         for channel, names in TEXT_FIELDS.items():
             for name in names:
-                for problem in template_problems(fields.get(name, ""), allowed=MESSAGE_VARIABLES):
-                    code = "unknown_variable" if problem.startswith("Unknown variable") else "template_syntax"
-                    findings.append(Finding(code, problem, language=language, channel=channel))
+                where = {"language": language, "channel": channel, "text_field": name}
+                try:
+                    variables = template_variables(fields.get(name, ""))
+                except MessageTemplateError as error:
+                    findings.append(Finding("template_syntax", str(error), **where))
+                    continue
+                findings += [
+                    Finding("unknown_variable", unknown_variable_words(variable, allowed=MESSAGE_VARIABLES), **where)
+                    for variable in variables
+                    if variable not in MESSAGE_VARIABLES
+                ]
     return findings
 
 
@@ -226,8 +276,11 @@ def promise_findings(texts, due_at):
     return [
         Finding(
             "no_time",
-            "mentions the next update ({{ next_update_at }}) but this update promises none: set a next-update "
-            "time, or say that no further update is planned.",
+            _(
+                "mentions the next update (%(variable)s) but this update promises none: set a next-update time, or "
+                "say that no further update is planned."
+            )
+            % {"variable": "{{ next_update_at }}"},
             language=language,
             channel=channel,
         )
@@ -245,8 +298,10 @@ def update_findings(*, update, incident, audience, batch, due_at):
         findings.append(
             Finding(
                 "empty_audience",
-                "No one will receive this: the incident's scope (affected clients, tags, countries) reaches "
-                "no contact who can be reached. Set the scope first.",
+                _(
+                    "No one will receive this: the incident's scope (affected clients, tags, countries) reaches no "
+                    "contact who can be reached. Set the scope first."
+                ),
                 field="audience",
             )
         )
@@ -285,11 +340,13 @@ def _empty_variable_findings(update, incident, batch, due_at):
                 continue  # told as a promise without a time / an unknown variable
             value = values.get(context[name], context[name])
             if not str(value or "").strip():
+                values = {"variable": f"{{{{ {name} }}}}", "contact": recipient.contact.name}
                 findings.append(
                     Finding(
                         "empty_variable",
-                        f"{{{{ {name} }}}} renders empty for {recipient.contact.name}"
-                        + (": write the incident summary first." if name == "incident_summary" else "."),
+                        _("%(variable)s renders empty for %(contact)s: write the incident summary first.") % values
+                        if name == "incident_summary"
+                        else _("%(variable)s renders empty for %(contact)s.") % values,
                         language=language,
                         channel=content.channel,
                     )

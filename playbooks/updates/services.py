@@ -14,6 +14,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from comms.rendering import (
     MessageTemplateError,
@@ -24,7 +25,7 @@ from comms.rendering import (
 )
 from playbooks.incidents.events import UPDATE_PUBLISHED, IncidentEvent, incident_event_emit
 from playbooks.incidents.services import timeline_record
-from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, Incident, IncidentUpdate, TimelineKind
+from playbooks.models import PUBLISHABLE_STATES, RESOLVED_STATES, STATE_LABELS, Incident, IncidentUpdate, TimelineKind
 from playbooks.updates import fanout
 from playbooks.updates.approvals import approval_request_notify
 from playbooks.updates.audience import Audience, audience_clients, audience_contact_keys, audience_for
@@ -50,23 +51,56 @@ def _ensure_team(actor, incident):
         and actor.can_draft_updates
         and actor.organization_id == incident.organization_id
     ):
-        raise PermissionDenied("Only the incident team may draft updates.")
+        raise PermissionDenied(_("Only the incident team may draft updates."))
+
+
+def _text_error(message, *, code, language, text_field="", **values):
+    """A "texts" error about one language's words. Its params say which language and text field it
+    concerns, so that the console puts it next to that field whatever language its words are in."""
+    return ValidationError(
+        {
+            "texts": ValidationError(
+                message, code=code, params={"language": language, "text_field": text_field, **values}
+            )
+        }
+    )
+
+
+def _stage_label(stage):
+    return STATE_LABELS.get(stage, stage)
 
 
 def _clean_texts(texts):
     if not isinstance(texts, dict) or not texts:
-        raise ValidationError({"texts": "Give the update's words in at least one language."})
+        raise ValidationError(
+            {"texts": ValidationError(_("Give the update's words in at least one language."), code="required")}
+        )
     cleaned = {}
     for language, fields in texts.items():
         if not isinstance(fields, dict) or set(fields) - set(TEXT_FIELDS):
-            raise ValidationError({"texts": f"{language}: use only {', '.join(TEXT_FIELDS)}."})
+            raise _text_error(
+                _("%(language)s: use only %(fields)s."),
+                code="unknown_field",
+                language=language,
+                fields=", ".join(TEXT_FIELDS),
+            )
         cleaned[language] = {field: (fields.get(field) or "").strip() for field in TEXT_FIELDS}
         if not cleaned[language]["email_body"] and not cleaned[language]["sms_body"]:
-            raise ValidationError({"texts": f"{language}: the email body and the SMS are both empty."})
+            raise _text_error(
+                _("%(language)s: the email body and the SMS are both empty."),
+                code="empty",
+                language=language,
+                text_field="email_body",
+            )
         if cleaned[language]["email_body"] and not cleaned[language]["email_subject"]:
-            raise ValidationError({"texts": f"{language}: an email needs a subject."})
+            raise _text_error(
+                _("%(language)s: an email needs a subject."),
+                code="subject_missing",
+                language=language,
+                text_field="email_subject",
+            )
     # Broken words are refused where they are written, naming the variable and the allowed list.
-    problems = [str(finding) for finding in template_findings(cleaned)]
+    problems = [finding.as_validation_error() for finding in template_findings(cleaned)]
     if problems:
         raise ValidationError({"texts": problems})
     return cleaned
@@ -92,7 +126,11 @@ def update_draft(*, incident, author, texts=None, next_update_due_at=None, is_ho
     if author is not None:
         _ensure_team(author, incident)
     if incident.state not in PUBLISHABLE_STATES:
-        raise ValidationError(f"No updates can be drafted while the incident is {incident.state}.")
+        raise ValidationError(
+            _("No updates can be drafted while the incident is in the stage “%(stage)s”."),
+            code="invalid_state",
+            params={"stage": _stage_label(incident.state)},
+        )
     purpose = "holding" if is_holding_statement else "update"
     texts = _clean_texts(texts if texts is not None else stage_texts(incident, incident.state, purpose))
     _check_due(next_update_due_at)
@@ -113,12 +151,21 @@ def _check_due(next_update_due_at):
         return
     now = timezone.now()
     if next_update_due_at <= now:
-        raise ValidationError({"next_update_due_at": "The next update must be promised for a future time."})
+        raise ValidationError(
+            {
+                "next_update_due_at": ValidationError(
+                    _("The next update must be promised for a future time."), code="in_the_past"
+                )
+            }
+        )
     if next_update_due_at > now + dt.timedelta(days=settings.CANDOR_NEXT_UPDATE_MAX_DAYS):
         raise ValidationError(
             {
-                "next_update_due_at": f"Promise the next update within {settings.CANDOR_NEXT_UPDATE_MAX_DAYS} days; "
-                "clients need to hear from you sooner."
+                "next_update_due_at": ValidationError(
+                    _("Promise the next update within %(days)s days; clients need to hear from you sooner."),
+                    code="too_far",
+                    params={"days": settings.CANDOR_NEXT_UPDATE_MAX_DAYS},
+                )
             }
         )
 
@@ -127,17 +174,25 @@ def texts_merge(texts, changes):
     """The update's words with a partial edit applied: each named language gets the fields it names,
     a language given as None is removed, and every language not named stays as it is."""
     if not isinstance(changes, dict):
-        raise ValidationError({"texts": "Give a map of language to the fields to change."})
+        raise ValidationError(
+            {"texts": ValidationError(_("Give a map of language to the fields to change."), code="invalid")}
+        )
     merged = {language: dict(fields) for language, fields in texts.items()}
     for language, fields in changes.items():
         if fields is None:
             if language not in merged:
-                raise ValidationError({"texts": f"{language}: the update has no words in this language to remove."})
+                raise _text_error(
+                    _("%(language)s: the update has no words in this language to remove."),
+                    code="no_such_language",
+                    language=language,
+                )
             del merged[language]
         elif isinstance(fields, dict):
             merged[language] = {**merged.get(language, {}), **fields}
         else:
-            raise ValidationError({"texts": f"{language}: give the fields to change, or null to remove it."})
+            raise _text_error(
+                _("%(language)s: give the fields to change, or null to remove it."), code="invalid", language=language
+            )
     return merged
 
 
@@ -152,7 +207,7 @@ def update_edit(*, update, actor, texts=None, text_changes=None, next_update_due
     update = IncidentUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
     _ensure_team(actor, update.incident)
     if update.is_published:
-        raise ValidationError("This update is published; publish a correction as a new update.")
+        raise ValidationError(_("This update is published; publish a correction as a new update."), code="published")
     if texts is not None:
         update.texts = _clean_texts(texts)
     if text_changes is not None:
@@ -171,11 +226,11 @@ def update_approve(*, update, actor, note=""):
     update = IncidentUpdate.objects.select_for_update(of=("self",)).select_related("incident").get(pk=update.pk)
     incident = update.incident
     if not actor.can_run_incidents_of(incident.organization_id):
-        raise PermissionDenied("Only commanders and admins of this organisation may approve updates.")
+        raise PermissionDenied(_("Only commanders and admins of this organisation may approve updates."))
     if update.author_id == actor.pk:
-        raise PermissionDenied("The author cannot approve their own update; ask another commander.")
+        raise PermissionDenied(_("The author cannot approve their own update; ask another commander."))
     if update.is_published:
-        raise ValidationError("This update is already published.")
+        raise ValidationError(_("This update is already published."), code="published")
     update.approver = actor
     update.approved_at = timezone.now()
     update.approval_note = note
@@ -281,11 +336,11 @@ def no_audience_reason(*, incident):
         return ""
     alert = incident.alerts.select_related("endpoint").order_by("first_received_at").first()
     if alert is not None:
-        return (
-            f"No one will receive this: the incident was opened by an alert from {alert.endpoint.name} and its "
-            "labels named no affected client, tag or country. Choose who is affected first."
-        )
-    return "No one will receive this: no client is in the incident's scope. Choose who is affected first."
+        return _(
+            "No one will receive this: the incident was opened by an alert from %(source)s and its labels named no "
+            "affected client, tag or country. Choose who is affected first."
+        ) % {"source": alert.endpoint.name}
+    return _("No one will receive this: no client is in the incident's scope. Choose who is affected first.")
 
 
 def publish_blockers(*, update, incident):
@@ -293,18 +348,26 @@ def publish_blockers(*, update, incident):
     The console shows these before its publish button; update_publish refuses on the first."""
     blockers = []
     if incident.state not in PUBLISHABLE_STATES:
-        blockers.append(f"Updates cannot be published while the incident is {incident.state}.")
+        blockers.append(
+            _("Updates cannot be published while the incident is in the stage “%(stage)s”.")
+            % {"stage": _stage_label(incident.state)}
+        )
     elif update.stage != incident.state and not update.is_holding_statement:
         blockers.append(
-            f"This update was drafted for the {update.stage} stage; the incident is now {incident.state}. "
-            "Draft a new update."
+            _(
+                "This update was drafted for the stage “%(drafted)s”; the incident is now in the stage “%(now)s”. "
+                "Draft a new update."
+            )
+            % {"drafted": _stage_label(update.stage), "now": _stage_label(incident.state)}
         )
     if nobody := no_audience_reason(incident=incident):
         blockers.append(nobody)
     if update.needs_approval and not update.is_approved:
         blockers.append(
-            "This stage needs a second commander's approval of the current words (a second person "
-            "of the right role) before publishing."
+            _(
+                "This stage needs a second commander's approval of the current words (a second person of the right "
+                "role) before publishing."
+            )
         )
     return blockers
 
@@ -324,13 +387,13 @@ def update_publish(*, update, actor):
         if update.is_published:
             return update
         if actor is not None and not actor.can_run_incidents_of(incident.organization_id):
-            raise PermissionDenied("Only commanders and admins of this organisation may publish updates.")
+            raise PermissionDenied(_("Only commanders and admins of this organisation may publish updates."))
         blockers = publish_blockers(update=update, incident=incident)
         if blockers:
             # Nobody in scope is the preflight's "audience" finding, answered as that field's error.
             if blockers[0] == no_audience_reason(incident=incident):
                 raise PreflightRefused([Finding("empty_audience", blockers[0], field="audience")])
-            raise ValidationError(blockers[0])
+            raise ValidationError(blockers[0], code="blocked")
 
         now = timezone.now()
         due_at = promised_next_update_at(update, now)

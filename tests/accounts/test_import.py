@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import DatabaseError
 from django.urls import reverse
+from django.utils import translation
 
 from accounts.importing import COLUMNS, RowError, contacts_export_csv, contacts_import
 from accounts.models import ClientAccount, Contact, ImportJob, SmsConsent
@@ -151,6 +152,13 @@ def test_import_valid_rows_imports_only_the_valid_ones_and_lists_the_skipped(org
     assert list(Contact.objects.values_list("name", flat=True)) == ["Jürgen Becker", "Sophie Wagner"]
     assert not ClientAccount.objects.filter(name="Sakura Robotics").exists()
     assert "Skipped rows with errors: 3." in report.summary()
+    with translation.override("de"):  # the report is worded when it is shown, in the reader's language
+        assert report.summary().splitlines() == [
+            "3 Zeilen gelesen, 2 gültig.",
+            "Importiert. Kunden: 1 angelegt, 0 geändert, 0 unverändert. "
+            "Kontakte: 2 angelegt, 0 geändert, 0 unverändert.",
+            "Übersprungene Zeilen mit Fehlern: 3.",
+        ]
 
 
 def test_rows_of_a_new_client_whose_details_were_refused_are_skipped_too(organization):

@@ -207,6 +207,27 @@ def test_a_service_error_about_a_language_lands_on_its_field(logged_in, alice, l
     assert field_errors(response, "id_de__email_subject") == "de: an email needs a subject."
 
 
+def test_service_errors_land_on_their_field_in_a_german_console(logged_in, alice, live_incident):
+    alice.language = "de"
+    alice.save()
+    update = update_draft(incident=live_incident, author=alice)
+    data = {
+        f"{language}__{field}": value for language, fields in update.texts.items() for field, value in fields.items()
+    }
+    client = logged_in(alice)
+    response = client.post(f"/updates/{update.pk}/", {**data, "de__email_subject": ""})
+    assert response.status_code == 400
+    assert field_errors(response, "id_de__email_subject") == "de: Eine E-Mail braucht einen Betreff."
+
+    # A broken variable in a subject is named next to the subject, not the body.
+    response = client.post(f"/updates/{update.pk}/", {**data, "en__email_subject": "Payments {{ client_nme }}"})
+    assert response.status_code == 400
+    assert field_errors(response, "id_en__email_subject").startswith(
+        "en E-Mail: Unbekannte Variable {{ client_nme }}; die Variablen sind: client_name,"
+    )
+    assert field_errors(response, "id_en__email_body") == ""
+
+
 def test_editing_after_approval_withdraws_it(logged_in, alice, frank, organization, contacts):
     playbook = make_outage_playbook(organization, needs_approval=True, slug="strict")
     incident = incident_transition(

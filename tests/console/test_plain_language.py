@@ -2,6 +2,7 @@
 playbook's content rules. It warns; it never blocks."""
 
 import pytest
+from django.utils import translation
 
 from accounts.models import JargonTerm
 from playbooks.incidents.services import incident_create, incident_transition
@@ -42,6 +43,21 @@ def test_english_above_grade_eight_is_flagged():
     assert check.readability["flagged"]
     assert check.readability["score"] > 8
     assert any(warning.startswith("Hard to read: Flesch-Kincaid grade") for warning in check.warnings)
+
+
+def test_the_notes_are_in_the_console_language_about_the_message_language():
+    texts = {"en": {**HARD_EN, "email_subject": "Hello", "email_body": HARD_EN["email_body"] + " The RCA follows."}}
+    with translation.override("de"):
+        check = only(check_texts(texts=texts, jargon=[{"term": "RCA", "plain_words": "what went wrong"}]))
+    assert check.readability["formula"] == "Flesch-Kincaid-Klassenstufe"
+    assert check.readability["note"] == "US-Schulklasse; Ziel: 8 oder weniger"
+    score = f"{check.readability['score']:g}".replace(".", ",")
+    assert check.warnings[0] == (
+        f"Schwer lesbar: Flesch-Kincaid-Klassenstufe {score} (US-Schulklasse; Ziel: 8 oder weniger). "
+        "Verwenden Sie kürzere Sätze und Wörter."
+    )
+    assert "Jargon: „RCA“; sagen Sie stattdessen „what went wrong“." in check.warnings
+    assert "E-MAIL: Kein Hinweis darauf, was passiert ist, was zu tun ist oder dass nichts nötig ist." in check.warnings
 
 
 @pytest.mark.parametrize(

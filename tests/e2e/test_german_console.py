@@ -8,6 +8,7 @@ With CANDOR_SCREENSHOTS=1 it redraws docs/screenshots/console-de-*.png.
 """
 
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -37,6 +38,8 @@ def test_german_commander_runs_an_incident_in_german(open_browser, alice, organi
     alice.save()
     make_contacts(organization)
     playbook = make_outage_playbook(organization)
+    playbook.name = "Störung"  # the organisation's own words, as a German team names its playbooks
+    playbook.save()
     page = open_browser(alice, viewport={"width": 1280, "height": 900})  # the browser itself asks for English
 
     assert page.locator("html").get_attribute("lang") == "de"
@@ -77,7 +80,12 @@ def test_german_commander_runs_an_incident_in_german(open_browser, alice, organi
     page.goto(f"/incidents/{incident.pk}/")
     expect(page.locator(".timeline")).to_contain_text(f"#{update.pk}")
     expect(page.get_by_role("navigation", name="Hauptmenü")).to_contain_text("Vorfälle")
-    # The lead adds: the timeline's entries in German.
+    expect(page.get_by_role("heading", name="Nächste Schritte")).to_be_visible()
+    expect(page.get_by_role("heading", name="Verlauf")).to_be_visible()
+    # The countdown, kept running by the console's script, counts in German too.
+    expect(page.locator(".next-update time[data-countdown]")).to_have_text(re.compile(r"^in \d+ Min\.$"))
+    expect(page.locator("main")).to_contain_text("Die Texte des Playbooks für die Phase „Wir untersuchen“")
+    # The timeline's notes stay as they were stored, in English (lang="en").
     screenshot(page, "incident")
 
     page.get_by_role("link", name="Ihre Einstellungen").click()

@@ -5,6 +5,7 @@ import zoneinfo
 
 import pytest
 import time_machine
+from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
 from comms.models import Message
@@ -145,6 +146,23 @@ def test_an_incident_activated_late_gets_one_alert_not_a_backlog(organization, t
         assert deadline_check(item=item, now=T0) == "nothing"
     assert set(DeadlineAlert.objects.values_list("kind", "superseded")) == {("half", True), ("ninety", False)}
     assert incident.timeline.filter(kind="reminder").count() == 1
+
+
+def test_each_member_reads_the_time_left_in_their_language_and_the_timeline_keeps_english(organization, team):
+    team["frank"].language = "de"
+    team["frank"].save()
+    incident = activated(compliance_playbook(organization, hours=72), team)
+    item = incident.checklist.get()
+    later = T0 + 64.8 * HOUR - 7 * HOUR  # 14 h 12 min before the deadline, past half of it
+    with time_machine.travel(later, tick=False), translation.override("de"):  # whatever the worker's language
+        assert deadline_check(item=item, now=later) == "half"
+
+    def subject(user):
+        return Message.objects.get(source=f"deadline:{item.pk}:half", user=user, channel="email").content.subject
+
+    assert subject(team["frank"]) == "[Northwind] Frist in 14 Std. 12 Min.: Notify the supervisory authority"
+    assert subject(team["alice"]) == "[Northwind] Deadline in 14 h 12 min: Notify the supervisory authority"
+    assert incident.timeline.get(kind="reminder").note.startswith("14 h 12 min left until 10:00 CET, 27 Nov:")
 
 
 def test_a_completed_item_raises_no_more_alerts(organization, team):
