@@ -1,11 +1,13 @@
-"""Candor's own middleware: input no view should have to survive (refused at one boundary with a
-400 that says why), the Content-Security-Policy per path, and the member's language and timezone.
+"""Candor's own middleware: the client's address behind the deployment's proxies, input no view
+should have to survive (refused at one boundary with a 400 that says why), the
+Content-Security-Policy per path, and the member's language and timezone.
 
 NUL characters (PostgreSQL cannot store them) anywhere in the path, the query string or a form,
 and JSON bodies over the size or nesting limits (a deep body exhausts the parser's recursion)
 or carrying a NUL, for the API, the provider webhooks and the alert endpoint alike.
 """
 
+import ipaddress
 import json
 import re
 import zoneinfo
@@ -68,6 +70,42 @@ def input_problem(request):
         except ValueError:
             return None  # not valid JSON: the view says so
     return None
+
+
+def forwarded_client_address(remote_addr, forwarded_for, trusted_proxies):
+    """The client's address as the outermost of `trusted_proxies` proxies saw it.
+
+    Each proxy appends the address it received the request from to X-Forwarded-For (nginx's
+    $proxy_add_x_forwarded_for), so the last `trusted_proxies` entries were written by our own
+    proxies and the one they name first is the client; anything left of it was sent by the client
+    and may be forged. With no trusted proxy, or a header shorter than the chain, the peer's
+    address stands."""
+    if trusted_proxies <= 0 or not forwarded_for:
+        return remote_addr
+    hops = [hop.strip() for hop in forwarded_for.split(",") if hop.strip()]
+    if len(hops) < trusted_proxies:
+        return remote_addr
+    candidate = hops[-trusted_proxies]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote_addr
+
+
+class TrustedProxyMiddleware:
+    """Behind CANDOR_TRUSTED_PROXIES reverse proxies, REMOTE_ADDR becomes the client's address, so
+    every per-address limit (django-axes' lockout, DRF's throttles, the client-link and alert
+    limits) counts each client on their own instead of every client as the proxy's one address."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if trusted_proxies := settings.CANDOR_TRUSTED_PROXIES:
+            request.META["REMOTE_ADDR"] = forwarded_client_address(
+                request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", ""), trusted_proxies
+            )
+        return self.get_response(request)
 
 
 class InputSanityMiddleware:

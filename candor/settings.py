@@ -91,6 +91,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "candor.middleware.TrustedProxyMiddleware",  # first: every limit below counts the client's address
     "comms.monitoring.middleware.RequestContextMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "candor.middleware.ContentSecurityPolicyMiddleware",
@@ -423,6 +424,12 @@ AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_LOCKOUT_CALLABLE = "candor.throttling.login_lockout_response"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# Behind this many reverse proxies (nginx in docs/deploy.md: 1), the client's address is read from
+# the proxies' own entries of X-Forwarded-For (candor.middleware.TrustedProxyMiddleware); 0 trusts
+# no header. Without it, behind a proxy, every client shares the proxy's address and its limits.
+CANDOR_TRUSTED_PROXIES = int(env("CANDOR_TRUSTED_PROXIES", "0"))
+# DRF reads REMOTE_ADDR as the middleware left it, never the client's own X-Forwarded-For.
+REST_FRAMEWORK["NUM_PROXIES"] = 0
 REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"] = {
     "token": env("CANDOR_RATE_TOKEN", "20/minute"),
     "api_writes": env("CANDOR_RATE_API_WRITES", "300/minute"),

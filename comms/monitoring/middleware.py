@@ -12,6 +12,19 @@ from .metrics import HTTP_SECONDS
 
 logger = logging.getLogger("candor.http")
 ACCEPTABLE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# URL arguments that are secrets (a client's signed link, the inbound email webhook's secret): a
+# log line names the route they were sent to, never the secret itself.
+SECRET_URL_ARGUMENTS = ("token", "secret")
+
+
+def loggable_path(request):
+    path = request.path
+    match = request.resolver_match
+    for name in SECRET_URL_ARGUMENTS:
+        value = match.kwargs.get(name) if match else None
+        if value:
+            path = path.replace(str(value), f"<{name}>")
+    return path
 
 
 class RequestContextMiddleware:
@@ -30,15 +43,16 @@ class RequestContextMiddleware:
             route = (match.route or match.view_name) if match else "unmatched"
             HTTP_SECONDS.labels(request.method, route, f"{response.status_code // 100}xx").observe(seconds)
             response["X-Request-ID"] = request.id
+            path = loggable_path(request)
             logger.info(
                 "%s %s %s %.0f ms",
                 request.method,
-                request.path,
+                path,
                 response.status_code,
                 seconds * 1000,
                 extra={
                     "method": request.method,
-                    "path": request.path,
+                    "path": path,
                     "status": response.status_code,
                     "duration_ms": round(seconds * 1000, 1),
                     "route": route,

@@ -198,3 +198,12 @@ def test_sent_messages_count_only_once_in_the_gauge(client, live_incident, alice
     samples = scrape(client)
     assert value(samples, "candor_messages", channel="sms", status="failed") == 2
     assert value(samples, "candor_messages", channel="sms", status="queued") == 0
+
+
+def test_a_request_log_line_never_holds_a_clients_signed_link(client, db, caplog):
+    with caplog.at_level("INFO", logger="candor.http"):
+        client.get("/s/secret-link-token-123/")
+        client.get("/p/another-secret-456/unsubscribe/")
+    lines = [record for record in caplog.records if record.name == "candor.http"]
+    assert [record.getMessage().split(" ")[1] for record in lines] == ["/s/<token>/", "/p/<token>/unsubscribe/"]
+    assert all("secret" not in record.path for record in lines)
