@@ -58,3 +58,14 @@ def test_the_admin_and_api_docs_allow_inline_styles_but_never_inline_scripts(adm
         assert policy["script-src"] == ["'self'"]
         assert policy["frame-ancestors"] == ["'none'"]
     assert "<script>" not in client.get("/api/docs/").content.decode()  # the split view: a script file
+
+
+def test_the_policy_built_once_follows_a_change_of_the_settings(client, settings):
+    assert_strict(client.get("/login/"))  # built and kept
+    assert_strict(client.get("/login/"))  # reused
+    settings.CONTENT_SECURITY_POLICY = {
+        "DIRECTIVES": {**settings.CONTENT_SECURITY_POLICY["DIRECTIVES"], "script-src": ["'self'", "cdn.example"]}
+    }
+    assert directives(client.get("/login/"))["script-src"] == ["'self'", "cdn.example"]
+    settings.CANDOR_CSP_RELAXED_PATHS = {"/login/": {"style-src": ["'self'", "'unsafe-inline'"]}}
+    assert directives(client.get("/login/"))["style-src"] == ["'self'", "'unsafe-inline'"]
