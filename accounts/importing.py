@@ -16,9 +16,10 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db import transaction
+from django.utils import translation
 from django.utils.timezone import now
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_noop, ngettext
 
 from candor.helpers import csv_cell_read, csv_writer, enqueue_task
 
@@ -85,12 +86,68 @@ CONTACT_TRACKED_FIELDS = [
 ]
 
 
+# What can be wrong in a file, by code: English words with placeholders, worded in the reader's
+# language when the report is shown (the admin and the API), in English by the command.
+ROW_PROBLEMS = {
+    "not_utf8": gettext_noop("The file is not UTF-8 text; save it as 'CSV UTF-8'."),
+    "nul_characters": gettext_noop(
+        "The file contains NUL characters, so it is not a text CSV; export it again as 'CSV UTF-8'."
+    ),
+    "not_csv": gettext_noop("The file is not valid CSV: %(problem)s."),
+    "empty_file": gettext_noop("The file is empty; it needs a header row."),
+    "unknown_column": gettext_noop("Unknown column %(column)s; the columns are %(columns)s."),
+    "repeated_column": gettext_noop("Column %(column)s appears more than once."),
+    "missing_column": gettext_noop("Missing column %(column)s."),
+    "too_many_values": gettext_noop("The row has more values than the header has columns (%(count)s)."),
+    "client_name_missing": gettext_noop("A client name is required."),
+    "client_refused_elsewhere": gettext_noop(
+        "Client %(client)s is new and row %(row)s, which gives its details, has errors."
+    ),
+    "client_detail_differs": gettext_noop("%(given)s differs from %(stored)s given on row %(row)s."),
+    "unknown_country": gettext_noop("Unknown country %(value)s; use an ISO code like DE."),
+    "required_for_new_client": gettext_noop("Required for a new client."),
+    "invalid_phone": gettext_noop("Invalid phone number %(value)s."),
+    "unknown_channel": gettext_noop("Unknown channel %(value)s; use email, sms or both."),
+    "unknown_sms_consent": gettext_noop("Unknown SMS consent %(value)s; use %(choices)s."),
+    "same_contact": gettext_noop("The same contact as on row %(row)s."),
+    "opted_out": gettext_noop("This contact opted out of SMS; only the contact can opt in again, not an import."),
+}
+
+
 class RowError(NamedTuple):
-    """One problem in the file. Row 1 is the header, as a spreadsheet numbers it."""
+    """One problem in the file. Row 1 is the header, as a spreadsheet numbers it.
+
+    Kept as a code and its values, and worded when shown. A field's own validation (an email
+    address, a language) keeps its English words with placeholders as `template` instead.
+    """
 
     row: int
     column: str  # empty when the problem concerns the whole row
-    message: str
+    code: str
+    params: dict = {}
+    template: str = ""  # English words with placeholders, when the code is not one of ROW_PROBLEMS
+
+    @property
+    def message(self):
+        """The problem in the active language."""
+        words = _(self.template or ROW_PROBLEMS.get(self.code, self.code))
+        return words % self.params if self.params else words
+
+    def as_dict(self):
+        data = {"row": self.row, "column": self.column, "code": self.code, "params": self.params}
+        if self.template:
+            data["template"] = self.template
+        return data
+
+    @classmethod
+    def from_stored(cls, stored):
+        """A stored error: a dict, or a [row, column, message] list as reports before codes kept it."""
+        if isinstance(stored, dict):
+            return cls(
+                stored["row"], stored["column"], stored["code"], stored.get("params") or {}, stored.get("template", "")
+            )
+        row, column, message = stored
+        return cls(row, column, "", {}, message)
 
     def __str__(self):
         return f"row {self.row}, {self.column}: {self.message}" if self.column else f"row {self.row}: {self.message}"
@@ -130,13 +187,13 @@ class ImportReport:
     def as_dict(self):
         """The report as JSON-ready data (kept on an ImportJob)."""
         data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "errors"}
-        data["errors"] = [list(error) for error in self.errors]
+        data["errors"] = [error.as_dict() for error in self.errors]
         return data
 
     @classmethod
     def from_dict(cls, data):
         values = {name: value for name, value in data.items() if name in cls.__dataclass_fields__}
-        values["errors"] = [RowError(*error) for error in data.get("errors", [])]
+        values["errors"] = [RowError.from_stored(error) for error in data.get("errors", [])]
         return cls(**values)
 
     def summary(self):
@@ -317,23 +374,19 @@ def _read_rows(csv_file, report):
         try:
             text = text.decode("utf-8")
         except UnicodeDecodeError:
-            report.errors.append(RowError(1, "", "The file is not UTF-8 text; save it as 'CSV UTF-8'."))
+            report.errors.append(RowError(1, "", "not_utf8"))
             return None
     text = text.removeprefix("\ufeff")
     if "\x00" in text:
-        report.errors.append(
-            RowError(
-                1, "", "The file contains NUL characters, so it is not a text CSV; export it again as 'CSV UTF-8'."
-            )
-        )
+        report.errors.append(RowError(1, "", "nul_characters"))
         return None
     try:
         records = list(csv.reader(io.StringIO(text, newline="")))
     except csv.Error as exc:
-        report.errors.append(RowError(1, "", f"The file is not valid CSV: {exc}."))
+        report.errors.append(RowError(1, "", "not_csv", {"problem": str(exc)}))
         return None
     if not records:
-        report.errors.append(RowError(1, "", "The file is empty; it needs a header row."))
+        report.errors.append(RowError(1, "", "empty_file"))
         return None
 
     header = [name.strip().lower() for name in records[0]]
@@ -341,12 +394,14 @@ def _read_rows(csv_file, report):
         header.pop()  # spreadsheets like to add empty trailing columns
     for name in dict.fromkeys(header):
         if name not in COLUMNS:
-            report.errors.append(RowError(1, name, f"Unknown column {name!r}; the columns are {', '.join(COLUMNS)}."))
+            report.errors.append(
+                RowError(1, name, "unknown_column", {"column": repr(name), "columns": ", ".join(COLUMNS)})
+            )
         elif header.count(name) > 1:
-            report.errors.append(RowError(1, name, f"Column {name!r} appears more than once."))
+            report.errors.append(RowError(1, name, "repeated_column", {"column": repr(name)}))
     for name in REQUIRED_COLUMNS:
         if name not in header:
-            report.errors.append(RowError(1, name, f"Missing column {name!r}."))
+            report.errors.append(RowError(1, name, "missing_column", {"column": repr(name)}))
     if report.errors:
         report.rows_total = sum(1 for record in records[1:] if any(cell.strip() for cell in record))
         return None
@@ -361,9 +416,7 @@ def _read_rows(csv_file, report):
         values.update(zip(header, (csv_cell_read(cell.strip()) for cell in record), strict=False))
         problems = []
         if any(cell.strip() for cell in record[len(header) :]):
-            problems.append(
-                RowError(row_number, "", f"The row has more values than the header has columns ({len(header)}).")
-            )
+            problems.append(RowError(row_number, "", "too_many_values", {"count": len(header)}))
         rows.append((row_number, values, problems))
     return rows
 
@@ -415,7 +468,7 @@ class _ImportPlan:
         """The client this row names, with the row's client columns applied to a working copy."""
         name = values["client_name"]
         if not name:
-            errors.append(RowError(row_number, "client_name", "A client name is required."))
+            errors.append(RowError(row_number, "client_name", "client_name_missing"))
             return None
         key = name.casefold()
         known = self.clients.get(key) or self.stored_clients.get(key)
@@ -430,8 +483,8 @@ class _ImportPlan:
                     RowError(
                         row_number,
                         "client_name",
-                        f"Client {name!r} is new and row {self.client_refused_on[key]}, which gives its "
-                        "details, has errors.",
+                        "client_refused_elsewhere",
+                        {"client": repr(name), "row": self.client_refused_on[key]},
                     )
                 )
                 return None
@@ -448,8 +501,12 @@ class _ImportPlan:
                         RowError(
                             row_number,
                             column,
-                            f"{given!r} differs from {getattr(client, field_name)!r} "
-                            f"given on row {self.client_defined_on[key]}.",
+                            "client_detail_differs",
+                            {
+                                "given": repr(given),
+                                "stored": repr(getattr(client, field_name)),
+                                "row": self.client_defined_on[key],
+                            },
                         )
                     )
             tags = _split(values["client_tags"])
@@ -458,8 +515,12 @@ class _ImportPlan:
                     RowError(
                         row_number,
                         "client_tags",
-                        f"{values['client_tags']!r} differs from {LIST_SEPARATOR.join(client.tags)!r} "
-                        f"given on row {self.client_defined_on[key]}.",
+                        "client_detail_differs",
+                        {
+                            "given": repr(values["client_tags"]),
+                            "stored": repr(LIST_SEPARATOR.join(client.tags)),
+                            "row": self.client_defined_on[key],
+                        },
                     )
                 )
         else:
@@ -471,14 +532,12 @@ class _ImportPlan:
                 client.tags = _split(values["client_tags"])
             if client.country and client.country not in phonenumbers.SUPPORTED_REGIONS:
                 client_errors.append(
-                    RowError(
-                        row_number, "client_country", f"Unknown country {client.country!r}; use an ISO code like DE."
-                    )
+                    RowError(row_number, "client_country", "unknown_country", {"value": repr(client.country)})
                 )
             for field_name in ("country", "default_language", "timezone"):
                 if not getattr(client, field_name):
                     column = CLIENT_FIELD_COLUMNS[field_name]
-                    client_errors.append(RowError(row_number, column, "Required for a new client."))
+                    client_errors.append(RowError(row_number, column, "required_for_new_client"))
             if not client_errors:
                 client_errors += _validation_errors(
                     client, row_number, CLIENT_FIELD_COLUMNS, exclude=["organization", "account_owner"]
@@ -499,23 +558,22 @@ class _ImportPlan:
             try:
                 phone = normalize_phone(phone, region=client.country)
             except ValidationError:
-                row_errors.append(RowError(row_number, "contact_phone", f"Invalid phone number {phone!r}."))
+                row_errors.append(RowError(row_number, "contact_phone", "invalid_phone", {"value": repr(phone)}))
                 is_phone_checked = False
         if not is_phone_checked:
             phone = ""
         channels = _split(values["contact_channels"].lower())
         for channel in channels:
             if channel not in CHANNELS:
-                row_errors.append(
-                    RowError(row_number, "contact_channels", f"Unknown channel {channel!r}; use email, sms or both.")
-                )
+                row_errors.append(RowError(row_number, "contact_channels", "unknown_channel", {"value": repr(channel)}))
         consent = values["contact_sms_consent"].lower()
         if consent and consent not in SmsConsent.values:
             row_errors.append(
                 RowError(
                     row_number,
                     "contact_sms_consent",
-                    f"Unknown SMS consent {consent!r}; use {', '.join(SmsConsent.values)}.",
+                    "unknown_sms_consent",
+                    {"value": repr(consent), "choices": ", ".join(SmsConsent.values)},
                 )
             )
             consent = ""
@@ -528,7 +586,8 @@ class _ImportPlan:
                 RowError(
                     row_number,
                     "contact_email" if email else "contact_phone",
-                    f"The same contact as on row {self.contacts_claimed[id(match)]}.",
+                    "same_contact",
+                    {"row": self.contacts_claimed[id(match)]},
                 )
             )
             errors.extend(row_errors)
@@ -558,7 +617,7 @@ class _ImportPlan:
                     RowError(
                         row_number,
                         "contact_sms_consent",
-                        "This contact opted out of SMS; only the contact can opt in again, not an import.",
+                        "opted_out",
                     )
                 )
             elif consent == SmsConsent.GRANTED:
@@ -681,13 +740,27 @@ def _copy_into(target, source):
 
 
 def _validation_errors(instance, row_number, field_columns, *, exclude):
-    """Run the model's full_clean and turn its errors into row errors named after the file's columns."""
+    """Run the model's full_clean and turn its errors into row errors named after the file's columns,
+    each keeping its English words and values so that it is worded in the reader's language when shown."""
     try:
-        instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
+        with translation.override("en"):
+            instance.full_clean(exclude=exclude, validate_unique=False, validate_constraints=False)
     except ValidationError as exc:
         return [
-            RowError(row_number, "" if field_name == NON_FIELD_ERRORS else field_columns.get(field_name, ""), message)
-            for field_name, messages in exc.message_dict.items()
-            for message in messages
+            _field_row_error(
+                row_number, "" if field_name == NON_FIELD_ERRORS else field_columns.get(field_name, ""), error
+            )
+            for field_name, errors in exc.error_dict.items()
+            for error in errors
         ]
     return []
+
+
+def _field_row_error(row_number, column, error):
+    with translation.override("en"):
+        template = str(error.message)
+    params = {
+        name: value if isinstance(value, (int, float, str)) else str(value)
+        for name, value in (error.params or {}).items()
+    }
+    return RowError(row_number, column, error.code or "invalid", params, template)

@@ -29,15 +29,18 @@ LANGUAGE_CODES = {code for code, _ in LANGUAGES}
 def validate_language(value):
     if value and value not in LANGUAGE_CODES:
         raise ValidationError(
-            _("Unknown language %(value)s; use one of %(codes)s.")
-            % {"value": repr(value), "codes": ", ".join(sorted(LANGUAGE_CODES))}
+            gettext_lazy("Unknown language %(value)s; use one of %(codes)s."),
+            code="unknown_language",
+            params={"value": repr(value), "codes": ", ".join(sorted(LANGUAGE_CODES))},
         )
 
 
 def validate_timezone(value):
     if value and value not in zoneinfo.available_timezones():
         raise ValidationError(
-            _("Unknown timezone %(value)s; use an IANA name like Europe/Berlin.") % {"value": repr(value)}
+            gettext_lazy("Unknown timezone %(value)s; use an IANA name like Europe/Berlin."),
+            code="unknown_timezone",
+            params={"value": repr(value)},
         )
 
 
@@ -159,7 +162,13 @@ class ClientAccount(models.Model):
         self.country = (self.country or "").upper()
         if self.country and self.country not in phonenumbers.SUPPORTED_REGIONS:
             raise ValidationError(
-                {"country": _("Unknown country %(value)s; use an ISO code like DE.") % {"value": repr(self.country)}}
+                {
+                    "country": ValidationError(
+                        gettext_lazy("Unknown country %(value)s; use an ISO code like DE."),
+                        code="unknown_country",
+                        params={"value": repr(self.country)},
+                    )
+                }
             )
         if not isinstance(self.tags, list) or not all(isinstance(tag, str) for tag in self.tags):
             raise ValidationError({"tags": _("Tags must be a list of words.")})

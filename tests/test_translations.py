@@ -400,6 +400,35 @@ def test_an_update_refused_by_the_services_and_the_preflight_is_translated(pseud
         assert "elsewhere.example" in response.content.decode()
 
 
+@pytest.mark.django_db
+def test_a_refused_step_and_a_refused_scope_change_are_translated(pseudo_world, client):
+    """What the incident services say when they refuse: a step the state does not allow (named by
+    its button's words and the stage's name), a step still waiting for the debrief, and a scope
+    change on a finished incident."""
+    from playbooks.incidents.services import incident_transition
+
+    alice = pseudo_world["alice"]
+    client.force_login(alice)
+    with time_machine.travel(NOW + dt.timedelta(minutes=5), tick=False):
+        draft = pseudo_world["draft"]
+        response = client.post(reverse("incident_transition", args=[draft.pk, "identify"]))
+        assert_all_translated("a step the stage does not allow", response, status=409)
+        assert wrap("Cause identified") in response.content.decode()
+
+        debriefing = pseudo_world["debriefing"]
+        response = client.post(reverse("incident_transition", args=[debriefing.pk, "close"]))
+        assert_all_translated("a step waiting for the debrief", response, status=409)
+        assert wrap("what went well") in response.content.decode()
+
+        cancelled = incident_transition(incident=draft, name="cancel", actor=alice)
+        response = client.post(
+            reverse("incident_scope", args=[cancelled.pk]),
+            {"affected_tags": wrap("payments"), "affected_countries": "DE", "save": "1"},
+        )
+        assert_all_translated("a scope change on a cancelled incident", response, status=400)
+        assert f"{OPEN}The incident is in the stage “{OPEN}" in response.content.decode()
+
+
 def test_the_checker_finds_an_unmarked_word():
     page = (
         f"<title>{wrap('Incidents')} · Candor</title><p>{wrap('Drafted by ' + wrap('alice'))} 09:30 -03</p>"

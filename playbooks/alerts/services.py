@@ -440,9 +440,13 @@ def _locked_alert(alert, actor):
         .get(pk=alert.pk)
     )
     if not (actor and actor.is_authenticated and actor.can_run_incidents_of(alert.endpoint.organization_id)):
-        raise PermissionDenied("Only commanders and admins of this organisation may decide on alerts.")
+        raise PermissionDenied(_("Only commanders and admins of this organisation may decide on alerts."))
     if not alert.is_open:
-        raise ValidationError(f"This alert is already {alert.get_status_display().lower()}.")
+        raise ValidationError(
+            _("This alert is already decided: “%(status)s”."),
+            code="decided",
+            params={"status": alert.get_status_display()},
+        )
     return alert
 
 
@@ -490,7 +494,11 @@ def alert_confirm(*, alert, actor, note=""):
                 note=note or f"Confirmed alert from {alert.endpoint.name}.",
             )
         elif not incident.is_live:
-            raise ValidationError(f"The incident is already {incident.state}.")
+            raise ValidationError(
+                _("The incident is already in the stage “%(stage)s”."),
+                code="invalid_state",
+                params={"stage": incident.state_label},
+            )
         alert.status = AlertStatus.CONFIRMED
         alert.decided_by = actor
         alert.decided_at = timezone.now()
@@ -506,7 +514,9 @@ def alert_dismiss(*, alert, actor, note=""):
         incident = alert.incident
         if incident is not None:
             if incident.is_live:
-                raise ValidationError("The incident is already active; resolve it from the incident page.")
+                raise ValidationError(
+                    _("The incident is already active; resolve it from the incident page."), code="live"
+                )
             if incident.state == State.DRAFT:
                 incident_transition(
                     incident=incident,

@@ -258,7 +258,11 @@ class ContactImportSerializer(serializers.Serializer):
 class ImportErrorSerializer(serializers.Serializer):
     row = serializers.IntegerField()
     column = serializers.CharField(allow_blank=True)
-    message = serializers.CharField()
+    code = serializers.CharField(
+        help_text="What is wrong, for programs: e.g. unknown_column, invalid_phone, or a field validation's code."
+    )
+    params = serializers.DictField(help_text="The values the message names (a column, a row, the value given).")
+    message = serializers.CharField(help_text="The problem in words, in the request's language.")
 
 
 class ImportReportSerializer(serializers.Serializer):

@@ -13,6 +13,7 @@ from django.db.models import F, ProtectedError, Q
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
@@ -132,9 +133,9 @@ class CandorPagination(PageNumberPagination):
         if not values:
             return None
         if len(values) > 1 or not re.fullmatch(r"[0-9]{1,9}", values[0]) or int(values[0]) < 1:
-            raise ValidationError({name: ["Give one whole number, 1 or more."]})
+            raise ValidationError({name: [_("Give one whole number, 1 or more.")]})
         if maximum is not None and int(values[0]) > maximum:
-            raise ValidationError({name: [f"At most {maximum}."]})
+            raise ValidationError({name: [_("At most %(maximum)s.") % {"maximum": maximum}]})
         return int(values[0])
 
     def get_page_size(self, request):
@@ -178,7 +179,7 @@ class CandorViewMixin:
         elif isinstance(exc, ProtectedError):
             exc = Conflict(
                 {
-                    "detail": "Messages were sent to it, so it cannot be deleted; deactivate it instead.",
+                    "detail": _("Messages were sent to it, so it cannot be deleted; deactivate it instead."),
                     "state": None,
                     "missing": [],
                 }
@@ -195,7 +196,7 @@ class CandorViewMixin:
         if value in (None, ""):
             return None
         if not re.fullmatch(r"[0-9]{1,18}", value):
-            raise ValidationError({name: ["A whole number."]})
+            raise ValidationError({name: [_("A whole number.")]})
         return int(value)
 
     def bool_param(self, name):
@@ -203,7 +204,7 @@ class CandorViewMixin:
         if value in (None, ""):
             return None
         if value.lower() not in ("true", "false", "1", "0"):
-            raise ValidationError({name: ["true or false."]})
+            raise ValidationError({name: [_("true or false.")]})
         return value.lower() in ("true", "1")
 
     def choice_param(self, name, choices):
@@ -211,7 +212,7 @@ class CandorViewMixin:
         if value in (None, ""):
             return None
         if value not in choices:
-            raise ValidationError({name: [f"One of: {', '.join(choices)}."]})
+            raise ValidationError({name: [_("One of: %(choices)s.") % {"choices": ", ".join(choices)}]})
         return value
 
 
@@ -1060,7 +1061,7 @@ ALERT_STATUSES = list(AlertStatus.values)
 def _alert_decided(alert):
     return Conflict(
         {
-            "detail": f"This alert is already {alert.get_status_display().lower()}.",
+            "detail": _("This alert is already decided: “%(status)s”.") % {"status": alert.get_status_display()},
             "state": alert.incident.state if alert.incident_id else None,
             "missing": [],
         }

@@ -27,6 +27,7 @@ from playbooks.models import (
     TimelineEntry,
     TimelineKind,
 )
+from playbooks.models.debriefs import missing_parts_words
 
 # ---------------------------------------------------------------------------------------------
 # Follow-ups
@@ -148,11 +149,13 @@ def follow_up_close(*, follow_up, actor, note, now=None):
             FollowUp.objects.select_for_update(of=("self",)).select_related("incident", "client").get(pk=follow_up.pk)
         )
         if not can_close_follow_up(actor, follow_up):
-            raise PermissionDenied("Only the follow-up's owner, a commander or an admin may close it.")
+            raise PermissionDenied(_("Only the follow-up's owner, a commander or an admin may close it."))
         if not note:
-            raise ValidationError({"note": "Say what was done before closing the follow-up."})
+            raise ValidationError(
+                {"note": ValidationError(_("Say what was done before closing the follow-up."), code="required")}
+            )
         if not follow_up.is_open:
-            raise ValidationError("This follow-up is already closed.")
+            raise ValidationError(_("This follow-up is already closed."), code="closed")
         follow_up.closed_at = now
         follow_up.closed_by = actor
         follow_up.close_note = note
@@ -230,9 +233,9 @@ def _locked_debrief(debrief, actor):
         Debrief.objects.select_for_update(of=("self",)).select_related("incident__organization").get(pk=debrief.pk)
     )
     if not can_edit_debrief(actor, debrief.incident):
-        raise PermissionDenied("Only the incident team (commanders, admins, communicators) may edit the debrief.")
+        raise PermissionDenied(_("Only the incident team (commanders, admins, communicators) may edit the debrief."))
     if debrief.incident.is_final:
-        raise ValidationError("The incident is closed: its debrief can no longer change.")
+        raise ValidationError(_("The incident is closed: its debrief can no longer change."), code="closed")
     return debrief
 
 
@@ -245,7 +248,9 @@ def debrief_save(*, debrief, actor, what_happened, went_well, went_badly):
     debrief.went_badly = (went_badly or "").strip()
     if debrief.is_complete and debrief.missing_for_completion():
         raise ValidationError(
-            f"A complete debrief needs {', '.join(debrief.missing_for_completion())}; reopen it to leave them empty."
+            _("A complete debrief needs %(parts)s; reopen it to leave them empty."),
+            code="complete",
+            params={"parts": missing_parts_words(debrief.missing_for_completion())},
         )
     debrief.updated_at = timezone.now()
     debrief.updated_by = actor
@@ -259,11 +264,11 @@ def debrief_action_add(*, debrief, actor, description, owner, due_on):
     debrief = _locked_debrief(debrief, actor)
     errors = {}
     if not (description or "").strip():
-        errors["description"] = "Say what is to be done."
+        errors["description"] = ValidationError(_("Say what is to be done."), code="required")
     if owner is None or owner.organization_id != debrief.incident.organization_id or not owner.is_active:
-        errors["owner"] = "The owner must be an active member of the organisation."
+        errors["owner"] = ValidationError(_("The owner must be an active member of the organisation."), code="invalid")
     if due_on is None:
-        errors["due_on"] = "Give a due date."
+        errors["due_on"] = ValidationError(_("Give a due date."), code="required")
     if errors:
         raise ValidationError(errors)
     return DebriefActionItem.objects.create(
@@ -295,7 +300,11 @@ def debrief_complete(*, debrief, actor):
         return debrief
     missing = debrief.missing_for_completion()
     if missing:
-        raise ValidationError(f"Write {', '.join(missing)} before marking the debrief complete.")
+        raise ValidationError(
+            _("Write %(parts)s before marking the debrief complete."),
+            code="incomplete",
+            params={"parts": missing_parts_words(missing)},
+        )
     debrief.completed_at = timezone.now()
     debrief.completed_by = actor
     debrief.save(update_fields=["completed_at", "completed_by"])
@@ -349,11 +358,13 @@ def follow_up_assign(*, follow_up, actor, owner, now=None):
         )
         incident = follow_up.incident
         if not (actor and actor.is_authenticated and actor.can_run_incidents_of(incident.organization_id)):
-            raise PermissionDenied("Only commanders and admins may hand a follow-up to someone else.")
+            raise PermissionDenied(_("Only commanders and admins may hand a follow-up to someone else."))
         if owner is None or owner.organization_id != incident.organization_id or not owner.is_active:
-            raise ValidationError({"owner": "The owner must be an active member of the organisation."})
+            raise ValidationError(
+                {"owner": ValidationError(_("The owner must be an active member of the organisation."), code="invalid")}
+            )
         if not follow_up.is_open:
-            raise ValidationError("This follow-up is already closed.")
+            raise ValidationError(_("This follow-up is already closed."), code="closed")
         if owner.pk == follow_up.owner_id:
             return follow_up
         follow_up.owner = owner

@@ -22,7 +22,7 @@ from playbooks.console.decorators import member_required
 from playbooks.debriefs import services as debriefs
 from playbooks.debriefs.selectors import follow_up_rows
 from playbooks.incidents.selectors import incident_get
-from playbooks.models import DebriefActionItem, FollowUp
+from playbooks.models.debriefs import MISSING_PARTS, DebriefActionItem, FollowUp
 
 # ---- The internal debrief
 
@@ -51,14 +51,6 @@ class ActionItemForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].queryset = debriefs.organization_members(organization=organization)
         self.fields["owner"].label_from_instance = lambda user: f"{display_name(user)} ({user.get_role_display()})"
-
-
-# What missing_for_completion() names, in the reader's language.
-MISSING_PARTS = {
-    "what happened": gettext_lazy("what happened"),
-    "what went well": gettext_lazy("what went well"),
-    "what did not go well": gettext_lazy("what did not go well"),
-}
 
 
 def _add_errors(form, error):

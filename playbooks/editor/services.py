@@ -245,7 +245,9 @@ def stage_translate_from(*, stage, actor, source_language, target_language):
     Words already written in the target language are kept. Returns the number of messages copied."""
     _ensure_editor(actor, stage.playbook)
     if source_language == target_language:
-        raise ValidationError({"target_language": "Choose another language than the source."})
+        raise ValidationError(
+            {"target_language": ValidationError(_("Choose another language than the source."), code="same_language")}
+        )
     probe = StageMessage(stage=stage, language=target_language, channel="sms", body="x")
     probe.full_clean(exclude=["stage"])  # an unknown language is refused here
     _first_version(stage.playbook)
@@ -342,7 +344,7 @@ def playbook_duplicate(*, playbook, actor, name):
     _ensure_editor(actor, playbook)
     name = (name or "").strip()
     if not name:
-        raise ValidationError({"name": "Give the new playbook a name."})
+        raise ValidationError({"name": ValidationError(_("Give the new playbook a name."), code="required")})
     base = slugify(name)[:40] or "playbook"
     slug, number = base, 2
     while Playbook.objects.filter(organization=playbook.organization, slug=slug).exists():

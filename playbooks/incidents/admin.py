@@ -4,6 +4,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.shortcuts import get_object_or_404, redirect
 from django.urls import path, reverse
+from django.utils.translation import gettext as _
 
 from accounts.admin import OrganizationScopedAdmin
 from playbooks.incidents.services import TransitionRefused, incident_create, incident_transition
@@ -155,7 +156,7 @@ class IncidentAdmin(OrganizationScopedAdmin):
                 note=request.POST.get("note", ""),
                 resolution_summary=request.POST.get("resolution_summary"),
             )
-            messages.success(request, f"The incident is now {incident.state_label.lower()}.")
+            messages.success(request, _("The incident is now: %(state)s.") % {"state": incident.state_label})
         except (TransitionRefused, PermissionDenied) as exc:
             messages.error(request, str(exc))
         except ValidationError as exc:

@@ -212,6 +212,14 @@ def final_notice_missing(*, incident):
     ) % {"count": len(missing), "names": shown}
 
 
+def _step_label(method, name):
+    """A transition's name as its button says it (its label), in the active language."""
+    for transition in method._django_fsm.transitions.values():
+        if label := (transition.custom or {}).get("label"):
+            return str(label)
+    return name.replace("_", " ")
+
+
 def incident_transition(*, incident, name, actor, note="", resolution_summary=None):
     """Move an incident along its lifecycle, checking permission, and record it on the timeline.
 
@@ -222,7 +230,9 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
         locked = Incident.objects.select_for_update().get(pk=incident.pk)
         method = getattr(locked, name, None)
         if method is None or not hasattr(method, "_django_fsm"):
-            raise TransitionRefused(f"{name!r} is not a step of a {locked.kind} incident.", state=locked.state)
+            raise TransitionRefused(
+                _("“%(step)s” is not a step of this incident's lifecycle.") % {"step": name}, state=locked.state
+            )
         if not actor.can_run_incidents_of(locked.organization_id):
             raise PermissionDenied(_("Only commanders and admins of this organisation may run incidents."))
         if resolution_summary is not None:
@@ -237,10 +247,9 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
             raise TransitionRefused(_("Cannot start the debrief: %(missing)s") % {"missing": missing}, state=from_state)
         if not has_transition_perm(method, actor):
             missing = locked.transition_missing_for(name) if transition else []
-            refusal = _("Cannot %(step)s now: the incident is '%(state)s' (%(code)s).") % {
-                "step": name.replace("_", " "),
+            refusal = _("“%(step)s” is not possible now: the incident is in the stage “%(state)s”.") % {
+                "step": _step_label(method, name),
                 "state": STATE_LABELS.get(from_state, from_state),
-                "code": from_state,
             }
             if missing:
                 refusal += " " + _("It still needs %(missing)s.") % {
@@ -257,8 +266,8 @@ def incident_transition(*, incident, name, actor, note="", resolution_summary=No
         except (TransitionNotAllowed, ConcurrentTransition) as exc:
             current = Incident.objects.filter(pk=locked.pk).values_list("state", flat=True).first()
             raise TransitionRefused(
-                _("Cannot %(step)s: the incident is now '%(state)s'.")
-                % {"step": name.replace("_", " "), "state": current},
+                _("“%(step)s” is not possible: the incident is now in the stage “%(state)s”.")
+                % {"step": _step_label(method, name), "state": STATE_LABELS.get(current, current)},
                 state=current,
             ) from exc
         entry = timeline_record(

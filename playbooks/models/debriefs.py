@@ -41,17 +41,32 @@ def debrief_is_complete(incident):
     return Debrief.objects.filter(incident_id=incident.pk, completed_at__isnull=False).exists()
 
 
+# The parts of a debrief that Debrief.missing_for_completion() names, in the reader's language.
+MISSING_PARTS = {
+    "what happened": gettext_lazy("what happened"),
+    "what went well": gettext_lazy("what went well"),
+    "what did not go well": gettext_lazy("what did not go well"),
+}
+
+
+def missing_parts_words(parts):
+    """The unwritten parts of a debrief, as a list in the active language."""
+    return ", ".join(str(MISSING_PARTS.get(part, part)) for part in parts)
+
+
 def debrief_missing(incident):
     """What the close guard still waits for, in plain words."""
     debrief = Debrief.objects.filter(incident_id=incident.pk).first()
     if debrief is None:
-        return ["a complete internal debrief (it has not been opened yet)"]
+        return [_("a complete internal debrief (it has not been opened yet)")]
     if debrief.is_complete:
         return []
     unwritten = debrief.missing_for_completion()
     if unwritten:
-        return [f"a complete debrief: write {', '.join(unwritten)}, then mark it complete"]
-    return ["a complete debrief: it is written, mark it complete"]
+        return [
+            _("a complete debrief: write %(parts)s, then mark it complete") % {"parts": missing_parts_words(unwritten)}
+        ]
+    return [_("a complete debrief: it is written, mark it complete")]
 
 
 debrief_is_complete.missing = debrief_missing

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.models import ClientAccount
 from candor.helpers import display_name
@@ -48,12 +49,18 @@ def _clean_scope(*, incident, clients, tags, countries):
     errors = {}
     clients = list(clients)
     if any(client.organization_id != incident.organization_id for client in clients):
-        errors["affected_clients"] = "Affected clients must belong to this organisation."
+        errors["affected_clients"] = ValidationError(
+            _("Affected clients must belong to this organisation."), code="other_organization"
+        )
     tags = sorted({str(tag).strip() for tag in tags if str(tag).strip()})
     countries = sorted({str(country).strip().upper() for country in countries if str(country).strip()})
     bad = [country for country in countries if not COUNTRY_CODE.match(country)]
     if bad:
-        errors["affected_countries"] = f"Use two-letter country codes (ISO 3166), not {', '.join(bad)}."
+        errors["affected_countries"] = ValidationError(
+            _("Use two-letter country codes (ISO 3166), not %(codes)s."),
+            code="invalid_country",
+            params={"codes": ", ".join(bad)},
+        )
     if errors:
         raise ValidationError(errors)
     return clients, tags, countries
@@ -128,9 +135,13 @@ def incident_scope_change(*, incident, actor, clients, tags, countries):
     with transaction.atomic():
         incident = Incident.objects.select_for_update(of=("self",)).select_related("organization").get(pk=incident.pk)
         if not (actor and actor.is_authenticated and actor.can_run_incidents_of(incident.organization_id)):
-            raise PermissionDenied("Only commanders and admins of this organisation may change who is affected.")
+            raise PermissionDenied(_("Only commanders and admins of this organisation may change who is affected."))
         if incident.is_final:
-            raise ValidationError(f"The incident is {incident.state}: its scope can no longer change.")
+            raise ValidationError(
+                _("The incident is in the stage “%(stage)s”: its scope can no longer change."),
+                code="invalid_state",
+                params={"stage": incident.state_label},
+            )
         clients, tags, countries = _clean_scope(incident=incident, clients=clients, tags=tags, countries=countries)
         before_clients = _clients_in(incident, _current_scope(incident))
         before = {
@@ -194,11 +205,11 @@ def incident_make_public(*, incident, actor, is_public=True):
     with transaction.atomic():
         incident = Incident.objects.select_for_update().get(pk=incident.pk)
         if not (actor and actor.is_authenticated and actor.can_run_incidents_of(incident.organization_id)):
-            raise PermissionDenied("Only commanders and admins of this organisation may make an incident public.")
+            raise PermissionDenied(_("Only commanders and admins of this organisation may make an incident public."))
         if incident.is_public == is_public:
             return incident
         if is_public and incident.state == "draft":
-            raise ValidationError("A draft incident cannot be public: activate it first.")
+            raise ValidationError(_("A draft incident cannot be public: activate it first."), code="draft")
         Incident.objects.filter(pk=incident.pk).update(is_public=is_public)
         incident.is_public = is_public
         timeline_record(

@@ -10,7 +10,7 @@ from django.db import DatabaseError
 from django.urls import reverse
 from django.utils import translation
 
-from accounts.importing import COLUMNS, RowError, contacts_export_csv, contacts_import
+from accounts.importing import COLUMNS, ImportReport, RowError, contacts_export_csv, contacts_import
 from accounts.models import ClientAccount, Contact, ImportJob, SmsConsent
 from tests.conftest import make_client, make_contact
 
@@ -96,6 +96,30 @@ def test_file_with_errors_imports_nothing_and_says_where(organization):
     assert "Nothing imported" in report.summary()
 
 
+def test_row_errors_are_kept_as_codes_and_worded_in_the_readers_language(organization):
+    report = import_rows(
+        organization,
+        hansa_row(contact_name="A", contact_email="a@hansa.example", contact_phone="12"),
+        hansa_row(contact_name="B", contact_email="not-an-email", **EMAIL_ONLY),
+    )
+    stored = ImportReport.from_dict(report.as_dict())  # as the job keeps it, as JSON
+    assert [(error.code, error.params) for error in stored.errors] == [
+        ("invalid_phone", {"value": "'12'"}),
+        ("invalid", {"value": "not-an-email"}),
+    ]
+    with translation.override("de"):
+        assert [error.message for error in stored.errors] == [
+            "Ungültige Telefonnummer '12'.",
+            "Gib eine gültige E-Mail Adresse an.",  # Django's own words
+        ]
+    assert stored.errors[0].message == "Invalid phone number '12'."
+
+
+def test_a_report_stored_before_errors_had_codes_still_shows_its_words():
+    report = ImportReport.from_dict({"dry_run": True, "import_valid_rows": False, "errors": [[1, "", "Old words."]]})
+    assert [(error.row, error.column, error.message) for error in report.errors] == [(1, "", "Old words.")]
+
+
 @pytest.mark.parametrize(
     ("values", "column"),
     [
@@ -123,7 +147,7 @@ def test_unknown_column_is_reported_once_and_blocks_the_import(organization):
 
     report = contacts_import(organization=organization, csv_file=content, dry_run=False, import_valid_rows=True)
 
-    assert report.errors == [RowError(1, "favourite_colour", report.errors[0].message)]
+    assert report.errors == [RowError(1, "favourite_colour", "unknown_column", report.errors[0].params)]
     assert "Unknown column 'favourite_colour'" in report.errors[0].message
     assert not report.imported
     assert ClientAccount.objects.count() == 0

@@ -158,7 +158,9 @@ def test_resolving_asks_for_the_resolution_summary(logged_in, alice, live_incide
 def test_an_illegal_transition_is_refused_on_the_page_with_the_state(logged_in, alice, draft_incident):
     response = logged_in(alice).post(f"/incidents/{draft_incident.pk}/transitions/identify/", {})
     assert response.status_code == 409
-    assert "Cannot identify now: the incident is 'Draft (not announced)' (draft)." in text(response)
+    assert "“Cause identified” is not possible now: the incident is in the stage “Draft (not announced)”." in text(
+        response
+    )
 
 
 def test_leadership_sees_no_steps_and_may_not_take_them(logged_in, carol, live_incident):

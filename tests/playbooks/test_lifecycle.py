@@ -45,7 +45,7 @@ def test_outage_draft_can_be_cancelled_but_not_identified(outage_playbook, make_
     with pytest.raises(TransitionRefused) as refused:
         incident_transition(incident=incident, name="identify", actor=alice)
     assert refused.value.state == "draft"
-    assert "draft" in str(refused.value)
+    assert "Draft (not announced)" in str(refused.value)  # the stage by its name; its code is `state`
     assert walk(incident, alice, "cancel").state == "cancelled"
 
 
