@@ -148,3 +148,18 @@ def test_every_email_carries_one_click_unsubscribe_headers_pointing_at_this_page
     sent = (tmp_path / "email" / f"{email.pk}.txt").read_text()
     assert f"List-Unsubscribe: <http://localhost:8000{preferences_path(anna)}unsubscribe/>" in sent
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in sent
+
+
+def test_links_already_sent_keep_working_whatever_the_signing_code_becomes(settings):
+    """Tokens out in clients' inboxes must open the same pages after any change of the signing
+    code: known answers for a fixed key."""
+    from comms.links import contact_id_from_preferences_token, preferences_token
+    from playbooks.incidents.links import ids_from_status_token, status_token, survey_token
+
+    settings.SECRET_KEY = "known-answer-secret-key-for-links-0123456789abcdef"
+    assert preferences_token(42) == "42.B14ECPH1hYTacSH3BUfNaA"
+    assert status_token(7, 42) == "7-42.F67SwaQJigjjvcLviT_g3w"
+    assert survey_token(7, 42) == "7-42.Q_BDmO7tfyFKuMkMsUZ23Q"
+    assert contact_id_from_preferences_token("42.B14ECPH1hYTacSH3BUfNaA") == 42
+    assert ids_from_status_token("7-42.F67SwaQJigjjvcLviT_g3w") == (7, 42)
+    assert ids_from_status_token("7-42.F67SwaQJigjjvcLviT_g3x") is None
