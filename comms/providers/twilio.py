@@ -138,7 +138,7 @@ class TwilioSmsProvider(SmsProvider):
         api_base_url: str = "",
         timeout_seconds: float = 10.0,
         concurrency: int = 8,
-        http: str = "threads",
+        http: str = "aiohttp",
     ):
         if not (messaging_service_sid or from_number):
             raise ValueError("Twilio needs a messaging service SID or a from number.")
