@@ -115,12 +115,18 @@ class CandorAsyncTwilioHttpClient(AsyncTwilioHttpClient):
             trace_configs=[trace],
         )
 
-    async def request(self, method, url, *args, **kwargs):
+    async def request(
+        self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
+    ):
         if self.api_base_url and url.startswith(TWILIO_API_ORIGIN):
             url = self.api_base_url + url[len(TWILIO_API_ORIGIN) :]
         _last_async_response.set(None)
         _on_reused_connection.set(False)
-        response = await super().request(method, url, *args, **kwargs)
+        # The SDK hands aiohttp `timeout=None` unless a call names one, which aiohttp reads as no
+        # timeout at all (not the session's): our timeout is passed on every request.
+        response = await super().request(
+            method, url, params, data, headers, auth, timeout or self.timeout, allow_redirects
+        )
         _last_async_response.set(response)
         return response
 
