@@ -372,7 +372,7 @@ def main():
     parser.add_argument("--fake-processes", type=int, default=2)
     parser.add_argument("--sms-concurrency", type=int, default=16)
     parser.add_argument(
-        "--twilio-http", choices=["threads", "aiohttp"], default=os.environ.get("TWILIO_HTTP", "threads")
+        "--twilio-http", choices=["threads", "aiohttp"], default=os.environ.get("TWILIO_HTTP", "aiohttp")
     )
     parser.add_argument("--timeout", type=float, default=900)
     parser.add_argument("--tasks", choices=["database", "rq"], default=os.environ.get("TASKS", "database"))

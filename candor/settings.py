@@ -325,9 +325,9 @@ CANDOR_FAN_OUT_FIRST_CHUNK_SIZE = int(env("CANDOR_FAN_OUT_FIRST_CHUNK_SIZE", "25
 CANDOR_FAN_OUT_CHUNK_SIZE = int(env("CANDOR_FAN_OUT_CHUNK_SIZE", "5000"))
 CANDOR_SMS_BATCH_SIZE = int(env("CANDOR_SMS_BATCH_SIZE", "100"))
 CANDOR_SMS_CONCURRENCY = int(env("CANDOR_SMS_CONCURRENCY", "8"))
-# How the Twilio SDK sends: "threads" (its sync client, one session per thread) or "aiohttp"
-# (its AsyncTwilioHttpClient, one event loop and session per process).
-CANDOR_TWILIO_HTTP = env("CANDOR_TWILIO_HTTP", "threads")
+# How the Twilio SDK sends: "aiohttp" (its AsyncTwilioHttpClient, one event loop and session per
+# process, a third of the CPU per SMS) or "threads" (its sync client, one session per thread).
+CANDOR_TWILIO_HTTP = env("CANDOR_TWILIO_HTTP", "aiohttp")
 CANDOR_EMAIL_CONCURRENCY = int(env("CANDOR_EMAIL_CONCURRENCY", "4"))
 CANDOR_MAX_ATTEMPTS = int(env("CANDOR_MAX_ATTEMPTS", "8"))
 CANDOR_RETRY_BASE_SECONDS = float(env("CANDOR_RETRY_BASE_SECONDS", "5"))

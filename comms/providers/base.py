@@ -164,7 +164,7 @@ def get_sms_provider() -> SmsProvider:
             "api_base_url": settings.TWILIO_API_BASE_URL,
             "timeout_seconds": settings.PROVIDER_TIMEOUT_SECONDS,
             "concurrency": getattr(settings, "CANDOR_SMS_CONCURRENCY", 8),
-            "http": getattr(settings, "CANDOR_TWILIO_HTTP", "threads"),
+            "http": getattr(settings, "CANDOR_TWILIO_HTTP", "aiohttp"),
         }
         key = (name, *sorted(options.items()))
         return _cached("sms", key, lambda: TwilioSmsProvider(**options))

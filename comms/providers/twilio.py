@@ -1,14 +1,16 @@
 """Twilio SMS: one Messages API request per SMS, a bounded number in flight, errors classified here.
 
-Twilio has no batch send, so throughput comes from concurrency: a long-lived pool of
-CANDOR_SMS_CONCURRENCY worker threads, each with its own Twilio client and HTTP session, so
-connections stay open across batches and no session is shared between threads.
+Twilio has no batch send, so throughput comes from concurrency, CANDOR_SMS_CONCURRENCY requests in
+flight on connections kept open across batches: by default (CANDOR_TWILIO_HTTP=aiohttp) the SDK's
+AsyncTwilioHttpClient on one aiohttp session in an event loop of its own; with "threads", a
+long-lived pool of threads, each with its own Twilio client and HTTP session.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
+import datetime
 import logging
 import threading
 from collections.abc import Sequence
@@ -39,6 +41,20 @@ UNSUBSCRIBED_RECIPIENT = 21610  # the recipient replied STOP; Twilio refuses unt
 LOOKUP_LIMIT = 50
 # Messages Twilio holds but will never deliver: sending again is right.
 GONE_STATUSES = {"failed", "canceled"}
+# A message Twilio took from a request cut off by a closed connection was created at most this long
+# before we sent it, by our clock (Twilio's dates are whole seconds, and clocks differ a little).
+# The same words to the same number within it are the same message: bodies carry the recipient's
+# own status link.
+CLOCK_MARGIN = datetime.timedelta(seconds=60)
+
+
+class _CutOff(Exception):
+    """The server closed a reused kept-alive connection before answering; `was_written`: the
+    request went out (and may have reached Twilio) before the close was seen."""
+
+    def __init__(self, *, was_written: bool):
+        super().__init__("kept-alive connection closed by the server before an answer")
+        self.was_written = was_written
 
 
 class CandorTwilioHttpClient(TwilioHttpClient):
@@ -62,27 +78,55 @@ class CandorTwilioHttpClient(TwilioHttpClient):
 # The last response of the request running in this asyncio task (a 429's Retry-After lives in its
 # headers): a context variable, since many requests share one client concurrently.
 _last_async_response = contextvars.ContextVar("candor_twilio_last_response", default=None)
+# Whether the request running in this asyncio task went out on a kept-alive connection taken from
+# the pool (set by aiohttp's trace of the connection it picked).
+_on_reused_connection = contextvars.ContextVar("candor_twilio_reused_connection", default=False)
+
+
+async def _note_reused_connection(session, trace_config_ctx, params):
+    _on_reused_connection.set(True)
 
 
 class CandorAsyncTwilioHttpClient(AsyncTwilioHttpClient):
     """Twilio's aiohttp client on one long-lived session (created inside the provider's event
-    loop), with our timeout and origin, recording each task's last response."""
+    loop), with our timeout and origin, recording each task's last response and whether its
+    connection was a reused one. With `fresh_connections`, every request opens a connection of
+    its own and closes it after the answer."""
 
-    def __init__(self, *, timeout_seconds: float, api_base_url: str = "", concurrency: int = 16):
+    def __init__(
+        self,
+        *,
+        timeout_seconds: float,
+        api_base_url: str = "",
+        concurrency: int = 16,
+        fresh_connections: bool = False,
+    ):
         super().__init__(pool_connections=False, timeout=timeout_seconds)
         import aiohttp
 
         self.api_base_url = api_base_url.rstrip("/")
+        trace = aiohttp.TraceConfig()
+        trace.on_connection_reuseconn.append(_note_reused_connection)
         self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency),
+            connector=aiohttp.TCPConnector(
+                limit=concurrency, limit_per_host=concurrency, force_close=fresh_connections
+            ),
             timeout=aiohttp.ClientTimeout(total=timeout_seconds),
+            trace_configs=[trace],
         )
 
-    async def request(self, method, url, *args, **kwargs):
+    async def request(
+        self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
+    ):
         if self.api_base_url and url.startswith(TWILIO_API_ORIGIN):
             url = self.api_base_url + url[len(TWILIO_API_ORIGIN) :]
         _last_async_response.set(None)
-        response = await super().request(method, url, *args, **kwargs)
+        _on_reused_connection.set(False)
+        # The SDK hands aiohttp `timeout=None` unless a call names one, which aiohttp reads as no
+        # timeout at all (not the session's): our timeout is passed on every request.
+        response = await super().request(
+            method, url, params, data, headers, auth, timeout or self.timeout, allow_redirects
+        )
         _last_async_response.set(response)
         return response
 
@@ -100,7 +144,7 @@ class TwilioSmsProvider(SmsProvider):
         api_base_url: str = "",
         timeout_seconds: float = 10.0,
         concurrency: int = 8,
-        http: str = "threads",
+        http: str = "aiohttp",
     ):
         if not (messaging_service_sid or from_number):
             raise ValueError("Twilio needs a messaging service SID or a from number.")
@@ -115,7 +159,8 @@ class TwilioSmsProvider(SmsProvider):
         self._thread_state = threading.local()
         self._executor = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="candor-twilio")
         self._loop = None
-        self._async_client = None
+        self._async_client = None  # aiohttp: the pooled client, and one opening a connection per request
+        self._async_retry_client = None
 
     def warm_up(self) -> None:
         if self.http == "aiohttp":
@@ -138,10 +183,8 @@ class TwilioSmsProvider(SmsProvider):
 
     async def _send_all_async(self, messages):
         if self._async_client is None:
-            http_client = CandorAsyncTwilioHttpClient(
-                timeout_seconds=self.timeout_seconds, api_base_url=self.api_base_url, concurrency=self.concurrency
-            )
-            self._async_client = Client(self.account_sid, self.auth_token, http_client=http_client)
+            self._async_client = self._new_async_client(fresh_connections=False)
+            self._async_retry_client = self._new_async_client(fresh_connections=True)
         limit = asyncio.Semaphore(self.concurrency)
 
         async def send(message):
@@ -150,17 +193,62 @@ class TwilioSmsProvider(SmsProvider):
 
         return list(await asyncio.gather(*(send(message) for message in messages)))
 
+    def _new_async_client(self, *, fresh_connections: bool) -> Client:
+        http_client = CandorAsyncTwilioHttpClient(
+            timeout_seconds=self.timeout_seconds,
+            api_base_url=self.api_base_url,
+            concurrency=self.concurrency,
+            fresh_connections=fresh_connections,
+        )
+        return Client(self.account_sid, self.auth_token, http_client=http_client)
+
     async def _send_one_async(self, message: OutgoingSms) -> SendResult:
+        """Send one SMS; when the server closed the kept-alive connection it went out on before
+        answering, send it once more at once, on a new connection.
+
+        A server (or load balancer) closes a connection that stayed idle too long. urllib3 looks
+        at a pooled connection's socket before reusing it; aiohttp only knows of the close once
+        its event loop has read it, so the close can cross our next request, and neither resends
+        a POST by itself. Cut off while being written (aiohttp found the connection closing), the
+        request cannot have reached Twilio and goes again as it is. Written and then cut off, it
+        may have (Twilio could have taken it and closed before answering): Twilio is asked first,
+        and only a message it does not hold is sent again. Any other failure, and a failure of the
+        second request, is classified as usual."""
+        started_at = datetime.datetime.now(datetime.UTC)
+        try:
+            return await self._attempt_async(self._async_client, message)
+        except _CutOff as cut_off:
+            if cut_off.was_written:
+                try:
+                    found = await self._find_one_async(message, created_after=started_at - CLOCK_MARGIN)
+                except Exception as error:  # cannot tell: leave it to the worker's retry, which asks again
+                    logger.warning("Could not look up SMS %s at Twilio: %s", message.message_id, error)
+                    return _transient(message, "connection", cut_off.__cause__)
+                if found is not None:
+                    return found
+            # A connection of its own never comes from the pool, so this raises no _CutOff.
+            return await self._attempt_async(self._async_retry_client, message)
+
+    async def _attempt_async(self, client: Client, message: OutgoingSms) -> SendResult:
+        """One request, classified; raises _CutOff when a kept-alive connection taken from the
+        pool was closed by the server before any answer."""
         import aiohttp
 
         try:
-            created = await self._async_client.messages.create_async(**self._options(message))
+            created = await client.messages.create_async(**self._options(message))
         except (TwilioRestException, TwilioServiceException) as error:
             return _result_for_twilio_error(message, error, _last_async_response.get())
         except (TimeoutError, aiohttp.ServerTimeoutError) as error:
             # As with the threads: the request may have reached Twilio (duplicate risk accepted).
             return _transient(message, "timeout", error)
-        except aiohttp.ClientConnectorError as error:
+        except aiohttp.ClientConnectionResetError as error:
+            # aiohttp raises it when the connection is closing as it writes: nothing went out whole.
+            if _on_reused_connection.get():
+                raise _CutOff(was_written=False) from error
+            return _transient(message, "connection", error)
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as error:
+            if _on_reused_connection.get() and not isinstance(error, aiohttp.ClientConnectorError):
+                raise _CutOff(was_written=True) from error
             return _transient(message, "connection", error)
         except aiohttp.ClientError as error:
             return _transient(message, "connection", error)
@@ -168,6 +256,23 @@ class TwilioSmsProvider(SmsProvider):
             logger.exception("Unexpected error sending SMS %s through Twilio", message.message_id)
             return _transient(message, "unexpected", error)
         return SendResult(message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=created.sid)
+
+    async def _find_one_async(self, message: OutgoingSms, *, created_after) -> SendResult | None:
+        """The message if Twilio took it a moment ago although we never saw its answer. Twilio's
+        only date filter is the date sent, still empty for a message it took a moment ago, so
+        the newest messages to the number are read and their creation date compared here."""
+        found = await self._async_retry_client.messages.list_async(to=message.to, limit=LOOKUP_LIMIT)
+        for existing in found:
+            if existing.date_created is not None and existing.date_created < created_after:
+                continue
+            if (existing.body or "") == message.body and (existing.status or "") not in GONE_STATUSES:
+                logger.warning(
+                    "SMS %s was already at Twilio after a closed connection: not sent again.", message.message_id
+                )
+                return SendResult(
+                    message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=existing.sid
+                )
+        return None
 
     def _options(self, message: OutgoingSms) -> dict:
         options = {"to": message.to, "body": message.body}

@@ -195,6 +195,38 @@ def test_fail_next_reset_drops_the_connection_without_an_answer(fake_providers):
     assert post_mail(connect(fake_providers), mail())[0].status == 202
 
 
+def test_fail_next_close_closes_the_connection_before_the_api_sees_the_request(fake_providers):
+    connection = connect(fake_providers)
+    post_sms(connection, ALICE_SMS)
+    fake_providers.fail_next(1, "close", channel="sms")
+
+    with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+        post_sms(connection, ALICE_SMS)
+
+    assert fake_providers.closed_unanswered == 1
+    assert len(fake_providers.requests) == 1  # the closed one never reached the API
+    assert len(fake_providers.twilio_held()) == 1
+
+
+def test_fail_next_taken_unanswered_holds_the_message_and_closes(fake_providers):
+    fake_providers.fail_next(1, "taken-unanswered", channel="sms")
+
+    with pytest.raises((ConnectionError, http.client.RemoteDisconnected)):
+        post_sms(connect(fake_providers), ALICE_SMS)
+
+    assert fake_providers.requests[0].status is None
+    assert [message["body"] for message in fake_providers.twilio_held()] == ["Hello Alice"]
+
+
+def test_close_idle_connections_closes_kept_alive_connections(fake_providers):
+    connection = connect(fake_providers)
+    post_sms(connection, ALICE_SMS)
+
+    assert fake_providers.close_idle_connections() >= 1
+
+    assert connection.sock.recv(1) == b""  # an orderly close: end of stream
+
+
 def test_connections_are_kept_alive(fake_providers):
     connection = connect(fake_providers)
     post_sms(connection, ALICE_SMS)

@@ -146,12 +146,91 @@ def test_twilio_timeout_is_transient_within_the_timeout_setting(provider_setting
 
 
 def test_twilio_connection_reset_is_transient(provider_settings, fake_providers):
-    fake_providers.fail_next(1, "reset", channel="sms")
+    # Two: on a kept-alive connection from an earlier test, the first reset is sent again at once.
+    fake_providers.fail_next(2, "reset", channel="sms")
 
     [result] = get_sms_provider().send_sms([sms(1)])
 
     assert result.outcome == Outcome.TRANSIENT
     assert result.error_code == "connection"
+    assert fake_providers.twilio_messages() == []
+
+
+def sms_posts(fake_providers):
+    return [request for request in fake_providers.requests if request.channel == "sms"]
+
+
+@pytest.mark.parametrize("http", ["aiohttp", "threads"])
+def test_twilio_after_the_server_closed_an_idle_connection_sends_on_a_new_one(provider_settings, fake_providers, http):
+    provider_settings.CANDOR_TWILIO_HTTP = http
+    provider_settings.CANDOR_SMS_CONCURRENCY = 1  # one connection, kept alive between the sends
+    provider = get_sms_provider()
+    [first] = provider.send_sms([sms(1, to=ALICE)])
+    assert fake_providers.close_idle_connections() >= 1  # earlier tests' providers hold some too
+
+    [second] = provider.send_sms([sms(2, to=BOB)])
+
+    assert (first.outcome, second.outcome) == (Outcome.ACCEPTED, Outcome.ACCEPTED)
+    alice, bob = sms_posts(fake_providers)  # one POST per message
+    assert (alice.form["To"], alice.status, bob.form["To"], bob.status) == (ALICE, 201, BOB, 201)
+    assert bob.peer != alice.peer
+
+
+def test_twilio_request_cut_off_by_a_closed_kept_alive_connection_is_sent_again_at_once(
+    provider_settings, fake_providers
+):
+    # The server's idle close crossed the request: the connection closes as the request arrives.
+    provider_settings.CANDOR_TWILIO_HTTP = "aiohttp"
+    provider_settings.CANDOR_SMS_CONCURRENCY = 1
+    provider = get_sms_provider()
+    provider.send_sms([sms(1, to=ALICE)])
+    fake_providers.fail_next(1, "close", channel="sms")
+
+    [result] = provider.send_sms([sms(2, to=BOB)])
+
+    assert result.outcome == Outcome.ACCEPTED
+    assert fake_providers.closed_unanswered == 1
+    alice, bob = sms_posts(fake_providers)  # handed over in the same call, exactly once
+    assert (bob.form["To"], bob.status) == (BOB, 201)
+    assert [message["sid"] for message in fake_providers.twilio_held()][-1] == result.provider_message_id
+    # The request may have reached Twilio: it was asked before the SMS went again.
+    [lookup] = [request for request in fake_providers.requests if request.method == "GET"]
+    assert lookup.received_at < bob.received_at
+    assert bob.peer != alice.peer
+
+
+def test_twilio_message_taken_before_the_kept_alive_connection_closed_is_not_sent_again(
+    provider_settings, fake_providers
+):
+    provider_settings.CANDOR_TWILIO_HTTP = "aiohttp"
+    provider_settings.CANDOR_SMS_CONCURRENCY = 1
+    provider = get_sms_provider()
+    provider.send_sms([sms(1, to=ALICE)])
+    fake_providers.fail_next(1, "taken-unanswered", channel="sms")
+
+    [result] = provider.send_sms([sms(2, to=BOB)])
+
+    assert result.outcome == Outcome.ACCEPTED
+    _, bob = sms_posts(fake_providers)
+    assert (bob.form["To"], bob.status) == (BOB, None)  # taken, never answered, not sent again
+    assert [message["sid"] for message in fake_providers.twilio_held()][-1] == result.provider_message_id
+    assert len(fake_providers.twilio_held()) == 2
+
+
+def test_twilio_too_many_requests_on_a_new_connection_after_a_cut_off_keeps_retry_after(
+    provider_settings, fake_providers
+):
+    provider_settings.CANDOR_TWILIO_HTTP = "aiohttp"
+    provider_settings.CANDOR_SMS_CONCURRENCY = 1
+    provider = get_sms_provider()
+    provider.send_sms([sms(1, to=ALICE)])
+    fake_providers.fail_next(1, "close", channel="sms")
+    fake_providers.fail_next(1, "429", channel="sms", retry_after_seconds=7)
+
+    [result] = provider.send_sms([sms(2, to=BOB)])
+
+    assert (result.outcome, result.error_code, result.retry_after_seconds) == (Outcome.TRANSIENT, "20429", 7)
+    assert len(sms_posts(fake_providers)) == 2  # Alice's, and Bob's answered 429: no third try
 
 
 def test_twilio_keeps_a_bounded_number_of_requests_in_flight(provider_settings, fake_providers):

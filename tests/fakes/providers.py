@@ -25,8 +25,13 @@ What it fakes, at the HTTP boundary:
 - Failures on demand, `fail_next(n, kind)`: "500", "429" (with Retry-After; Twilio code 20429),
   "410" (Slack's channel_is_archived; a removed workflow or receiver),
   "timeout" (answers only after `hang_seconds`, by when the client has given up; the message still
-  counts as sent, like a provider that got the request but answered late) and "reset" (closes the
-  socket with a TCP reset, no answer).
+  counts as sent, like a provider that got the request but answered late), "reset" (closes the
+  socket with a TCP reset, no answer) and "close" (closes the kept-alive connection the request
+  came on, unanswered and unrecorded: a server whose idle timeout fired as the request arrived;
+  counted in `closed_unanswered`) and "taken-unanswered" (Twilio takes the message, then the
+  connection closes before the answer).
+- Idle kept-alive connections closed on demand, `close_idle_connections()`, as a server or load
+  balancer does when its idle timeout fires.
 - Latency (`latency_ms`) before every answer, HTTP/1.1 keep-alive, a thread per connection.
 
 What it does not fake: delivery, status callbacks and event webhooks (post those to Candor
@@ -62,7 +67,7 @@ SENDGRID_MAIL_SEND_PATH = "/v3/mail/send"
 SLACK_WEBHOOK_PATH = re.compile(r"^/services/[^/]+/[^/]+/[^/]+$")
 TEAMS_WORKFLOW_PATH = re.compile(r"^/workflows/[^/]+/triggers/manual/paths/invoke$")
 RECEIVER_PATH = re.compile(r"^/receiver/[^/]+$")
-FAILURE_KINDS = ("500", "429", "410", "timeout", "reset")
+FAILURE_KINDS = ("500", "429", "410", "timeout", "reset", "close", "taken-unanswered")
 CHANNELS = ("sms", "email", "slack", "teams", "webhook")
 ADAPTIVE_CARD = "application/vnd.microsoft.card.adaptive"
 
@@ -188,6 +193,7 @@ class FakeProviders:
         self.log_requests = False
         self.base_url = ""
         self.max_in_flight = 0  # most requests received and not yet answered at one moment
+        self.closed_unanswered = 0  # requests whose connection "close" closed before the API saw them
         self._lock = threading.Lock()
         self._requests: list[RecordedRequest] = []
         self._failures: list[_Failure] = []
@@ -196,6 +202,8 @@ class FakeProviders:
         self._in_flight = 0
         self._released = threading.Event()
         self._connections: set[socket.socket] = set()
+        self._busy_connections: set[socket.socket] = set()  # handling a request, answer not yet written
+        self._became_idle = threading.Condition(self._lock)
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -248,7 +256,9 @@ class FakeProviders:
     ) -> None:
         """Make the next `n` requests of `channel` (one of CHANNELS, or None for any) fail with
         `kind`: "500", "429" (Retry-After: retry_after_seconds), "410" (gone), "timeout" (answer
-        after hang_seconds) or "reset" (drop the connection)."""
+        after hang_seconds), "reset" (drop the connection), "close" (close the connection
+        unanswered, and record nothing: the request never reached the API) or
+        "taken-unanswered" (a Twilio message is taken, then the connection closes unanswered)."""
         if kind not in FAILURE_KINDS:
             raise ValueError(f"kind must be one of {FAILURE_KINDS}, not {kind!r}")
         if channel is not None and channel not in CHANNELS:
@@ -266,6 +276,18 @@ class FakeProviders:
                 message or TWILIO_ERROR_MESSAGES.get(code, "Error"),
             )
 
+    def close_idle_connections(self, *, wait_seconds: float = 5.0) -> int:
+        """Close, with an orderly FIN, every kept-alive connection waiting for its next request,
+        as a server whose idle timeout fired; a connection still answering a request is waited
+        for (up to wait_seconds), so an answer already on its way is never cut. The number closed."""
+        with self._became_idle:
+            self._became_idle.wait_for(lambda: not self._busy_connections, timeout=wait_seconds)
+            idle = [connection for connection in self._connections if connection not in self._busy_connections]
+        for connection in idle:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        return len(idle)
+
     def reset(self) -> None:
         """Forget requests, pending failures and Twilio errors; drop requests still hanging."""
         with self._lock:
@@ -274,6 +296,7 @@ class FakeProviders:
             self._twilio_errors.clear()
             self._twilio_store.clear()
             self.max_in_flight = self._in_flight
+            self.closed_unanswered = 0
             self.latency_ms = self.initial_latency_ms
             self._released.set()
             self._released = threading.Event()
@@ -288,6 +311,13 @@ class FakeProviders:
     def twilio_messages(self) -> list[dict[str, str]]:
         """The form of every Messages request the fake Twilio accepted (201)."""
         return [request.form for request in self.requests if request.channel == "sms" and request.status == 201]
+
+    def twilio_held(self) -> list[dict]:
+        """Every Message resource the fake Twilio holds (accepted, or taken and never answered),
+        oldest first, as its list endpoint shows them."""
+        with self._lock:
+            stored = list(self._twilio_store)
+        return [{key: value for key, value in message.items() if not key.startswith("_")} for message in stored]
 
     def sendgrid_mails(self) -> list[dict]:
         """The JSON of every Mail Send request the fake SendGrid accepted (202)."""
@@ -316,6 +346,16 @@ class FakeProviders:
             self._connections.discard(connection)
 
     def _handle(self, handler: _Handler) -> None:
+        with self._lock:
+            self._busy_connections.add(handler.connection)
+        try:
+            self._serve(handler)
+        finally:
+            with self._became_idle:
+                self._busy_connections.discard(handler.connection)
+                self._became_idle.notify_all()
+
+    def _serve(self, handler: _Handler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length else b""
         path = urlsplit(handler.path).path
@@ -355,17 +395,32 @@ class FakeProviders:
             peer=tuple(handler.client_address[:2]),
         )
         with self._lock:
-            self._requests.append(record)
-            self._in_flight += 1
-            self.max_in_flight = max(self.max_in_flight, self._in_flight)
-            released = self._released
             failure = self._take_failure(channel)
+            if failure is not None and failure.kind == "close":
+                self.closed_unanswered += 1
+            else:
+                self._requests.append(record)
+                self._in_flight += 1
+                self.max_in_flight = max(self.max_in_flight, self._in_flight)
+            released = self._released
+        if failure is not None and failure.kind == "close":
+            handler.close_connection = True
+            with contextlib.suppress(OSError):
+                handler.connection.shutdown(socket.SHUT_RDWR)
+            return
         try:
             if self.latency_ms:
                 time.sleep(self.latency_ms / 1000)
             if failure is not None:
                 if failure.kind == "reset":
                     self._drop(handler)
+                    return
+                if failure.kind == "taken-unanswered":
+                    if twilio_match and record.form and record.form.get("To") and record.form.get("Body"):
+                        self._twilio_resource(twilio_match.group("account_sid"), record.form)
+                    handler.close_connection = True
+                    with contextlib.suppress(OSError):
+                        handler.connection.shutdown(socket.SHUT_RDWR)
                     return
                 if failure.kind == "timeout":
                     if twilio_match and record.form and record.form.get("To") and record.form.get("Body"):
