@@ -47,6 +47,14 @@ SAMPLE_TITLE = "Payments API errors"
 SAMPLE_SUMMARY = "Some card payments fail with an error. Payments that went through are not affected."
 
 
+def _text_field_problem(channel, field, problem):
+    """A stage message's own validation error, prefixed with the text it concerns in the editor's
+    words (never the model's field name)."""
+    label = {("email", "subject"): _("Email subject"), ("email", "body"): _("Email body"), ("sms", "body"): _("SMS")}
+    name = label.get((channel, field))
+    return f"{name}: {problem}" if name else problem
+
+
 def can_edit_playbooks(user, organization_id=None):
     """Commanders and admins of the organisation edit its playbooks."""
     return bool(
@@ -220,7 +228,7 @@ def stage_save(*, stage, actor, settings, words):
             message.full_clean(exclude=["stage"])
         except ValidationError as error:
             problems = [
-                f"{field}: {problem}"
+                _text_field_problem(channel, field, problem)
                 for field, messages in error.message_dict.items()
                 for problem in messages
                 if problem not in errors.get(key, [])  # the preflight told it already

@@ -141,6 +141,8 @@ def _stage_post(client, playbook, **words):
         ({"update-de-sms-body": "Störung. Nächste Meldung spätestens . {{ status_url }}"}, "without a time"),
         ({"update-de-sms-body": "Störung bei {{ organization_name }}. " * 30 + "{{ status_url }}"}, "segments"),
         ({"holding-de-sms-body": "Wir melden uns. {{ include }}"}, "{{ include }}"),
+        # The model's own rule, named by the text it concerns (not the field "subject").
+        ({"update-de-email-subject": "S" * 201}, "Email subject: Ensure this value has at most 200 characters"),
     ],
 )
 def test_a_stage_save_is_refused_for_what_publishing_would_refuse(organization, alice, logged_in, words, told):
