@@ -122,6 +122,11 @@ class CandorAsyncTwilioHttpClient(AsyncTwilioHttpClient):
             url = self.api_base_url + url[len(TWILIO_API_ORIGIN) :]
         _last_async_response.set(None)
         _on_reused_connection.set(False)
+        if auth is not None:  # aiohttp deprecates its `auth` argument: the header instead, as it advises
+            import aiohttp
+
+            headers = {**(headers or {}), "Authorization": aiohttp.encode_basic_auth(auth[0], auth[1])}
+            auth = None
         # The SDK hands aiohttp `timeout=None` unless a call names one, which aiohttp reads as no
         # timeout at all (not the session's): our timeout is passed on every request.
         response = await super().request(
