@@ -8,7 +8,7 @@ PORT ?= 8000
 CHROMIUM ?= /usr/bin/chromium
 
 # `make format` rewrites the code in ruff's format.
-.PHONY: messages venv migrate demo run serve smoke test lint format browser bench bench-baseline bench-faults bench-pages bench-imports diagrams clean
+.PHONY: messages venv migrate demo run serve smoke test lint format browser tools bench bench-baseline bench-faults bench-pages bench-imports diagrams clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Candor needs Python 3.11 or newer (set PYTHON=python3.12, for example).")'
@@ -77,14 +77,16 @@ serve: venv
 smoke: venv
 	$(BIN)/python bench/smoke.py
 
-# Debian's Chromium for the browser tests; never a browser downloaded by Playwright.
-browser:
-	@test -x $(CHROMIUM) || { \
-	  echo "Installing Debian's chromium for the browser tests..."; \
+# Debian's Chromium for the browser tests (never a browser downloaded by Playwright) and GNU
+# gettext, whose xgettext the translation tests extract the marked strings with.
+browser: tools
+tools:
+	@{ test -x $(CHROMIUM) && command -v xgettext >/dev/null; } || { \
+	  echo "Installing Debian's chromium and gettext for the tests..."; \
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium gettext; }
 
-test: venv browser lint
+test: venv tools lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # ruff: lint and format, as configured in pyproject.toml.

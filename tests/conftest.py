@@ -5,6 +5,7 @@ leadership, dave an admin, frank a second commander. Globex (another tenant): ev
 """
 
 import datetime as dt
+import functools
 import io
 import logging
 import os
@@ -145,7 +146,7 @@ def pytest_generate_tests(metafunc):
         and path in BOTH_TASK_BACKENDS
         and not metafunc.definition.get_closest_marker("database_tasks_only")
     ):
-        metafunc.parametrize("task_backend", ["database", "rq"], indirect=True)
+        metafunc.parametrize("task_backend", ["database", pytest.param("rq", marks=needs_redis())], indirect=True)
 
 
 _REDIS_TEST_DATABASES = range(15, 8, -1)  # flushed by the tests; database 8 holds who uses which
@@ -194,17 +195,31 @@ def redis_test_url():
     return urlsplit(base)._replace(path=f"/{_redis_test_database}").geturl()
 
 
+@functools.cache
+def redis_answers():
+    import redis
+
+    try:
+        return bool(redis.Redis.from_url(redis_test_url(), socket_connect_timeout=0.5).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+def needs_redis():
+    """The mark of a test that runs on Redis: skipped, saying why, only when no Redis answers (the
+    suite also passes on a machine without one); decided once, when the tests are collected."""
+    return pytest.mark.skipif(
+        not redis_answers(), reason=f"no Redis answers at {redis_test_url()} (start one: redis-server --daemonize yes)"
+    )
+
+
 @pytest.fixture
 def redis_test_db():
-    """A flushed Redis database for the test, or a skip saying why there is none."""
+    """A flushed Redis database of this run's own (tests using it are marked `needs_redis()`)."""
     import redis
 
     url = redis_test_url()
     connection = redis.Redis.from_url(url, socket_connect_timeout=0.5)
-    try:
-        connection.ping()
-    except redis.exceptions.ConnectionError:
-        pytest.skip(f"no Redis answers at {url} (start one: redis-server --daemonize yes)")
     connection.flushdb()
     yield url
     connection.flushdb()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import redis_test_url
+from tests.conftest import needs_redis, redis_test_url
 from tests.test_settings import PRODUCTION_ENV, manage
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,6 +97,7 @@ def test_production_logs_json_lines():
     assert '"level": "WARNING", "logger": "candor.test", "message": "hello"}' in result.stderr
 
 
+@needs_redis()
 def test_the_shared_cache_on_redis(redis_test_db):
     code = (
         "from django.core.cache import cache; cache.set('shared', 'across processes'); "

@@ -57,6 +57,15 @@ class _CutOff(Exception):
         self.was_written = was_written
 
 
+def _already_held(message: OutgoingSms, found) -> SendResult | None:
+    """Among messages Twilio holds for the number, the one with the very same words (our bodies
+    carry the recipient's own status link), unless Twilio will never deliver it."""
+    for existing in found:
+        if (existing.body or "") == message.body and (existing.status or "") not in GONE_STATUSES:
+            return SendResult(message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=existing.sid)
+    return None
+
+
 class CandorTwilioHttpClient(TwilioHttpClient):
     """Twilio's HTTP client with our timeout, optionally pointed at another origin (the local fake
     server), and keeping the last response: TwilioRestException drops the headers, and a 429's
@@ -267,17 +276,13 @@ class TwilioSmsProvider(SmsProvider):
         only date filter is the date sent, still empty for a message it took a moment ago, so
         the newest messages to the number are read and their creation date compared here."""
         found = await self._async_retry_client.messages.list_async(to=message.to, limit=LOOKUP_LIMIT)
-        for existing in found:
-            if existing.date_created is not None and existing.date_created < created_after:
-                continue
-            if (existing.body or "") == message.body and (existing.status or "") not in GONE_STATUSES:
-                logger.warning(
-                    "SMS %s was already at Twilio after a closed connection: not sent again.", message.message_id
-                )
-                return SendResult(
-                    message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=existing.sid
-                )
-        return None
+        recent = [held for held in found if held.date_created is None or held.date_created >= created_after]
+        result = _already_held(message, recent)
+        if result is not None:
+            logger.warning(
+                "SMS %s was already at Twilio after a closed connection: not sent again.", message.message_id
+            )
+        return result
 
     def _options(self, message: OutgoingSms) -> dict:
         options = {"to": message.to, "body": message.body}
@@ -303,12 +308,7 @@ class TwilioSmsProvider(SmsProvider):
         except Exception as error:  # cannot tell: send again (at least once beats never)
             logger.warning("Could not look up SMS %s at Twilio: %s", message.message_id, error)
             return None
-        for existing in found:
-            if (existing.body or "") == message.body and (existing.status or "") not in GONE_STATUSES:
-                return SendResult(
-                    message_id=message.message_id, outcome=Outcome.ACCEPTED, provider_message_id=existing.sid
-                )
-        return None
+        return _already_held(message, found)
 
     def close(self) -> None:
         self._executor.shutdown(wait=True)

@@ -176,14 +176,20 @@ def test_twilio_after_the_server_closed_an_idle_connection_sends_on_a_new_one(pr
     assert bob.peer != alice.peer
 
 
-def test_twilio_request_cut_off_by_a_closed_kept_alive_connection_is_sent_again_at_once(
-    provider_settings, fake_providers
-):
-    # The server's idle close crossed the request: the connection closes as the request arrives.
+def aiohttp_provider_with_a_kept_alive_connection(provider_settings):
+    """The aiohttp provider with one connection, kept alive after sending Alice's SMS on it."""
     provider_settings.CANDOR_TWILIO_HTTP = "aiohttp"
     provider_settings.CANDOR_SMS_CONCURRENCY = 1
     provider = get_sms_provider()
     provider.send_sms([sms(1, to=ALICE)])
+    return provider
+
+
+def test_twilio_request_cut_off_by_a_closed_kept_alive_connection_is_sent_again_at_once(
+    provider_settings, fake_providers
+):
+    # The server's idle close crossed the request: the connection closes as the request arrives.
+    provider = aiohttp_provider_with_a_kept_alive_connection(provider_settings)
     fake_providers.fail_next(1, "close", channel="sms")
 
     [result] = provider.send_sms([sms(2, to=BOB)])
@@ -202,10 +208,7 @@ def test_twilio_request_cut_off_by_a_closed_kept_alive_connection_is_sent_again_
 def test_twilio_message_taken_before_the_kept_alive_connection_closed_is_not_sent_again(
     provider_settings, fake_providers
 ):
-    provider_settings.CANDOR_TWILIO_HTTP = "aiohttp"
-    provider_settings.CANDOR_SMS_CONCURRENCY = 1
-    provider = get_sms_provider()
-    provider.send_sms([sms(1, to=ALICE)])
+    provider = aiohttp_provider_with_a_kept_alive_connection(provider_settings)
     fake_providers.fail_next(1, "taken-unanswered", channel="sms")
 
     [result] = provider.send_sms([sms(2, to=BOB)])
@@ -220,10 +223,7 @@ def test_twilio_message_taken_before_the_kept_alive_connection_closed_is_not_sen
 def test_twilio_too_many_requests_on_a_new_connection_after_a_cut_off_keeps_retry_after(
     provider_settings, fake_providers
 ):
-    provider_settings.CANDOR_TWILIO_HTTP = "aiohttp"
-    provider_settings.CANDOR_SMS_CONCURRENCY = 1
-    provider = get_sms_provider()
-    provider.send_sms([sms(1, to=ALICE)])
+    provider = aiohttp_provider_with_a_kept_alive_connection(provider_settings)
     fake_providers.fail_next(1, "close", channel="sms")
     fake_providers.fail_next(1, "429", channel="sms", retry_after_seconds=7)
 

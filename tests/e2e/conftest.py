@@ -41,8 +41,9 @@ def allow_database_calls_beside_playwright():
 @pytest.fixture(scope="module")
 def chromium():
     """One Chromium per test module (a Playwright sync session cannot overlap another one)."""
-    if not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is missing: `make browser` installs Debian's chromium.")
+    assert shutil.which(CHROMIUM) or os.path.exists(CHROMIUM), (
+        f"{CHROMIUM} is missing: `make tools` installs Debian's chromium (the browser tests never download one)."
+    )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:

@@ -16,12 +16,10 @@ from playwright.sync_api import expect
 
 from playbooks.models import Incident, IncidentUpdate
 from tests.console.factories import make_contacts, make_outage_playbook
-from tests.test_translations import LOCALE_DIR, NO_LOCALE
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not (LOCALE_DIR / "de" / "LC_MESSAGES" / "django.mo").exists(), reason=NO_LOCALE),
 ]
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"

@@ -21,6 +21,7 @@ from tests.comms.conftest import (  # noqa: F401  # noqa: F401
     publish_first_update,
 )
 from tests.comms.webhook_helpers import post_twilio
+from tests.conftest import needs_redis
 
 METRICS_TOKEN = "scrape-token-for-tests"
 
@@ -184,6 +185,7 @@ def test_production_logs_are_one_json_object_per_line_with_the_context():
     }
 
 
+@needs_redis()
 def test_readiness_on_rq_pings_redis_and_metrics_count_rq_workers(client, db, redis_test_db, settings):
     settings.TASKS = {"default": {"BACKEND": settings.TASK_BACKENDS["rq"], "QUEUES": settings.CANDOR_TASK_QUEUES}}
     settings.RQ_QUEUES = {name: {"URL": redis_test_db} for name in settings.CANDOR_TASK_QUEUES}
